@@ -1,0 +1,1 @@
+"""The bot process: app assembly, channels, routing, inbox/outbox, scheduler and CLI."""

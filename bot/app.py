@@ -1,0 +1,158 @@
+"""Assembles one bot process: database, config, inbox, pipeline, outbox, channels, web server."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import ipaddress
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from bot.channels.base import Sender
+from bot.channels.simulator import CHANNEL as SIM_CHANNEL
+from bot.channels.simulator import SimulatorChannel, SimulatorSender
+from bot.clock import Clock, SystemClock
+from bot.inbox import InboxWriter
+from bot.outbox import OutboxDrainer
+from bot.pipeline import Pipeline, Understand
+from bot.routing import Router, default_handlers
+from config.community import ConfigError, Directory, load_directory
+from config.settings import Settings
+from storage.db import Database
+from storage.migrate import current_revision, head_revision, upgrade
+
+log = logging.getLogger("linli.app")
+
+LINLI_KEY: web.AppKey[Linli] = web.AppKey("linli", object)  # type: ignore[arg-type]
+
+
+def default_understand() -> Understand:
+    from nlp import understand
+
+    return understand
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(settings: Settings) -> None:
+    """The simulator lets anyone speak as anyone: never expose it publicly without a token."""
+    if settings.production and settings.simulator and not _is_loopback(settings.host) and not settings.sim_token:
+        raise ConfigError(
+            f"refusing to serve the simulator on {settings.host} in production mode without "
+            "LINLI_SIM_TOKEN (or set LINLI_SIMULATOR=false)"
+        )
+
+
+@dataclass
+class Linli:
+    """The parts of a running bot, reachable from tests and from other channels."""
+
+    settings: Settings
+    directory: Directory
+    db: Database
+    clock: Clock
+    inbox: InboxWriter
+    pipeline: Pipeline
+    drainer: OutboxDrainer
+    senders: dict[str, Sender] = field(default_factory=dict)
+    background: list[Any] = field(default_factory=list)
+
+    async def start(self) -> None:
+        if self.db.dialect == "sqlite":
+            await upgrade(self.db)
+        else:
+            current, head = await current_revision(self.db), head_revision()
+            if current != head:
+                raise ConfigError(
+                    f"the database is at revision {current or 'none'}, this linli needs {head}: "
+                    "run `linli db upgrade` first"
+                )
+        self.inbox.start()
+        resumed = await self.pipeline.resume_pending()
+        if resumed:
+            log.info("handled %d message(s) left over from the last run", resumed)
+        self.drainer.start()
+
+    async def stop(self) -> None:
+        await self.drainer.stop()
+        await self.pipeline.drain_background()
+        await self.inbox.stop()
+        await self.db.dispose()
+
+
+def build_linli(settings: Settings, *, clock: Clock | None = None, understand: Understand | None = None,
+                directory: Directory | None = None) -> Linli:
+    directory = directory or load_directory(settings.config)
+    check_exposure(settings)
+    clock = clock or SystemClock()
+    db = Database(settings.database_url)
+    senders: dict[str, Sender] = {SIM_CHANNEL: SimulatorSender(db, directory)}
+    drainer = OutboxDrainer(db, senders, clock, poll_seconds=settings.outbox_poll_seconds,
+                            max_attempts=settings.outbox_max_attempts)
+    pipeline = Pipeline(
+        db,
+        directory,
+        Router(default_handlers()),
+        understand or default_understand(),
+        clock,
+        conversation_ttl=dt.timedelta(seconds=settings.conversation_ttl_seconds),
+        on_outbox=drainer.wake,
+    )
+    return Linli(settings, directory, db, clock, InboxWriter(db), pipeline, drainer, senders)
+
+
+def build_app(linli: Linli) -> web.Application:
+    app = web.Application(client_max_size=256 * 1024)
+    app[LINLI_KEY] = linli
+    if linli.settings.simulator:
+        SimulatorChannel(
+            linli.db, linli.directory, linli.inbox, linli.pipeline, linli.drainer, linli.clock,
+            max_text_chars=linli.settings.max_text_chars, token=linli.settings.sim_token,
+        ).add_routes(app)
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    app.router.add_get("/healthz", healthz)
+
+    async def on_startup(app: web.Application) -> None:
+        await linli.start()
+
+    async def on_cleanup(app: web.Application) -> None:
+        await linli.stop()
+
+    app.on_startup.append(on_startup)
+    app.on_cleanup.append(on_cleanup)
+    return app
+
+
+def warm_up_nlp(understand: Understand) -> None:
+    """Loads jieba's dictionary before the first message instead of during it."""
+    understand("今天有什么活动", dt.datetime.now(dt.UTC))
+
+
+async def serve(settings: Settings) -> None:
+    linli = build_linli(settings)
+    loop = asyncio.get_running_loop()
+    await loop.run_in_executor(None, warm_up_nlp, linli.pipeline.understand)
+    app = build_app(linli)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    log.info("linli is listening on http://%s:%d/ (database %s)", settings.host, settings.port,
+             linli.db.engine.url.render_as_string(hide_password=True))
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()

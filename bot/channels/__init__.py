@@ -1,0 +1,1 @@
+"""Channels: each turns a wire format into `Message`s and delivers `Outgoing`s (see bot/message.py)."""

@@ -1,0 +1,287 @@
+"""The web simulator channel: a WeChat-style group chat page and its JSON API (the default channel).
+
+It is a channel like the WeChat ones: its JSON becomes a `Message`, and its sender "delivers"
+the bot's `Outgoing`s into its own chat store (`sim_timeline`), which the page polls.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import uuid
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.channels.base import Delivery
+from bot.clock import Clock
+from bot.inbox import InboxWriter
+from bot.message import Message
+from bot.outbox import OutboxDrainer
+from bot.pipeline import Pipeline
+from config.community import Community, Directory, Group
+from storage.db import Database
+from storage.models import Member, SimTimeline
+
+log = logging.getLogger("linli.sim")
+
+CHANNEL = "sim"
+STATIC_DIR = Path(__file__).resolve().parent / "sim_static"
+MAX_BODY_BYTES = 64 * 1024
+
+
+class BadRequest(Exception):
+    """A request the simulator refuses; the message is what the caller is told."""
+
+
+def _error(status: int, text: str) -> web.Response:
+    return web.json_response({"error": text}, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+class SimulatorSender:
+    """Delivers outbox rows of the simulator channel into its timeline."""
+
+    def __init__(self, db: Database, directory: Directory) -> None:
+        self.db = db
+        self.directory = directory
+
+    async def send(self, delivery: Delivery) -> None:
+        community = self.directory.community(delivery.community)
+        bot_name = community.bot_name if community else "社区小助手"
+        async with self.db.transaction() as session:
+            session.add(
+                SimTimeline(
+                    chat_kind=delivery.audience,
+                    chat_id=delivery.target,
+                    from_kind="bot",
+                    sender_id=None,
+                    sender_name=bot_name,
+                    text=delivery.text,
+                )
+            )
+
+
+class SimulatorChannel:
+    def __init__(
+        self,
+        db: Database,
+        directory: Directory,
+        inbox: InboxWriter,
+        pipeline: Pipeline,
+        drainer: OutboxDrainer,
+        clock: Clock,
+        *,
+        max_text_chars: int = 2048,
+        token: str | None = None,
+    ) -> None:
+        self.db = db
+        self.directory = directory
+        self.inbox = inbox
+        self.pipeline = pipeline
+        self.drainer = drainer
+        self.clock = clock
+        self.max_text_chars = max_text_chars
+        self.token = token
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get("/", self.index)
+        app.router.add_static("/static/", STATIC_DIR, name="sim-static")
+        app.router.add_get("/api/sim/directory", self.get_directory)
+        app.router.add_post("/api/sim/messages", self.post_message)
+        app.router.add_get("/api/sim/groups/{group}/messages", self.group_messages)
+        app.router.add_get("/api/sim/users/{user}/messages", self.user_messages)
+
+    def _authorized(self, request: web.Request) -> bool:
+        if not self.token:
+            return True
+        given = request.headers.get("X-Linli-Token") or request.query.get("token")
+        return given == self.token
+
+    async def index(self, request: web.Request) -> web.StreamResponse:
+        page = STATIC_DIR / "index.html"
+        if not page.is_file():
+            return web.Response(text="linli simulator page is missing", status=500)
+        return web.FileResponse(page, headers={"Cache-Control": "no-cache"})
+
+    async def get_directory(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return _error(401, "a valid simulator token is required")
+        async with self.db.transaction() as session:
+            members = (await session.scalars(select(Member).order_by(Member.created_at))).all()
+        first = self.directory.communities[0]
+        people = [
+            {"id": p.id, "name": p.name, "role": p.role, "groups": list(p.groups), "community": c.id}
+            for c in self.directory.communities
+            for p in c.people
+        ]
+        people += [
+            {"id": m.person_id, "name": m.name, "role": m.role, "groups": [m.first_group] if m.first_group else [],
+             "community": m.community}
+            for m in members
+        ]
+        return _json(
+            {
+                "bot": {"name": first.bot_name},
+                "communities": [{"id": c.id, "name": c.name} for c in self.directory.communities],
+                "groups": [
+                    {"id": g.id, "name": g.name, "kind": g.kind, "community": c.id}
+                    for c, g in self.directory.all_groups()
+                ],
+                "people": people,
+            }
+        )
+
+    async def _parse(self, request: web.Request) -> dict[str, Any]:
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            raise BadRequest(f"request body too large (over {MAX_BODY_BYTES} bytes)")
+        raw = await request.content.read(MAX_BODY_BYTES + 1)
+        if len(raw) > MAX_BODY_BYTES:
+            raise BadRequest(f"request body too large (over {MAX_BODY_BYTES} bytes)")
+        try:
+            body = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise BadRequest(f"body is not valid JSON: {exc}") from None
+        if not isinstance(body, dict):
+            raise BadRequest("body must be a JSON object")
+        for key in ("group", "user", "text"):
+            if key not in body:
+                raise BadRequest(f"missing field {key!r}")
+            if not isinstance(body[key], str):
+                raise BadRequest(f"field {key!r} must be a string")
+        if not body["group"].strip() or not body["user"].strip():
+            raise BadRequest("fields 'group' and 'user' must not be empty")
+        if not body["text"].strip():
+            raise BadRequest("field 'text' must not be empty")
+        if len(body["text"]) > self.max_text_chars:
+            raise BadRequest(f"text is longer than {self.max_text_chars} characters")
+        msg_id = body.get("msg_id")
+        if msg_id is not None and not isinstance(msg_id, (str, int)) or isinstance(msg_id, bool):
+            raise BadRequest("field 'msg_id' must be a string or an integer")
+        if msg_id is not None and not (0 < len(str(msg_id)) <= 128):
+            raise BadRequest("field 'msg_id' must be 1 to 128 characters")
+        name = body.get("name")
+        if name is not None and (not isinstance(name, str) or not name.strip() or len(name) > 32):
+            raise BadRequest("field 'name' must be a non-empty string of at most 32 characters")
+        return body
+
+    async def _sender(self, community: Community, group: Group, user_id: str, name: str | None
+                      ) -> tuple[str, str, bool]:
+        """(name, role, is_new_member) of who is speaking; unknown people join as residents."""
+        person = community.person(user_id)
+        if person is not None:
+            return person.name, person.role, False
+        async with self.db.transaction() as session:
+            member = await session.get(Member, (community.id, user_id))
+        if member is not None:
+            return member.name, member.role, False
+        display = name.strip() if name else f"邻居{user_id[-4:]}"
+        return display, "resident", True
+
+    async def post_message(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return _error(401, "a valid simulator token is required")
+        try:
+            body = await self._parse(request)
+        except BadRequest as exc:
+            log.warning("simulator rejected a message: %s", exc)
+            return _error(400, str(exc))
+        found = self.directory.find_group(body["group"])
+        if found is None:
+            log.warning("simulator rejected a message for unknown group %r", body["group"])
+            return _error(400, f"unknown group {body['group']!r}")
+        community, group = found
+        user_id = body["user"].strip()
+        sender_name, role, is_new = await self._sender(community, group, user_id, body.get("name"))
+        text = body["text"]
+        message = Message(
+            channel=CHANNEL,
+            community=community.id,
+            group_id=group.id,
+            sender_id=user_id,
+            sender_name=sender_name,
+            text=text,
+            msg_id=str(body["msg_id"]) if body.get("msg_id") is not None else uuid.uuid4().hex,
+            sent_at=self.clock.now(),
+            mentions_bot=f"@{community.bot_name}" in text,
+            sender_role=role,  # type: ignore[arg-type]
+        )
+
+        async def on_new(session: AsyncSession, inbox_id: int) -> None:
+            if is_new:
+                session.add(Member(community=community.id, person_id=user_id, name=sender_name,
+                                   role="resident", first_group=group.id))
+            session.add(SimTimeline(chat_kind="group", chat_id=group.id, from_kind="user", sender_id=user_id,
+                                    sender_name=sender_name, text=text, at=message.sent_at))
+
+        try:
+            stored = await self.inbox.store(message, on_new)
+        except Exception:
+            log.exception("could not store simulator message")
+            return _error(503, "the bot cannot store messages right now; please try again")
+        if stored.duplicate:
+            return _json({"msg_id": message.msg_id, "duplicate": True, "replies": []})
+        outgoing = await self.pipeline.process(stored.inbox_id)
+        if outgoing:
+            await self.drainer.drain_once(reply_to=stored.inbox_id)
+        return _json(
+            {
+                "msg_id": message.msg_id,
+                "replies": [{"to": o.to, "target": o.target, "text": o.text} for o in outgoing],
+            }
+        )
+
+    async def _timeline(self, request: web.Request, kind: str, chat_id: str) -> list[dict[str, Any]]:
+        try:
+            after = int(request.query.get("after", "0"))
+        except ValueError:
+            raise BadRequest("'after' must be an integer") from None
+        async with self.db.transaction() as session:
+            rows = (
+                await session.scalars(
+                    select(SimTimeline)
+                    .where(SimTimeline.chat_kind == kind, SimTimeline.chat_id == chat_id, SimTimeline.id > after)
+                    .order_by(SimTimeline.id)
+                    .limit(1000)
+                )
+            ).all()
+        return [
+            {
+                "id": r.id,
+                "from": r.from_kind,
+                "sender_id": r.sender_id,
+                "sender_name": r.sender_name,
+                "text": r.text,
+                "at": r.at.astimezone(dt.UTC).isoformat(),
+            }
+            for r in rows
+        ]
+
+    async def group_messages(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return _error(401, "a valid simulator token is required")
+        group_id = request.match_info["group"]
+        if self.directory.find_group(group_id) is None:
+            return _error(404, f"unknown group {group_id!r}")
+        try:
+            messages = await self._timeline(request, "group", group_id)
+        except BadRequest as exc:
+            return _error(400, str(exc))
+        return _json({"group": group_id, "messages": messages})
+
+    async def user_messages(self, request: web.Request) -> web.Response:
+        if not self._authorized(request):
+            return _error(401, "a valid simulator token is required")
+        user_id = request.match_info["user"]
+        try:
+            messages = await self._timeline(request, "user", user_id)
+        except BadRequest as exc:
+            return _error(400, str(exc))
+        return _json({"user": user_id, "messages": messages})

@@ -1,0 +1,151 @@
+"""The `linli` command: serve, db upgrade, classify, eval (and the operators' subcommands)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from config.community import ConfigError
+
+# Capabilities add their operators' subcommands in modules of their own, each with
+# `register(subparsers)` and `run(args) -> int | None` (None: not my command).
+CLI_EXTENSIONS: tuple[str, ...] = ()
+
+
+def _parse_now(value: str) -> dt.datetime:
+    try:
+        now = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 date-time: {value!r}") from None
+    if now.tzinfo is None:
+        from zoneinfo import ZoneInfo
+
+        now = now.replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+    return now
+
+
+def _settings(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from config.settings import Settings
+
+    overrides = {}
+    for name in ("host", "port", "database_url", "config"):
+        value = getattr(args, name, None)
+        if value is not None:
+            overrides[name] = value
+    return Settings(**overrides)
+
+
+def _add_db_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--database-url", help="SQLAlchemy URL (env LINLI_DATABASE_URL; default sqlite file linli.db)")
+    p.add_argument("--config", type=Path, help="community YAML (env LINLI_CONFIG; default: the demo community)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="linli", description="邻里 linli: a community assistant bot")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("serve", help="start the bot (web simulator on http://127.0.0.1:8080/ by default)")
+    p.add_argument("--host", help="address to listen on (env LINLI_HOST; default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (env LINLI_PORT; default 8080)")
+    _add_db_options(p)
+
+    p = sub.add_parser("db", help="database maintenance")
+    dbsub = p.add_subparsers(dest="db_command", required=True)
+    up = dbsub.add_parser("upgrade", help="apply the migrations (automatic at start for SQLite)")
+    _add_db_options(up)
+    cur = dbsub.add_parser("current", help="print the schema revision")
+    _add_db_options(cur)
+
+    p = sub.add_parser("check-config", help="validate a community YAML and exit")
+    p.add_argument("path", type=Path, nargs="?")
+
+    p = sub.add_parser("classify", help="label JSON Lines from stdin (one JSON object out per line)")
+    p.add_argument("--now", type=_parse_now, help="reference time, ISO 8601 (default: now)")
+
+    p = sub.add_parser("eval", help="score the classifier on a labelled JSON Lines file")
+    p.add_argument("file")
+    p.add_argument("--now", type=_parse_now, help="reference time (default 2026-11-25T10:00+08:00)")
+    for module in _extensions():
+        module.register(sub)
+    return parser
+
+
+def _extensions() -> list:  # type: ignore[type-arg]
+    import importlib
+
+    return [importlib.import_module(name) for name in CLI_EXTENSIONS]
+
+
+async def _db_command(args: argparse.Namespace) -> int:
+    from storage.db import Database
+    from storage.migrate import current_revision, upgrade
+
+    settings = _settings(args)
+    db = Database(settings.database_url)
+    try:
+        if args.db_command == "upgrade":
+            await upgrade(db)
+        print(await current_revision(db))
+    finally:
+        await db.dispose()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s",
+                        stream=sys.stderr)
+    try:
+        if args.command == "serve":
+            from bot.app import serve
+
+            settings = _settings(args)
+            logging.getLogger().setLevel(settings.log_level.upper())
+            try:
+                asyncio.run(serve(settings))
+            except KeyboardInterrupt:
+                pass
+            return 0
+        if args.command == "db":
+            return asyncio.run(_db_command(args))
+        if args.command == "check-config":
+            from config.community import load_directory
+
+            path = args.path or _settings(args).config
+            directory = load_directory(path)
+            print(f"{path}: ok ({len(directory.communities)} community/communities)")
+            return 0
+        if args.command == "classify":
+            from nlp.cli import cmd_classify
+
+            return cmd_classify(args.now, sys.stdin, sys.stdout)
+        if args.command == "eval":
+            from nlp.cli import cmd_eval
+
+            return cmd_eval(args.file, args.now, sys.stdout)
+        for module in _extensions():
+            result = module.run(args)
+            if result is not None:
+                return int(result)
+    except ConfigError as exc:
+        print(f"linli: configuration error:\n{exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:
+        lines = [f"  {'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()]
+        print("linli: invalid settings (LINLI_* environment / options):\n" + "\n".join(lines), file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"linli: {exc}", file=sys.stderr)
+        return 1
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

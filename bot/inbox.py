@@ -1,0 +1,156 @@
+"""The inbox: every received message is stored under its unique (channel, msg_id) before handling.
+
+Writes are grouped: concurrent callers are written in one transaction and each is released once
+its row is committed, so a callback is acknowledged only when its message is durable, without
+paying one commit per message (DESIGN.md, "Where the time goes").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.message import Message
+from storage.db import Database
+from storage.models import InboxMessage
+
+log = logging.getLogger(__name__)
+
+# Work to do in the same transaction as a *new* inbox row (e.g. the simulator's timeline entry).
+OnNew = Callable[[AsyncSession, int], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Stored:
+    inbox_id: int
+    duplicate: bool
+
+
+@dataclass
+class _Pending:
+    message: Message
+    on_new: OnNew | None
+    future: asyncio.Future[Stored]
+
+
+class InboxWriter:
+    """Groups the inserts of concurrent callers into one transaction (at most `max_batch` rows)."""
+
+    def __init__(self, db: Database, *, max_batch: int = 200) -> None:
+        self._db = db
+        self._max_batch = max_batch
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="inbox-writer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def store(self, message: Message, on_new: OnNew | None = None) -> Stored:
+        """Returns once the message is committed (or found to be a retry of a stored one)."""
+        if self._task is None:
+            self.start()
+        future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Pending(message, on_new, future))
+        return await future
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            # Everything that queued up while the previous batch was committing goes together.
+            while len(batch) < self._max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                results = await self._write(batch)
+            except Exception as exc:  # the database is down: every caller gets the error (-> 5xx)
+                log.error("inbox write failed for %d message(s): %s", len(batch), exc)
+                for item in batch:
+                    if not item.future.done():
+                        item.future.set_exception(exc)
+                continue
+            for item, result in zip(batch, results, strict=True):
+                if not item.future.done():
+                    item.future.set_result(result)
+
+    async def _write(self, batch: list[_Pending]) -> list[Stored]:
+        async with self._db.transaction() as session:
+            results: list[Stored] = []
+            seen: dict[tuple[str, str], int] = {}
+            for item in batch:
+                m = item.message
+                key = (m.channel, m.msg_id)
+                if key in seen:  # the same retry twice in one batch
+                    results.append(Stored(seen[key], True))
+                    continue
+                existing = await _find(session, m.channel, m.msg_id)
+                if existing is not None:
+                    seen[key] = existing
+                    results.append(Stored(existing, True))
+                    continue
+                row = _row(m)
+                try:
+                    async with session.begin_nested():
+                        session.add(row)
+                        await session.flush()
+                        if item.on_new is not None:
+                            await item.on_new(session, row.id)
+                except IntegrityError:
+                    # Another process stored the same retry between our check and insert.
+                    found = await _find(session, m.channel, m.msg_id)
+                    results.append(Stored(found or 0, True))
+                    continue
+                seen[key] = row.id
+                results.append(Stored(row.id, False))
+            return results
+
+
+async def _find(session: AsyncSession, channel: str, msg_id: str) -> int | None:
+    return await session.scalar(
+        select(InboxMessage.id).where(InboxMessage.channel == channel, InboxMessage.msg_id == msg_id)
+    )
+
+
+def _row(m: Message) -> InboxMessage:
+    return InboxMessage(
+        channel=m.channel,
+        msg_id=m.msg_id,
+        community=m.community,
+        group_id=m.group_id,
+        sender_id=m.sender_id,
+        sender_name=m.sender_name,
+        sender_role=m.sender_role,
+        text=m.text,
+        mentions_bot=m.mentions_bot,
+        sent_at=m.sent_at,
+        status="new",
+    )
+
+
+def message_from_row(row: InboxMessage) -> Message:
+    return Message(
+        channel=row.channel,
+        community=row.community,
+        group_id=row.group_id,
+        sender_id=row.sender_id,
+        sender_name=row.sender_name,
+        text=row.text,
+        msg_id=row.msg_id,
+        sent_at=row.sent_at,
+        mentions_bot=row.mentions_bot,
+        sender_role=row.sender_role,  # type: ignore[arg-type]
+    )

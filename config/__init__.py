@@ -1,0 +1,1 @@
+"""Configuration: start-up settings (`settings.py`) and the community data model (`community.py`)."""

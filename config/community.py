@@ -1,0 +1,298 @@
+"""The community data model (groups, grids, people, teams, services, themes) and its validated loader.
+
+A broken file stops start-up with `ConfigError`, whose message names the file, the line and
+what is wrong, e.g. ``demo.yaml:41: communities[0].services[2].team: unknown team 'abc'``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+WEEKDAY_NAMES_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+
+
+class ConfigError(Exception):
+    """A community file that cannot be used; `str()` is the message an operator sees."""
+
+
+class _Model(BaseModel):
+    # Unknown keys are typos far more often than extensions: reject them.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Grid(_Model):
+    id: str
+    name: str
+    buildings: list[int] = Field(default_factory=list)
+    workers: list[str] = Field(default_factory=list)  # staff ids of the grid workers
+
+
+class Group(_Model):
+    id: str
+    name: str
+    kind: Literal["residents", "staff", "volunteers"]
+    buildings: list[int] = Field(default_factory=list)
+    theme_posts: bool = True  # per-group opt-out of the morning theme post
+
+
+class Person(_Model):
+    id: str
+    name: str
+    role: Literal["resident", "staff", "volunteer"]
+    groups: list[str] = Field(default_factory=list)
+    building: int | None = None
+    unit: int | None = None
+    room: str | None = None
+    phone: str | None = None
+
+
+class Team(_Model):
+    id: str
+    name: str
+    purpose: str = ""
+    members: list[str] = Field(default_factory=list)
+
+
+class SessionRule(_Model):
+    """A recurring weekly session (`weekday`) or a one-off dated session (`date`)."""
+
+    weekday: Literal[WEEKDAYS] | None = None  # type: ignore[valid-type]
+    date: dt.date | None = None
+    start: dt.time
+    end: dt.time
+    capacity: int = Field(gt=0)
+    place: str | None = None  # overrides the service's place
+
+    @model_validator(mode="after")
+    def _one_of_weekday_or_date(self) -> SessionRule:
+        if (self.weekday is None) == (self.date is None):
+            raise ValueError("a session needs exactly one of 'weekday' (recurring) or 'date' (one-off)")
+        if self.end <= self.start:
+            raise ValueError("a session must end after it starts")
+        return self
+
+
+class Service(_Model):
+    id: Literal["haircut", "appliance_repair", "free_clinic", "knife_sharpening", "legal_aid"]
+    name: str
+    team: str
+    place: str
+    note: str = ""
+    sessions: list[SessionRule] = Field(default_factory=list)
+
+
+class Theme(_Model):
+    title: str
+    description: str
+    time: str = ""
+    place: str = ""
+    team: str | None = None
+    bring: str = ""
+
+
+class ThemeOverride(_Model):
+    date: dt.date
+    theme: Theme | None = None  # None: no activity that day (cancelled)
+    note: str = ""
+
+
+class Themes(_Model):
+    post_time: dt.time = dt.time(8, 0)
+    grace_minutes: int = Field(default=120, ge=0)
+    weekly: dict[Literal[WEEKDAYS], Theme] = Field(default_factory=dict)  # type: ignore[valid-type]
+    overrides: list[ThemeOverride] = Field(default_factory=list)
+    holiday_greeting: str | None = None
+    # An official make-up workday (调休) falls on a weekend: "monday".."friday" posts that day's
+    # theme (the calendar does not say which weekday is being made up), "none" posts nothing.
+    makeup_workday: Literal["none", "monday", "tuesday", "wednesday", "thursday", "friday"] = "monday"
+
+    def theme_for_weekday(self, weekday: int) -> Theme | None:
+        return self.weekly.get(WEEKDAYS[weekday])
+
+
+class Community(_Model):
+    id: str
+    name: str
+    street_office: str = ""
+    timezone: str = "Asia/Shanghai"
+    bot_name: str = "社区小助手"
+    digest_time: dt.time = dt.time(17, 30)
+    grids: list[Grid] = Field(default_factory=list)
+    groups: list[Group]
+    people: list[Person] = Field(default_factory=list)
+    teams: list[Team] = Field(default_factory=list)
+    services: list[Service] = Field(default_factory=list)
+    themes: Themes = Field(default_factory=Themes)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    # Lookups used all over the handlers; small lists, so linear scans are fine.
+    def group(self, group_id: str) -> Group | None:
+        return next((g for g in self.groups if g.id == group_id), None)
+
+    def person(self, person_id: str) -> Person | None:
+        return next((p for p in self.people if p.id == person_id), None)
+
+    def team(self, team_id: str) -> Team | None:
+        return next((t for t in self.teams if t.id == team_id), None)
+
+    def service(self, service_id: str) -> Service | None:
+        return next((s for s in self.services if s.id == service_id), None)
+
+    def staff_ids(self) -> set[str]:
+        return {p.id for p in self.people if p.role == "staff"}
+
+    def staff_group(self) -> Group | None:
+        return next((g for g in self.groups if g.kind == "staff"), None)
+
+    def grid_for_building(self, building: int | None) -> Grid | None:
+        if building is None:
+            return None
+        return next((g for g in self.grids if building in g.buildings), None)
+
+
+class CommunityFile(_Model):
+    communities: list[Community] = Field(min_length=1)
+
+
+class Directory:
+    """All communities of a deployment, indexed for the lookups a message needs."""
+
+    def __init__(self, communities: Sequence[Community], source: Path | None = None) -> None:
+        self.communities = list(communities)
+        self.source = source
+        self._group_index = {g.id: (c, g) for c in self.communities for g in c.groups}
+
+    def community(self, community_id: str) -> Community | None:
+        return next((c for c in self.communities if c.id == community_id), None)
+
+    def find_group(self, group_id: str) -> tuple[Community, Group] | None:
+        return self._group_index.get(group_id)
+
+    def all_groups(self) -> Iterable[tuple[Community, Group]]:
+        return self._group_index.values()
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading with line numbers
+
+
+def _line_of(node: yaml.Node | None, loc: Sequence[Any]) -> int | None:
+    """Follows a pydantic error location through the composed YAML tree to a 1-based line."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            child = next((v for k, v in node.value if getattr(k, "value", None) == part), None)
+            if child is None:
+                # The key itself is the problem (e.g. an unknown key): point at the key.
+                key = next((k for k, _ in node.value if getattr(k, "value", None) == part), None)
+                return key.start_mark.line + 1 if key is not None else line
+            node = child
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def _loc_text(loc: Sequence[Any]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _cross_reference_errors(data: CommunityFile) -> list[tuple[tuple[Any, ...], str]]:
+    """Checks what pydantic cannot: ids that must name something defined elsewhere in the file."""
+    errors: list[tuple[tuple[Any, ...], str]] = []
+    seen_groups: set[str] = set()
+    seen_people: set[str] = set()
+    for ci, c in enumerate(data.communities):
+        base = ("communities", ci)
+        group_ids = {g.id for g in c.groups}
+        team_ids = {t.id for t in c.teams}
+        person_ids = {p.id for p in c.people}
+        staff_ids = c.staff_ids()
+        for gi, g in enumerate(c.groups):
+            if g.id in seen_groups:
+                errors.append(((*base, "groups", gi, "id"), f"duplicate group id {g.id!r}"))
+            seen_groups.add(g.id)
+        for pi, p in enumerate(c.people):
+            if p.id in seen_people:
+                errors.append(((*base, "people", pi, "id"), f"duplicate person id {p.id!r}"))
+            seen_people.add(p.id)
+            for k, gid in enumerate(p.groups):
+                if gid not in group_ids:
+                    errors.append(((*base, "people", pi, "groups", k), f"unknown group {gid!r}"))
+        for ti, t in enumerate(c.teams):
+            for k, member in enumerate(t.members):
+                if member not in person_ids:
+                    errors.append(((*base, "teams", ti, "members", k), f"unknown person {member!r}"))
+        for si, s in enumerate(c.services):
+            if s.team not in team_ids:
+                errors.append(((*base, "services", si, "team"), f"unknown team {s.team!r}"))
+        seen_services: set[str] = set()
+        for si, s in enumerate(c.services):
+            if s.id in seen_services:
+                errors.append(((*base, "services", si, "id"), f"service {s.id!r} is defined twice"))
+            seen_services.add(s.id)
+        for gi, grid in enumerate(c.grids):
+            for k, worker in enumerate(grid.workers):
+                if worker not in staff_ids:
+                    errors.append(((*base, "grids", gi, "workers", k), f"{worker!r} is not a staff member"))
+        for day, theme in c.themes.weekly.items():
+            if theme.team is not None and theme.team not in team_ids:
+                errors.append(((*base, "themes", "weekly", day, "team"), f"unknown team {theme.team!r}"))
+        if c.staff_group() is None:
+            errors.append(((*base, "groups"), "a community needs one group of kind 'staff'"))
+    return errors
+
+
+def load_directory(path: Path | str) -> Directory:
+    """Loads and validates a community file; raises `ConfigError` pointing at the bad line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the community file: {exc.strerror or exc}") from exc
+    try:
+        node = yaml.compose(text)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{where}: not valid YAML: {problem}") from exc
+    try:
+        data = CommunityFile.model_validate(raw if raw is not None else {})
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors(include_url=False):
+            loc = tuple(err["loc"])
+            line = _line_of(node, loc)
+            where = f"{path}:{line}" if line else str(path)
+            lines.append(f"{where}: {_loc_text(loc) or '(top level)'}: {err['msg']}")
+        raise ConfigError("\n".join(lines)) from None
+    problems = _cross_reference_errors(data)
+    if problems:
+        raise ConfigError(
+            "\n".join(f"{path}:{_line_of(node, loc) or '?'}: {_loc_text(loc)}: {msg}" for loc, msg in problems)
+        )
+    return Directory(data.communities, source=path)

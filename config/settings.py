@@ -1,0 +1,81 @@
+"""Start-up settings: command-line options, then `LINLI_*` environment variables, then a YAML file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+CONFIG_DIR = Path(__file__).resolve().parent
+DEFAULT_COMMUNITY_FILE = CONFIG_DIR / "demo_community.yaml"
+
+
+class _YamlSettingsSource(PydanticBaseSettingsSource):
+    """Reads the optional settings file named by LINLI_SETTINGS_FILE (lowest precedence)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path | None) -> None:
+        super().__init__(settings_cls)
+        self._data: dict[str, Any] = {}
+        if path is not None:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            if not isinstance(loaded, dict):
+                raise ValueError(f"{path}: the settings file must be a mapping of setting: value")
+            self._data = loaded
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return {k: v for k, v in self._data.items() if k in self.settings_cls.model_fields}
+
+
+class Settings(BaseSettings):
+    """Everything a process needs to start; community data lives in the community YAML instead."""
+
+    model_config = SettingsConfigDict(env_prefix="LINLI_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    database_url: str = "sqlite+aiosqlite:///linli.db"
+    config: Path = DEFAULT_COMMUNITY_FILE
+    timezone: str = "Asia/Shanghai"
+    log_level: str = "INFO"
+    # Production mode refuses to expose the simulator on a public address without a token.
+    production: bool = False
+    sim_token: str | None = None
+    # Whether the simulator channel (web page and /api/sim) is mounted at all.
+    simulator: bool = True
+    # Outbox delivery: how often an idle drainer looks for rows, and how many attempts before failing.
+    outbox_poll_seconds: float = Field(default=0.5, gt=0)
+    outbox_max_attempts: int = Field(default=8, ge=1)
+    # A pending question (slot filling) is forgotten after this many seconds.
+    conversation_ttl_seconds: int = Field(default=600, ge=1)
+    max_text_chars: int = Field(default=2048, ge=1)
+
+    @field_validator("config")
+    @classmethod
+    def _config_exists(cls, value: Path) -> Path:
+        if not value.is_file():
+            raise ValueError(f"community config file not found: {value}")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        import os
+
+        path = os.environ.get("LINLI_SETTINGS_FILE")
+        return (init_settings, env_settings, _YamlSettingsSource(settings_cls, Path(path) if path else None))
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

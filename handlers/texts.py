@@ -1,0 +1,73 @@
+"""Every sentence the bot says to people, in one place, so wording can be reviewed and translated."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from config.community import WEEKDAY_NAMES_ZH, Theme
+
+HOLIDAY_NAMES_ZH = {
+    "New Year's Day": "元旦",
+    "Spring Festival": "春节",
+    "Tomb-sweeping Day": "清明节",
+    "Labour Day": "劳动节",
+    "Dragon Boat Festival": "端午节",
+    "National Day": "国庆节",
+    "Mid-autumn Festival": "中秋节",
+    "Anti-Fascist 70th Day": "抗战胜利纪念日",
+}
+
+
+def day_phrase(day: dt.date, today: dt.date) -> str:
+    """今天 / 明天 / 12月3日(周四)."""
+    if day == today:
+        return "今天"
+    if day == today + dt.timedelta(days=1):
+        return "明天"
+    if day == today + dt.timedelta(days=2):
+        return "后天"
+    return f"{day.month}月{day.day}日({WEEKDAY_NAMES_ZH[day.weekday()]})"
+
+
+def date_label(day: dt.date) -> str:
+    return f"{day.month}月{day.day}日 {WEEKDAY_NAMES_ZH[day.weekday()]}"
+
+
+def theme_lines(theme: Theme) -> list[str]:
+    lines = [f"【{theme.title}】{theme.description}"]
+    if theme.time:
+        lines.append(f"时间：{theme.time}")
+    if theme.place:
+        lines.append(f"地点：{theme.place}")
+    if theme.bring:
+        lines.append(f"温馨提示：{theme.bring}")
+    return lines
+
+
+def activity_answer(when: str, day: dt.date, theme: Theme, *, makeup_workday: bool = False) -> str:
+    head = f"{when}（{date_label(day)}）的社区活动："
+    if makeup_workday:
+        head = f"{when}（{date_label(day)}）是调休工作日，社区活动照常："
+    return "\n".join([head, *theme_lines(theme)])
+
+
+def no_activity_answer(when: str, day: dt.date, reason: str, holiday_name: str | None = None) -> str:
+    label = date_label(day)
+    if reason == "holiday":
+        name = HOLIDAY_NAMES_ZH.get(holiday_name or "", holiday_name or "法定节假日")
+        return f"{when}（{label}）是{name}假期，社区主题活动暂停，祝大家节日快乐！"
+    if reason == "weekend":
+        return f"{when}（{label}）是周末，没有主题活动。便民服务照常，可以问我“周六能理发吗”。"
+    if reason == "cancelled":
+        return f"{when}（{label}）的社区活动取消了，给大家带来不便请谅解。"
+    return f"{when}（{label}）没有安排社区主题活动。"
+
+
+def morning_post(day: dt.date, theme: Theme, bot_name: str) -> str:
+    lines = [f"早上好！今天是{date_label(day)}，{theme.title}。", *theme_lines(theme)[1:]]
+    lines.insert(1, theme.description)
+    lines.append(f"有需要的话在群里@{bot_name} 说一声就行～")
+    return "\n".join(lines)
+
+
+ERROR_FALLBACK = "抱歉，刚才没处理好您的消息，已经记下了，工作人员会跟进。"

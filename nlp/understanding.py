@@ -1,0 +1,67 @@
+"""The result of reading one resident message: the `Understanding` every handler receives."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Literal
+
+# The label set is fixed by shared/eval/LABELS.md; configuration adds keywords, never labels.
+LABELS: tuple[str, ...] = (
+    "booking:haircut",
+    "booking:appliance_repair",
+    "booking:free_clinic",
+    "booking:knife_sharpening",
+    "booking:legal_aid",
+    "report:repair",
+    "report:sanitation",
+    "report:safety",
+    "report:parking",
+    "report:dispute",
+    "report:elderly_care",
+    "inquiry:policy",
+    "query:today_activity",
+    "query:my_bookings",
+    "cancel_booking",
+    "chitchat",
+)
+
+Part = Literal["am", "pm"]
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """What a message asks for.
+
+    `service` is set for `booking:*` labels (the part after the colon, e.g. "haircut"),
+    `category` for `report:*` (e.g. "repair") and for `inquiry:policy` ("policy").
+    `date`/`part` follow LABELS.md and are only filled for booking-like messages
+    (booking:*, cancel_booking) that name a day or part of day.
+    `ranked` holds every label that scored, best first, with its score: the evidence
+    a maintainer reads when a message was misunderstood.
+    """
+
+    label: str
+    confidence: float = 0.0
+    service: str | None = None
+    category: str | None = None
+    date: dt.date | None = None
+    part: Part | None = None
+    keywords: tuple[str, ...] = ()
+    ranked: tuple[tuple[str, float], ...] = ()
+    text: str = ""  # the normalized text the rules saw
+    item: str | None = None  # what is to be repaired / sharpened, e.g. "热水壶"
+    weekday_named: bool = False  # the date came from a weekday word (周六), not a calendar date
+    extras: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def is_chitchat(self) -> bool:
+        return self.label == "chitchat"
+
+    @property
+    def is_booking(self) -> bool:
+        return self.label.startswith("booking:")
+
+    @property
+    def is_request(self) -> bool:
+        return self.label.startswith("report:") or self.label == "inquiry:policy"

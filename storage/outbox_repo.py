@@ -1,0 +1,51 @@
+"""Writing outbox rows: plain inserts for replies, insert-once for rows with an idempotency key."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.message import Outgoing
+from storage.models import OutboxMessage
+
+
+def _values(out: Outgoing, now: dt.datetime, reply_to: int | None) -> dict[str, object]:
+    return {
+        "channel": out.channel,
+        "community": out.community,
+        "audience": out.to,
+        "target": out.target,
+        "text": out.text,
+        "idempotency_key": out.idempotency_key,
+        "reply_to": reply_to,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
+async def enqueue(
+    session: AsyncSession, outgoing: list[Outgoing], *, now: dt.datetime, reply_to: int | None = None
+) -> int:
+    """Adds rows to the outbox; a row whose idempotency key exists already is skipped.
+
+    Returns how many rows were added.
+    """
+    added = 0
+    for out in outgoing:
+        values = _values(out, now, reply_to)
+        if out.idempotency_key is None:
+            session.add(OutboxMessage(**values))
+            added += 1
+            continue
+        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
+        result = await session.execute(stmt)
+        added += result.rowcount or 0
+    await session.flush()
+    return added
