@@ -8,12 +8,14 @@ paying one commit per message (DESIGN.md, "Where the time goes").
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.message import Message
@@ -88,35 +90,39 @@ class InboxWriter:
                     item.future.set_result(result)
 
     async def _write(self, batch: list[_Pending]) -> list[Stored]:
+        """One multi-row INSERT … ON CONFLICT DO NOTHING for the batch, then the hooks of new rows."""
+        first: dict[tuple[str, str], _Pending] = {}
+        for item in batch:
+            first.setdefault((item.message.channel, item.message.msg_id), item)
         async with self._db.transaction() as session:
-            results: list[Stored] = []
-            seen: dict[tuple[str, str], int] = {}
-            for item in batch:
-                m = item.message
-                key = (m.channel, m.msg_id)
-                if key in seen:  # the same retry twice in one batch
-                    results.append(Stored(seen[key], True))
-                    continue
-                existing = await _find(session, m.channel, m.msg_id)
-                if existing is not None:
-                    seen[key] = existing
-                    results.append(Stored(existing, True))
-                    continue
-                row = _row(m)
-                try:
-                    async with session.begin_nested():
-                        session.add(row)
-                        await session.flush()
-                        if item.on_new is not None:
-                            await item.on_new(session, row.id)
-                except IntegrityError:
-                    # Another process stored the same retry between our check and insert.
-                    found = await _find(session, m.channel, m.msg_id)
-                    results.append(Stored(found or 0, True))
-                    continue
-                seen[key] = row.id
-                results.append(Stored(row.id, False))
-            return results
+            insert = pg_insert if self._db.is_postgres else sqlite_insert
+            inserted = await session.execute(
+                insert(InboxMessage)
+                .values([_values(item.message) for item in first.values()])
+                .on_conflict_do_nothing(index_elements=["channel", "msg_id"])
+                .returning(InboxMessage.id, InboxMessage.channel, InboxMessage.msg_id)
+            )
+            new_ids = {(channel, msg_id): row_id for row_id, channel, msg_id in inserted.all()}
+            old_ids: dict[tuple[str, str], int] = {}
+            missing = [key for key in first if key not in new_ids]
+            if missing:  # retries of messages stored earlier (or by another process just now)
+                for key in missing:
+                    found = await _find(session, *key)
+                    if found is not None:
+                        old_ids[key] = found
+            for key, item in first.items():
+                if key in new_ids and item.on_new is not None:
+                    await item.on_new(session, new_ids[key])
+        results: list[Stored] = []
+        claimed: set[tuple[str, str]] = set()
+        for item in batch:
+            key = (item.message.channel, item.message.msg_id)
+            if key in new_ids and key not in claimed and first[key] is item:
+                claimed.add(key)
+                results.append(Stored(new_ids[key], False))
+            else:
+                results.append(Stored(new_ids.get(key) or old_ids.get(key, 0), True))
+        return results
 
 
 async def _find(session: AsyncSession, channel: str, msg_id: str) -> int | None:
@@ -125,20 +131,21 @@ async def _find(session: AsyncSession, channel: str, msg_id: str) -> int | None:
     )
 
 
-def _row(m: Message) -> InboxMessage:
-    return InboxMessage(
-        channel=m.channel,
-        msg_id=m.msg_id,
-        community=m.community,
-        group_id=m.group_id,
-        sender_id=m.sender_id,
-        sender_name=m.sender_name,
-        sender_role=m.sender_role,
-        text=m.text,
-        mentions_bot=m.mentions_bot,
-        sent_at=m.sent_at,
-        status="new",
-    )
+def _values(m: Message) -> dict[str, object]:
+    return {
+        "channel": m.channel,
+        "msg_id": m.msg_id,
+        "community": m.community,
+        "group_id": m.group_id,
+        "sender_id": m.sender_id,
+        "sender_name": m.sender_name,
+        "sender_role": m.sender_role,
+        "text": m.text,
+        "mentions_bot": m.mentions_bot,
+        "sent_at": m.sent_at,
+        "received_at": dt.datetime.now(dt.UTC),
+        "status": "new",
+    }
 
 
 def message_from_row(row: InboxMessage) -> Message:

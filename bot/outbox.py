@@ -3,7 +3,7 @@
 A row is claimed by pushing its `next_attempt_at` forward by a lease (with `FOR UPDATE SKIP
 LOCKED` on PostgreSQL, so several processes never claim the same row), then sent, then marked
 sent. A crash between sending and marking lets the lease run out and the row is sent again:
-at-least-once, never lost.
+at-least-once, never lost. Outcomes of a whole claim are recorded in one transaction.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ import asyncio
 import datetime as dt
 import logging
 import random
+from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from sqlalchemy import select, update
 
@@ -27,8 +29,25 @@ LEASE = dt.timedelta(seconds=60)
 
 
 def backoff(attempt: int, *, base: float = 2.0, cap: float = 600.0) -> dt.timedelta:
-    """Exponential backoff with full jitter (attempt 1 -> up to 2 s, 2 -> 4 s, … capped)."""
+    """Exponential backoff with jitter (attempt 1 -> 1-2 s, 2 -> 2-4 s, … capped at 10 min)."""
     return dt.timedelta(seconds=random.uniform(0.5, 1.0) * min(cap, base**attempt))
+
+
+@dataclass
+class _Outcome:
+    delivery: Delivery
+    status: str  # sent | failed | retry | released
+    error: str | None = None
+    # From a TemporaryError: wait at least this long (rate limit); a local rate-limit wait
+    # (`counts_as_attempt=False`) does not use up one of the row's attempts.
+    retry_after: float | None = None
+    counts_as_attempt: bool = True
+
+
+class _Waiter:
+    def __init__(self, expected: int) -> None:
+        self.remaining = expected
+        self.event = asyncio.Event()
 
 
 class OutboxDrainer:
@@ -40,7 +59,7 @@ class OutboxDrainer:
         *,
         poll_seconds: float = 0.5,
         max_attempts: int = 8,
-        batch: int = 100,
+        batch: int = 200,
     ) -> None:
         self.db = db
         self.senders = dict(senders)
@@ -50,6 +69,7 @@ class OutboxDrainer:
         self.batch = batch
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._waiters: dict[int, _Waiter] = {}
 
     def wake(self) -> None:
         self._wake.set()
@@ -67,14 +87,25 @@ class OutboxDrainer:
                 pass
             self._task = None
 
+    def expect(self, inbox_id: int, count: int) -> asyncio.Event:
+        """An event set once `count` answers to `inbox_id` were delivered (or gave up) here."""
+        waiter = self._waiters[inbox_id] = _Waiter(count)
+        if count <= 0:
+            waiter.event.set()
+        return waiter.event
+
+    def forget(self, inbox_id: int) -> None:
+        self._waiters.pop(inbox_id, None)
+
     async def _run(self) -> None:
         while True:
             try:
-                sent = await self.drain_once()
+                handled = await self.drain_once()
             except Exception:
                 log.exception("outbox drain failed; retrying")
-                sent = 0
-            if sent == 0:
+                handled = 0
+                await asyncio.sleep(self.poll_seconds)
+            if handled == 0:
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
                 except TimeoutError:
@@ -102,63 +133,97 @@ class OutboxDrainer:
                 .where(OutboxMessage.id.in_([r.id for r in rows]))
                 .values(next_attempt_at=now + LEASE, attempts=OutboxMessage.attempts + 1)
             )
-            return [Delivery(r.id, r.channel, r.community, r.audience, r.target, r.text) for r in rows]
+            return [Delivery(r.id, r.channel, r.community, r.audience, r.target, r.text, r.reply_to) for r in rows]
 
     async def drain_once(self, *, reply_to: int | None = None) -> int:
         """Sends what is due now (only the answers to one inbox message, if `reply_to`).
 
-        Returns the number of rows handled (sent or failed).
+        Returns the number of rows that reached a final state (sent or failed).
         """
         deliveries = await self._claim(reply_to)
-        handled = 0
-        blocked_targets: set[tuple[str, str]] = set()
+        if not deliveries:
+            return 0
+        by_channel: dict[str, list[Delivery]] = defaultdict(list)
         for d in deliveries:
-            target = (d.channel, d.target)
-            if target in blocked_targets:
-                # Keep per-target order: a later row waits until the earlier one got through.
-                await self._release(d.id)
-                continue
-            sender = self.senders.get(d.channel)
+            by_channel[d.channel].append(d)
+        outcomes: list[_Outcome] = []
+        for channel, items in by_channel.items():
+            outcomes += await self._send_channel(self.senders.get(channel), channel, items)
+        await self._record(outcomes)
+        return sum(o.status in ("sent", "failed") for o in outcomes)
+
+    async def _send_channel(self, sender: Sender | None, channel: str, items: list[Delivery]) -> list[_Outcome]:
+        if sender is None:
+            return [_Outcome(d, "failed", f"no sender for channel {channel!r}") for d in items]
+        send_batch = getattr(sender, "send_batch", None)
+        if send_batch is not None:
             try:
-                if sender is None:
-                    raise PermanentError(f"no sender for channel {d.channel!r}")
+                await send_batch(items)
+            except PermanentError as exc:
+                return [_Outcome(d, "failed", str(exc)) for d in items]
+            except (TemporaryError, OSError, TimeoutError) as exc:
+                return [_Outcome(d, "retry", str(exc) or type(exc).__name__) for d in items]
+            return [_Outcome(d, "sent") for d in items]
+        outcomes: list[_Outcome] = []
+        blocked: set[str] = set()
+        for d in items:
+            if d.target in blocked:
+                # Keep per-target order: a later row waits until the earlier one got through.
+                outcomes.append(_Outcome(d, "released"))
+                continue
+            try:
                 await sender.send(d)
             except PermanentError as exc:
-                log.error("outbox row %s to %s failed permanently: %s", d.id, d.target, exc)
-                await self._finish(d.id, "failed", str(exc))
-                handled += 1
+                outcomes.append(_Outcome(d, "failed", str(exc)))
             except (TemporaryError, OSError, TimeoutError) as exc:
-                blocked_targets.add(target)
-                await self._retry_later(d.id, str(exc) or type(exc).__name__)
+                blocked.add(d.target)
+                outcomes.append(_Outcome(d, "retry", str(exc) or type(exc).__name__,
+                                         getattr(exc, "retry_after", None), getattr(exc, "counts_as_attempt", True)))
             else:
-                await self._finish(d.id, "sent", None)
-                handled += 1
-        return handled
+                outcomes.append(_Outcome(d, "sent"))
+        return outcomes
 
-    async def _finish(self, row_id: int, status: str, error: str | None) -> None:
+    async def _record(self, outcomes: list[_Outcome]) -> None:
+        now = self.clock.now()
         async with self.db.transaction() as session:
-            values: dict[str, object] = {"status": status, "last_error": error}
-            if status == "sent":
-                values["sent_at"] = self.clock.now()
-            await session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
-
-    async def _release(self, row_id: int) -> None:
-        async with self.db.transaction() as session:
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row_id)
-                .values(next_attempt_at=self.clock.now(), attempts=OutboxMessage.attempts - 1)
-            )
-
-    async def _retry_later(self, row_id: int, error: str) -> None:
-        async with self.db.transaction() as session:
-            row = await session.get(OutboxMessage, row_id)
-            if row is None:
-                return
-            if row.attempts >= self.max_attempts:
-                log.error("outbox row %s gave up after %d attempts: %s", row_id, row.attempts, error)
-                row.status, row.last_error = "failed", f"gave up after {row.attempts} attempts: {error}"
-            else:
-                log.warning("outbox row %s attempt %d failed (%s); retrying", row_id, row.attempts, error)
-                row.last_error = error
-                row.next_attempt_at = self.clock.now() + backoff(row.attempts)
+            sent = [o.delivery.id for o in outcomes if o.status == "sent"]
+            if sent:
+                await session.execute(
+                    update(OutboxMessage).where(OutboxMessage.id.in_(sent))
+                    .values(status="sent", sent_at=now, last_error=None)
+                )
+            released = [o.delivery.id for o in outcomes if o.status == "released"]
+            if released:
+                await session.execute(
+                    update(OutboxMessage).where(OutboxMessage.id.in_(released))
+                    .values(next_attempt_at=now, attempts=OutboxMessage.attempts - 1)
+                )
+            for o in outcomes:
+                if o.status == "failed":
+                    log.error("outbox row %s to %s failed permanently: %s", o.delivery.id, o.delivery.target, o.error)
+                    await session.execute(
+                        update(OutboxMessage).where(OutboxMessage.id == o.delivery.id)
+                        .values(status="failed", last_error=o.error)
+                    )
+                elif o.status == "retry":
+                    row = await session.get(OutboxMessage, o.delivery.id)
+                    if row is None:
+                        continue
+                    if not o.counts_as_attempt:
+                        row.attempts -= 1
+                    if row.attempts >= self.max_attempts:
+                        log.error("outbox row %s gave up after %d attempts: %s", row.id, row.attempts, o.error)
+                        row.status, row.last_error = "failed", f"gave up after {row.attempts} attempts: {o.error}"
+                        o.status = "failed"
+                    else:
+                        log.warning("outbox row %s attempt %d failed (%s); retrying", row.id, row.attempts, o.error)
+                        row.last_error = o.error
+                        row.next_attempt_at = now + max(backoff(row.attempts),
+                                                        dt.timedelta(seconds=o.retry_after or 0))
+        for o in outcomes:
+            if o.status in ("sent", "failed") and o.delivery.reply_to is not None:
+                waiter = self._waiters.get(o.delivery.reply_to)
+                if waiter is not None:
+                    waiter.remaining -= 1
+                    if waiter.remaining <= 0:
+                        waiter.event.set()

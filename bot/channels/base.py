@@ -16,6 +16,7 @@ class Delivery:
     audience: str  # group | user
     target: str
     text: str
+    reply_to: int | None = None  # the inbox row this answers, if any
 
 
 class TemporaryError(Exception):
@@ -29,4 +30,11 @@ class PermanentError(Exception):
 class Sender(Protocol):
     async def send(self, delivery: Delivery) -> None:
         """Delivers or raises TemporaryError / PermanentError."""
+        ...
+
+
+class BatchSender(Protocol):
+    """A sender that can deliver many rows at once (the simulator writes them in one transaction)."""
+
+    async def send_batch(self, deliveries: list[Delivery]) -> None:
         ...

@@ -6,6 +6,7 @@ the bot's `Outgoing`s into its own chat store (`sim_timeline`), which the page p
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -54,19 +55,22 @@ class SimulatorSender:
         self.directory = directory
 
     async def send(self, delivery: Delivery) -> None:
-        community = self.directory.community(delivery.community)
-        bot_name = community.bot_name if community else "社区小助手"
+        await self.send_batch([delivery])
+
+    async def send_batch(self, deliveries: list[Delivery]) -> None:
         async with self.db.transaction() as session:
-            session.add(
-                SimTimeline(
-                    chat_kind=delivery.audience,
-                    chat_id=delivery.target,
-                    from_kind="bot",
-                    sender_id=None,
-                    sender_name=bot_name,
-                    text=delivery.text,
+            for d in deliveries:
+                community = self.directory.community(d.community)
+                session.add(
+                    SimTimeline(
+                        chat_kind=d.audience,
+                        chat_id=d.target,
+                        from_kind="bot",
+                        sender_id=None,
+                        sender_name=community.bot_name if community else "社区小助手",
+                        text=d.text,
+                    )
                 )
-            )
 
 
 class SimulatorChannel:
@@ -90,6 +94,8 @@ class SimulatorChannel:
         self.clock = clock
         self.max_text_chars = max_text_chars
         self.token = token
+        # Joined members never leave the table, so a found one can be remembered.
+        self._members: dict[tuple[str, str], tuple[str, str]] = {}
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/", self.index)
@@ -178,9 +184,13 @@ class SimulatorChannel:
         person = community.person(user_id)
         if person is not None:
             return person.name, person.role, False
+        known = self._members.get((community.id, user_id))
+        if known is not None:
+            return known[0], known[1], False
         async with self.db.transaction() as session:
             member = await session.get(Member, (community.id, user_id))
         if member is not None:
+            self._members[(community.id, user_id)] = (member.name, member.role)
             return member.name, member.role, False
         display = name.strip() if name else f"邻居{user_id[-4:]}"
         return display, "resident", True
@@ -215,9 +225,9 @@ class SimulatorChannel:
         )
 
         async def on_new(session: AsyncSession, inbox_id: int) -> None:
-            if is_new:
-                session.add(Member(community=community.id, person_id=user_id, name=sender_name,
-                                   role="resident", first_group=group.id))
+            if is_new:  # merge: two first messages of one newcomer may arrive together
+                await session.merge(Member(community=community.id, person_id=user_id, name=sender_name,
+                                           role="resident", first_group=group.id))
             session.add(SimTimeline(chat_kind="group", chat_id=group.id, from_kind="user", sender_id=user_id,
                                     sender_name=sender_name, text=text, at=message.sent_at))
 
@@ -226,11 +236,26 @@ class SimulatorChannel:
         except Exception:
             log.exception("could not store simulator message")
             return _error(503, "the bot cannot store messages right now; please try again")
+        if is_new:
+            self._members[(community.id, user_id)] = (sender_name, "resident")
         if stored.duplicate:
             return _json({"msg_id": message.msg_id, "duplicate": True, "replies": []})
-        outgoing = await self.pipeline.process(stored.inbox_id)
-        if outgoing:
-            await self.drainer.drain_once(reply_to=stored.inbox_id)
+        # The page reads the timeline right after this answer: wait (briefly) until the replies
+        # are in it. The wait is bounded because another process's drainer may deliver them.
+        try:
+            outgoing = await self.pipeline.process(stored.inbox_id, message)
+            if outgoing:
+                delivered = self.drainer.expect(stored.inbox_id, len(outgoing))
+                self.drainer.wake()
+                try:
+                    await asyncio.wait_for(delivered.wait(), timeout=2)
+                except TimeoutError:
+                    log.warning("replies to %s not delivered within 2 s", message.msg_id)
+        except Exception:
+            log.exception("could not handle simulator message %s", message.msg_id)
+            return _error(503, "the bot could not handle this message right now; it will be retried")
+        finally:
+            self.drainer.forget(stored.inbox_id)
         return _json(
             {
                 "msg_id": message.msg_id,

@@ -23,7 +23,7 @@
   var KIND_LABELS = { residents: '居民群', staff: '工作群', volunteers: '志愿者群' };
   var PALETTE = [
     '#5b8ff9', '#f08b3e', '#e0685a', '#4fb3d9', '#9270ca', '#d9a43a',
-    '#3aa39b', '#e07aa5', '#6f7fa6', '#7cae4f', '#c9743b', '#5a9bd4',
+    '#b0745a', '#e07aa5', '#6f7fa6', '#4a90c2', '#c9743b', '#a0669e',
   ];
   var BOT_COLOR = '#07c160';
 

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what the tests need and runs the whole suite (pytest arguments pass through).
+# Needs a PostgreSQL server and Debian's Chromium: installed and started here when missing and
+# this user is root; otherwise those tests are skipped with a reason — except in CI (CI=true),
+# where a missing PostgreSQL or Chromium fails the run.
+set -euo pipefail
+cd "$(dirname "$0")"
+scripts/ensure-venv.sh test
+
+if [ "$(id -u)" = 0 ] && ! command -v chromium >/dev/null 2>&1; then
+    echo "linli: installing Debian's chromium for the browser tests…" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+fi
+
+if [ -z "${LINLI_TEST_POSTGRES_URL:-}" ]; then
+    if scripts/postgres-for-tests.sh; then
+        export LINLI_TEST_POSTGRES_URL=postgresql://linli:linli@127.0.0.1:5432/linli_test
+    elif [ -n "${CI:-}" ]; then
+        echo "linli: PostgreSQL could not be started, and CI needs it" >&2
+        exit 1
+    else
+        echo "linli: no PostgreSQL; the PostgreSQL tests will be skipped" >&2
+    fi
+fi
+
+exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,118 @@
+"""A broken community file is rejected with the file, the line and what is wrong."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from config.community import ConfigError, load_directory
+from config.settings import DEFAULT_COMMUNITY_FILE, Settings
+
+DEMO = DEFAULT_COMMUNITY_FILE.read_text(encoding="utf-8")
+
+
+def _line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def _broken(tmp_path: Path, old: str, new: str) -> tuple[Path, str]:
+    assert old in DEMO, old
+    text = DEMO.replace(old, new, 1)
+    path = tmp_path / "community.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path, text
+
+
+def test_the_demo_community_loads() -> None:
+    directory = load_directory(DEFAULT_COMMUNITY_FILE)
+    community = directory.communities[0]
+    assert community.staff_group() is not None
+    assert {s.id for s in community.services} == {
+        "haircut", "appliance_repair", "free_clinic", "knife_sharpening", "legal_aid"}
+    assert [community.themes.theme_for_weekday(i).title for i in range(5)] == [  # type: ignore[union-attr]
+        "学习日", "网格走亲日", "政策宣讲日", "安全检查日", "清洁家园日"]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "needle", "message"),
+    [
+        ("        team: renxin\n", "        teem: renxin\n", "teem: renxin", "Extra inputs are not permitted"),
+        ("        team: fazhi\n", "        team: lawyers\n", "team: lawyers", "unknown team 'lawyers'"),
+        ('{weekday: sunday, start: "09:00", end: "11:00", capacity: 15}',
+         '{weekday: sunday, start: "09:00", end: "11:00", capacity: lots}', "capacity: lots", "capacity"),
+        ("kind: volunteers", "kind: helpers", "kind: helpers", "'residents', 'staff' or 'volunteers'"),
+        ("groups: [g-res-2], building: 5", "groups: [g-res-9], building: 5", "g-res-9", "unknown group 'g-res-9'"),
+        ("timezone: Asia/Shanghai", "timezone: Mars/Olympus", "Mars/Olympus", "unknown time zone"),
+    ],
+)
+def test_errors_point_at_the_bad_line(tmp_path: Path, old: str, new: str, needle: str, message: str) -> None:
+    path, text = _broken(tmp_path, old, new)
+    with pytest.raises(ConfigError) as info:
+        load_directory(path)
+    error = str(info.value)
+    assert f"{path}:{_line_of(text, needle)}:" in error, error
+    assert message in error
+
+
+def test_invalid_yaml_syntax_names_the_line(tmp_path: Path) -> None:
+    path, text = _broken(tmp_path, "    bot_name: 社区小助手\n", "    bot_name: [社区小助手\n")
+    with pytest.raises(ConfigError, match=r"community\.yaml:\d+: not valid YAML"):
+        load_directory(path)
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_directory(tmp_path / "nope.yaml")
+
+
+def test_serve_with_a_broken_config_stops_with_the_line_not_a_traceback(tmp_path: Path) -> None:
+    path, text = _broken(tmp_path, "        team: fazhi\n", "        team: lawyers\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_")}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "serve", "--config", str(path), "--port", "0",
+         "--database-url", f"sqlite:///{tmp_path / 'x.db'}"],
+        capture_output=True, text=True, timeout=60, env=env,
+    )
+    assert result.returncode == 2
+    assert f"{path}:{_line_of(text, 'team: lawyers')}:" in result.stderr
+    assert "unknown team 'lawyers'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_settings_come_from_linli_environment_variables(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("LINLI_PORT", "9123")
+    monkeypatch.setenv("LINLI_HOST", "0.0.0.0")
+    monkeypatch.setenv("LINLI_DATABASE_URL", "postgresql://u:p@db/linli")
+    settings = Settings()
+    assert (settings.port, settings.host, settings.database_url) == (9123, "0.0.0.0", "postgresql://u:p@db/linli")
+    assert Settings(port=7000).port == 7000  # command-line options win over the environment
+
+
+def test_settings_file_is_the_lowest_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    settings_file = tmp_path / "settings.yaml"
+    settings_file.write_text("port: 8181\nhost: 127.0.0.2\n", encoding="utf-8")
+    monkeypatch.setenv("LINLI_SETTINGS_FILE", str(settings_file))
+    monkeypatch.setenv("LINLI_HOST", "127.0.0.3")
+    settings = Settings()
+    assert (settings.port, settings.host) == (8181, "127.0.0.3")
+
+
+def test_bad_settings_are_reported_without_a_traceback(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_")}
+    env["LINLI_PORT"] = "eighty"
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "serve"], capture_output=True, text=True,
+                            timeout=60, env=env)
+    assert result.returncode == 2
+    assert "port" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_production_refuses_a_public_simulator_without_a_token(tmp_path: Path) -> None:
+    from bot.app import build_linli
+
+    settings = Settings(host="0.0.0.0", production=True, database_url=f"sqlite:///{tmp_path / 'x.db'}")
+    with pytest.raises(ConfigError, match="LINLI_SIM_TOKEN"):
+        build_linli(settings)
