@@ -66,6 +66,7 @@ class Linli:
     drainer: OutboxDrainer
     senders: dict[str, Sender] = field(default_factory=dict)
     background: list[Any] = field(default_factory=list)
+    scheduler: Any = None  # bot.scheduler.Scheduler, while running with settings.scheduler
 
     async def start(self) -> None:
         if self.db.dialect == "sqlite":
@@ -82,10 +83,17 @@ class Linli:
         if resumed:
             log.info("handled %d message(s) left over from the last run", resumed)
         self.drainer.start()
+        if self.settings.scheduler:
+            from bot.scheduler import Scheduler
+
+            self.scheduler = Scheduler.for_linli(self)
+            await self.scheduler.start()
 
     async def stop(self) -> None:
+        if self.scheduler is not None:
+            await self.scheduler.stop()
         await self.drainer.stop()
-        await self.pipeline.drain_background()
+        await self.pipeline.stop()
         await self.inbox.stop()
         await self.db.dispose()
 
@@ -97,6 +105,9 @@ def build_linli(settings: Settings, *, clock: Clock | None = None, understand: U
     clock = clock or SystemClock()
     db = Database(settings.database_url)
     senders: dict[str, Sender] = {SIM_CHANNEL: SimulatorSender(db, directory)}
+    from bot.channels.wecom_senders import build_wechat_senders  # "wecom", "wecom_aibot", "mp"
+
+    senders.update(build_wechat_senders(settings, db, directory, clock))
     drainer = OutboxDrainer(db, senders, clock, poll_seconds=settings.outbox_poll_seconds,
                             max_attempts=settings.outbox_max_attempts)
     pipeline = Pipeline(
@@ -121,9 +132,13 @@ def build_app(linli: Linli) -> web.Application:
         ).add_routes(app)
 
     async def healthz(request: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
+        leader = linli.scheduler is not None and linli.scheduler.is_leader
+        return web.json_response({"ok": True, "scheduler_leader": leader})
 
     app.router.add_get("/healthz", healthz)
+    from bot.staff_web import StaffWeb  # the staff page at /staff (login per staff member)
+
+    StaffWeb(linli).add_routes(app)
 
     async def on_startup(app: web.Application) -> None:
         await linli.start()
@@ -133,6 +148,9 @@ def build_app(linli: Linli) -> web.Application:
 
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)
+    from bot.channels.wecom import mount_wechat_channels  # callbacks whose credentials are set
+
+    mount_wechat_channels(app, linli)
     return app
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
@@ -122,11 +123,11 @@ class Pipeline:
             while len(batch) < self._max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                results = await self._handle_batch(batch)
+                results = await self._handle_batch_with_retries(batch)
             except Exception as exc:
-                # The database itself failed (commit, connection): nothing of the batch was
-                # committed, the rows stay "new" and are handled at the next start.
-                log.error("handling a batch of %d message(s) failed: %s", len(batch), exc)
+                # The database itself failed (connection lost, commit refused): nothing was
+                # committed, the rows stay "new" and are handled again at the next start.
+                log.error("handling %d message(s) failed: %s", len(batch), exc)
                 for job in batch:
                     if not job.future.done():
                         job.future.set_exception(exc)
@@ -136,6 +137,28 @@ class Pipeline:
             for job, outgoing in zip(batch, results, strict=True):
                 if not job.future.done():
                     job.future.set_result(outgoing)
+
+    async def _handle_batch_with_retries(self, batch: list[_Job]) -> list[list[Outgoing]]:
+        """A batch whose transaction fails (e.g. a PostgreSQL deadlock between two processes
+        locking booking sessions in opposite order) is retried message by message, each a few
+        times, so one conflict never costs the others their answers."""
+        try:
+            return await self._handle_batch(batch)
+        except DBAPIError as exc:
+            if len(batch) == 1 and not _is_transient(exc):
+                raise
+            log.warning("batch of %d message(s) rolled back (%s); retrying one by one", len(batch), exc)
+        results: list[list[Outgoing]] = []
+        for job in batch:
+            for attempt in range(1, 4):
+                try:
+                    results += await self._handle_batch([job])
+                    break
+                except DBAPIError as exc:
+                    if attempt == 3 or not _is_transient(exc):
+                        raise
+                    await asyncio.sleep(0.05 * attempt)
+        return results
 
     async def _handle_batch(self, batch: list[_Job]) -> list[list[Outgoing]]:
         results: list[list[Outgoing]] = [[] for _ in batch]
@@ -239,6 +262,12 @@ class Pipeline:
                 ensure_ascii=False,
             )
         )
+
+
+def _is_transient(exc: DBAPIError) -> bool:
+    """Deadlocks, serialization failures and a busy SQLite file are worth another try."""
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    return code in ("40P01", "40001") or "database is locked" in str(exc.orig)
 
 
 def _conversation_key(message: Message) -> tuple[str, str, str]:

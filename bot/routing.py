@@ -28,8 +28,20 @@ class Router:
 
 def default_handlers() -> list[Handler]:
     """The production registry, in priority order (tests build their own lists)."""
+    from handlers.booking import BookingHandler, BookingReplyHandler, CancelBookingHandler, MyBookingsHandler
     from handlers.queries import TodayActivityHandler
+    from handlers.request_commands import StaffCommandHandler
+    from handlers.requests import AlsoReplyHandler, RequestHandler
+    from handlers.staff_sessions import StaffSessionsHandler
 
     return [
+        StaffCommandHandler(),  # "#12 已解决 …" whatever the classifier thinks it mentions
+        StaffSessionsHandler(),  # "加场 理发 12月6日 14:00-16:00 10人", "关闭场次 12" …
+        BookingReplyHandler(),  # "1" / "周六那个" / "算了" to a pending booking question, else falls through
         TodayActivityHandler(),
+        BookingHandler(),
+        MyBookingsHandler(),
+        CancelBookingHandler(),  # also "取消 K7P3QX" whatever the label
+        RequestHandler(),
+        AlsoReplyHandler(),  # "+1" after a recent request; otherwise chit-chat, no reply
     ]

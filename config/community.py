@@ -40,6 +40,15 @@ class Group(_Model):
     kind: Literal["residents", "staff", "volunteers"]
     buildings: list[int] = Field(default_factory=list)
     theme_posts: bool = True  # per-group opt-out of the morning theme post
+    # The channel whose sender delivers timed posts (morning theme …) to this group: "sim" (the web
+    # simulator) until a group is wired to WeCom, e.g. channel: wecom.
+    channel: str = "sim"
+    # WeCom (bot/channels/wecom*.py): the chat id the AI bot reports for this group, the app group
+    # chat (appchat) our WeCom app created for it, and the environment variable holding the key of
+    # its group robot (default LINLI_WECOM_ROBOT_KEY_<ID>, e.g. LINLI_WECOM_ROBOT_KEY_G_RES_1).
+    wecom_chat_id: str | None = None
+    appchat_id: str | None = None
+    robot_key_env: str | None = None
 
 
 class Person(_Model):
@@ -51,6 +60,11 @@ class Person(_Model):
     unit: int | None = None
     room: str | None = None
     phone: str | None = None
+    # WeCom member UserID (default: the same as `id`) and Official Account openid of this person.
+    wecom_userid: str | None = None
+    mp_openid: str | None = None
+    # Staff web login (bot/staff_web.py): "scrypt$n$r$p$salt$hash", never the password itself.
+    password_hash: str | None = None
 
 
 class Team(_Model):
@@ -117,6 +131,43 @@ class Themes(_Model):
         return self.weekly.get(WEEKDAYS[weekday])
 
 
+Tier = Literal["grid", "community", "street"]
+
+
+class FaqEntry(_Model):
+    """A policy question answered from config: every keyword must occur ("缴|交" means either)."""
+
+    id: str
+    keywords: list[str] = Field(min_length=1)
+    answer: str
+
+
+class RequestRules(_Model):
+    """Residents' requests (issue 5): tiers, urgency, merging, the policy FAQ, the staff web."""
+
+    # 小事不出网格，大事不出社区，特事上报街道: the tier a category starts at ...
+    category_tiers: dict[str, Tier] = Field(default_factory=lambda: {
+        "repair": "grid", "sanitation": "grid", "parking": "grid", "dispute": "grid",
+        "elderly_care": "community", "safety": "community", "policy": "community"})
+    # ... and words that raise it (the highest tier whose cue occurs wins).
+    tier_cues: dict[Tier, list[str]] = Field(default_factory=dict)
+    # Hazards that alert the staff group at once; a cue right after a "what if" word does not.
+    urgent_cues: list[str] = Field(default_factory=list)
+    hypothetical_cues: list[str] = Field(default_factory=lambda: ["万一", "要是", "如果", "假如", "怕"])
+    # Same category and building within this window: one request, more residents affected.
+    merge_window_minutes: int = Field(default=120, ge=0)
+    # "+1" / "我家也是" joins the group's latest request when it is at most this old.
+    also_window_minutes: int = Field(default=120, ge=0)
+    also_cues: list[str] = Field(default_factory=lambda: [
+        "+1", "同上", "我家也", "我们家也", "我们也", "俺家也", "我这也", "我这边也", "我们这也", "我也是", "也是这样"])
+    policy_team: str | None = None  # who answers policy questions the FAQ cannot
+    faq: list[FaqEntry] = Field(default_factory=list)
+    weekly_digest_weekday: Literal[WEEKDAYS] = "sunday"  # type: ignore[valid-type]
+    oldest_open_in_digest: int = Field(default=5, ge=0)
+    staff_session_minutes: int = Field(default=480, ge=1)
+    staff_web_url: str = "http://127.0.0.1:8080/staff"  # linked from digests and urgent alerts
+
+
 class Community(_Model):
     id: str
     name: str
@@ -124,12 +175,15 @@ class Community(_Model):
     timezone: str = "Asia/Shanghai"
     bot_name: str = "社区小助手"
     digest_time: dt.time = dt.time(17, 30)
+    reminder_time: dt.time = dt.time(19, 0)  # booking reminders for the next day
+    day_list_time: dt.time = dt.time(7, 30)  # the volunteer teams' lists for the day
     grids: list[Grid] = Field(default_factory=list)
     groups: list[Group]
     people: list[Person] = Field(default_factory=list)
     teams: list[Team] = Field(default_factory=list)
     services: list[Service] = Field(default_factory=list)
     themes: Themes = Field(default_factory=Themes)
+    requests: RequestRules = Field(default_factory=RequestRules)
 
     @field_validator("timezone")
     @classmethod

@@ -13,6 +13,11 @@ CONFIG_DIR = Path(__file__).resolve().parent
 DEFAULT_COMMUNITY_FILE = CONFIG_DIR / "demo_community.yaml"
 
 
+# Settings that may only come from the environment (or the command line), never from a file.
+ENV_ONLY = frozenset({"wecom_secret", "wecom_token", "wecom_aes_key", "wecom_aibot_token", "wecom_aibot_aes_key",
+                      "mp_secret", "mp_token", "mp_aes_key"})
+
+
 class _YamlSettingsSource(PydanticBaseSettingsSource):
     """Reads the optional settings file named by LINLI_SETTINGS_FILE (lowest precedence)."""
 
@@ -29,6 +34,9 @@ class _YamlSettingsSource(PydanticBaseSettingsSource):
         return self._data.get(field_name), field_name, False
 
     def __call__(self) -> dict[str, Any]:
+        secrets = sorted(ENV_ONLY & self._data.keys())
+        if secrets:  # a settings file ends up in git sooner or later
+            raise ValueError(f"secrets belong in LINLI_* environment variables, not the settings file: {secrets}")
         return {k: v for k, v in self._data.items() if k in self.settings_cls.model_fields}
 
 
@@ -54,6 +62,27 @@ class Settings(BaseSettings):
     # A pending question (slot filling) is forgotten after this many seconds.
     conversation_ttl_seconds: int = Field(default=600, ge=1)
     max_text_chars: int = Field(default=2048, ge=1)
+    # Timed jobs (bot/scheduler.py): off for processes that must never post on their own; with
+    # PostgreSQL a follower retries the leader lock this often (takeover well within a minute).
+    scheduler: bool = True
+    scheduler_retry_seconds: float = Field(default=15.0, gt=0)
+    # WeChat channels (bot/channels/wecom*.py, official_account.py). Each is mounted only when its
+    # credentials are set; secrets come from the environment only (ENV_ONLY). Group robot keys are
+    # per group: the variable named by the group's `robot_key_env` (default LINLI_WECOM_ROBOT_KEY_<GROUP>).
+    wecom_corp_id: str | None = None
+    wecom_agent_id: int | None = None
+    wecom_secret: str | None = None
+    wecom_token: str | None = None  # callback Token of the self-built app
+    wecom_aes_key: str | None = None  # callback EncodingAESKey (43 characters)
+    wecom_api_base: str = "https://qyapi.weixin.qq.com"
+    wecom_aibot_token: str | None = None
+    wecom_aibot_aes_key: str | None = None
+    mp_app_id: str | None = None
+    mp_secret: str | None = None
+    mp_token: str | None = None
+    mp_aes_key: str | None = None  # set: safe mode (encrypted callbacks required)
+    mp_api_base: str = "https://api.weixin.qq.com"
+    wechat_http_timeout_seconds: float = Field(default=10.0, gt=0)
 
     @field_validator("config")
     @classmethod

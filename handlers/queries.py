@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from bot.message import Message
 from handlers import texts
 from handlers.base import Context
@@ -21,7 +20,11 @@ class TodayActivityHandler:
 
     async def handle(self, ctx: Context) -> None:
         today = ctx.now.date()
-        day = ctx.understanding.date or today
+        day = ctx.understanding.date
+        if day is None:  # LABELS.md dates bookings only: read "明天啥活动" / "周四干啥" here
+            from nlp.dates import parse_day
+
+            day = parse_day(ctx.understanding.text or ctx.message.text, ctx.now)[0] or today
         if day < today:  # "昨天有啥活动" is not a question we can help with; answer for today
             day = today
         when = texts.day_phrase(day, today)

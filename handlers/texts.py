@@ -70,4 +70,19 @@ def morning_post(day: dt.date, theme: Theme, bot_name: str) -> str:
     return "\n".join(lines)
 
 
+# --- Scheduled posts (bot/scheduler.py) -----------------------------------------------------------
+
+
+def makeup_morning_post(day: dt.date, theme: Theme, bot_name: str) -> str:
+    """A weekday theme on a weekend make-up workday (调休): say why, or it reads like a mistake."""
+    lines = morning_post(day, theme, bot_name).split("\n")
+    lines[0] = f"早上好！今天是{date_label(day)}，调休上班，社区活动照常：{theme.title}。"
+    return "\n".join(lines)
+
+
+def cancelled_morning_post(day: dt.date, note: str) -> str:
+    text = f"早上好！今天（{date_label(day)}）的社区活动取消了，给大家带来不便请谅解。"
+    return f"{text}\n{note}" if note else text
+
+
 ERROR_FALLBACK = "抱歉，刚才没处理好您的消息，已经记下了，工作人员会跟进。"

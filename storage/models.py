@@ -116,3 +116,13 @@ class ConversationState(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     expires_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# The capabilities' models live in modules of their own; importing them here puts every table on
+# Base.metadata, which Alembic and the migration test compare against.
+from storage import (  # noqa: E402
+    models_booking,  # noqa: F401
+    models_channels,  # noqa: F401
+    models_requests,  # noqa: F401
+    models_scheduler,  # noqa: F401
+)

@@ -1,0 +1,159 @@
+"""The WeChat Official Account (公众号) callback: residents writing to the community's account one-to-one.
+
+Plain mode: every request carries `signature` = sha1(sort(token, timestamp, nonce)), checked
+with `wechatpy.utils.check_signature`; the URL check echoes `echostr` unchanged. Safe mode
+(LINLI_MP_AES_KEY set): POSTs carry `encrypt_type=aes` and `msg_signature` and the message is
+decrypted with `wechatpy.crypto.WeChatCrypto` (receive id = AppID); plain POSTs are refused then.
+The answer is `success` once the message is stored; replies go out as customer-service messages
+(bot/channels/wecom_senders.py), allowed within 48 h of the follower's last message — which is
+recorded here, in the same transaction as the message.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import wechatpy
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.exceptions import InvalidSignatureException
+from wechatpy.utils import check_signature
+
+from bot.channels.wechat_directory import add_member
+from bot.channels.wecom import (
+    CORRUPT,
+    FORGED,
+    MAX_ID_CHARS,
+    CallbackChannel,
+    Rejected,
+    epoch_time,
+    query_params,
+    read_body,
+    rejection,
+    text_field,
+)
+from bot.channels.wecom_api import dialect_insert
+from bot.message import Message
+from storage.models_channels import MpReplyWindow
+
+log = logging.getLogger("linli.wechat.mp")
+
+CHANNEL = "mp"
+CALLBACK_PATH = "/mp/callback"
+SUCCESS = "success"  # "no passive reply, do not retry"
+
+
+class OfficialAccountCallback(CallbackChannel):
+    channel = CHANNEL
+
+    def __init__(self, *args: Any, token: str, aes_key: str | None, app_id: str | None,
+                 path: str = CALLBACK_PATH, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.token = token
+        self.crypto = WeChatCrypto(token, aes_key, app_id or "") if aes_key else None
+        self.path = path
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get(self.path, self.verify)
+        app.router.add_post(self.path, self.receive)
+        log.info("mp: callback at %s (%s mode)", self.path, "safe" if self.crypto else "plain")
+
+    def _check_plain_signature(self, request: web.Request) -> tuple[str, str]:
+        signature, timestamp, nonce = query_params(request, "signature", "timestamp", "nonce")
+        try:
+            check_signature(self.token, signature, timestamp, nonce)
+        except InvalidSignatureException:
+            raise Rejected(403, "wrong signature") from None
+        return timestamp, nonce
+
+    async def verify(self, request: web.Request) -> web.Response:
+        try:
+            self._check_plain_signature(request)
+            echostr = query_params(request, "echostr")[0]
+        except Rejected as exc:
+            return rejection(self.channel, request, exc)
+        log.info("mp: callback URL verified")
+        return web.Response(text=echostr, content_type="text/plain")
+
+    async def receive(self, request: web.Request) -> web.Response:
+        try:
+            timestamp, nonce = self._check_plain_signature(request)
+            body = await read_body(request)
+            if request.query.get("encrypt_type", "raw").lower() == "aes":
+                if self.crypto is None:
+                    raise Rejected(400, "encrypted message, but LINLI_MP_AES_KEY is not set")
+                msg_signature = query_params(request, "msg_signature")[0]
+                try:
+                    xml = self.crypto.decrypt_message(body, msg_signature, timestamp, nonce)
+                except FORGED as exc:
+                    raise Rejected(403, f"not from WeChat ({type(exc).__name__})") from None
+                except CORRUPT as exc:
+                    raise Rejected(400, f"cannot decrypt the message ({type(exc).__name__})") from None
+            elif self.crypto is not None:
+                # In safe mode the body is authenticated only by its encryption: refuse plain text.
+                raise Rejected(403, "plain message while safe mode (LINLI_MP_AES_KEY) is configured")
+            else:
+                try:
+                    xml = body.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise Rejected(400, "body is not UTF-8") from None
+            return await self._handle(xml)
+        except Rejected as exc:
+            return rejection(self.channel, request, exc)
+        except Exception:  # a bug of ours: WeChat may retry later, and the log says why
+            log.exception("mp: callback failed")
+            return web.Response(status=503)
+
+    async def _handle(self, xml: str) -> web.Response:
+        try:
+            msg = wechatpy.parse_message(xml)
+            if msg is None:
+                raise Rejected(400, "empty message")
+            kind = str(msg.type)
+            openid = text_field(msg.source, "FromUserName", max_chars=MAX_ID_CHARS)
+            sent_at = epoch_time(msg._data.get("CreateTime"), "CreateTime")
+            if kind == "event":
+                event = str(msg._data.get("Event", ""))
+                await self.record_event(f"{openid}:{int(sent_at.timestamp())}:{event}", event)
+                return _success()
+            if kind == "text":
+                content = text_field(msg.content, "Content")
+            elif kind == "voice" and isinstance(msg._data.get("Recognition"), str) and msg._data["Recognition"]:
+                content = msg._data["Recognition"]  # speech recognition, when enabled for the account
+            else:
+                log.info("mp: ignored a %s message from %s (only text is understood)", kind, openid)
+                return _success()
+            msg_id = str(int(msg._data.get("MsgId") or 0))
+        except CORRUPT as exc:
+            raise Rejected(400, f"malformed message ({type(exc).__name__}: {exc})") from None
+        if msg_id == "0":
+            raise Rejected(400, "missing field MsgId")
+        sender = await self.identify(openid)
+        message = Message(
+            channel=self.channel,
+            community=sender.community.id,
+            group_id=None,
+            sender_id=sender.sender_id,
+            sender_name=sender.name,
+            text=content,
+            msg_id=msg_id,
+            sent_at=sent_at,
+            mentions_bot=True,  # a one-to-one chat with the account
+            sender_role=sender.role,  # type: ignore[arg-type]
+        )
+
+        async def on_new(session: AsyncSession, inbox_id: int) -> None:
+            await add_member(session, sender, None)
+            stmt = dialect_insert(session)(MpReplyWindow).values(openid=openid, last_message_at=sent_at, sent_since=0)
+            await session.execute(stmt.on_conflict_do_update(
+                index_elements=["openid"], set_={"last_message_at": sent_at, "sent_since": 0},
+                where=MpReplyWindow.last_message_at <= sent_at))
+
+        failed = await self.accept(message, on_new)
+        return failed or _success()
+
+
+def _success() -> web.Response:
+    return web.Response(text=SUCCESS, content_type="text/plain")

@@ -1,0 +1,156 @@
+"""The WeCom AI bot (智能机器人, API mode) callback: residents @-mentioning the bot in group chats.
+
+The platform POSTs `{"encrypt": …}` with the WeCom signature and AES scheme and an empty receive
+id; the plaintext is JSON (`msgid`, `aibotid`, `chatid`, `chattype` group|single, `from.userid`,
+`response_url`, `msgtype`, `text.content` starting with "@bot", optional `quote`). The answer is
+200 with an empty body once the message is stored; the reply goes out later through the
+message's one-use `response_url` (bot/channels/wecom_senders.py), valid for an hour (secondary
+source: sipeed/picoclaw docs/channels/wecom/wecom_aibot; unverified against the official page).
+Chat ids map to groups through `wecom_chat_id` in the community file; a chat that maps to no
+group is acknowledged and logged with its id (so an operator can add it), never stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
+from wechatpy.enterprise.crypto import WeChatCrypto as WeComCrypto
+
+from bot.channels.wechat_directory import add_member
+from bot.channels.wecom import (
+    CORRUPT,
+    FORGED,
+    MAX_ID_CHARS,
+    CallbackChannel,
+    Rejected,
+    check_echo,
+    epoch_time,
+    query_params,
+    read_body,
+    rejection,
+    text_field,
+)
+from bot.message import Message
+from storage.models_channels import AibotReplyUrl
+
+log = logging.getLogger("linli.wechat.aibot")
+
+CHANNEL = "wecom_aibot"
+CALLBACK_PATH = "/wecom/aibot/callback"
+RESPONSE_URL_TTL = dt.timedelta(hours=1)
+
+
+class AibotCallback(CallbackChannel):
+    channel = CHANNEL
+
+    def __init__(self, *args: Any, token: str, aes_key: str, path: str = CALLBACK_PATH, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.crypto = WeComCrypto(token, aes_key, "")  # AI bots use an empty receive id
+        self.path = path
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get(self.path, self.verify)
+        app.router.add_post(self.path, self.receive)
+        log.info("wecom_aibot: callback at %s", self.path)
+
+    async def verify(self, request: web.Request) -> web.Response:
+        try:
+            echo = check_echo(self.crypto, request)
+        except Rejected as exc:
+            return rejection(self.channel, request, exc)
+        log.info("wecom_aibot: callback URL verified")
+        return web.Response(text=echo, content_type="text/plain")
+
+    async def receive(self, request: web.Request) -> web.Response:
+        try:
+            signature, timestamp, nonce = query_params(request, "msg_signature", "timestamp", "nonce")
+            envelope = _json_object(await read_body(request), "body")
+            encrypted = envelope.get("encrypt")
+            if not isinstance(encrypted, str) or not encrypted:
+                raise Rejected(400, "missing field encrypt")
+            try:
+                plain = self.crypto.decrypt_message({"Encrypt": encrypted}, signature, timestamp, nonce)
+            except FORGED as exc:
+                raise Rejected(403, f"not from WeCom ({type(exc).__name__})") from None
+            except CORRUPT as exc:
+                raise Rejected(400, f"cannot decrypt the message ({type(exc).__name__})") from None
+            return await self._handle(_json_object(plain.encode("utf-8"), "decrypted message"))
+        except Rejected as exc:
+            return rejection(self.channel, request, exc)
+        except Exception:  # a bug of ours: WeChat may retry later, and the log says why
+            log.exception("wecom_aibot: callback failed")
+            return web.Response(status=503)
+
+    async def _handle(self, data: dict[str, Any]) -> web.Response:
+        msgtype = data.get("msgtype")
+        sender_field = data.get("from")
+        userid = text_field(sender_field.get("userid") if isinstance(sender_field, dict) else None, "from.userid",
+                            max_chars=MAX_ID_CHARS)
+        if msgtype == "event":
+            event = data.get("event")
+            kind = event.get("eventtype") if isinstance(event, dict) else None
+            await self.record_event(str(data.get("msgid") or f"{userid}:{data.get('create_time')}:{kind}"),
+                                    str(kind))
+            return web.Response(status=200)
+        msg_id = text_field(data.get("msgid"), "msgid", max_chars=MAX_ID_CHARS)
+        chattype = data.get("chattype")
+        if chattype not in ("group", "single"):
+            raise Rejected(400, "field chattype must be 'group' or 'single'")
+        if msgtype != "text":
+            log.info("wecom_aibot: ignored a %s message %s (only text is understood)", msgtype, msg_id)
+            return web.Response(status=200)
+        text = data.get("text")
+        content = text_field(text.get("content") if isinstance(text, dict) else None, "text.content")
+        response_url = data.get("response_url")
+        if response_url is not None and (not isinstance(response_url, str)
+                                         or not response_url.startswith(("https://", "http://"))):
+            raise Rejected(400, "field response_url is not a URL")
+        group_id = None
+        community = None
+        if chattype == "group":
+            chat_id = text_field(data.get("chatid"), "chatid", max_chars=MAX_ID_CHARS)
+            found = self.people.group_for_chat(chat_id)
+            if found is None:
+                log.warning("wecom_aibot: message %s from chat %r, which is no group in the community file "
+                            "(set wecom_chat_id on the group to answer there); not handled", msg_id, chat_id)
+                return web.Response(status=200)
+            community, group = found
+            group_id = group.id
+        sent_at = epoch_time(data["create_time"], "create_time") if "create_time" in data else self.clock.now()
+        sender = await self.identify(userid, community)
+        message = Message(
+            channel=self.channel,
+            community=sender.community.id,
+            group_id=group_id,
+            sender_id=sender.sender_id,
+            sender_name=sender.name,
+            text=content,
+            msg_id=msg_id,
+            sent_at=sent_at,
+            mentions_bot=True,  # the platform only calls back when the bot is mentioned
+            sender_role=sender.role,  # type: ignore[arg-type]
+        )
+        expires = self.clock.now() + RESPONSE_URL_TTL
+
+        async def on_new(session: AsyncSession, inbox_id: int) -> None:
+            await add_member(session, sender, group_id)
+            if response_url:
+                session.add(AibotReplyUrl(msg_id=msg_id, response_url=response_url, expires_at=expires))
+
+        failed = await self.accept(message, on_new)
+        return failed or web.Response(status=200)
+
+
+def _json_object(raw: bytes, what: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise Rejected(400, f"{what} is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise Rejected(400, f"{what} must be a JSON object")
+    return value

@@ -1,0 +1,356 @@
+"""The WeCom and Official Account JSON APIs over aiohttp: tokens, sends, rate limits, error mapping.
+
+wechatpy's client is `requests`-based (blocking, no timeout by default), so only its crypto and
+XML helpers are used; every HTTP call here is aiohttp with a timeout. Platform answers become
+`TemporaryError` (worth retrying: network, 5xx, busy, rate limit) or `PermanentError` (the
+request itself is wrong: bad key, unknown user, outside the 48 h window). Error texts never
+contain the URL, because the URL carries the access_token or the robot key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.channels.base import PermanentError, TemporaryError
+from bot.clock import Clock
+from storage.db import Database
+from storage.models_channels import ChannelRateCount, ChannelToken
+
+log = logging.getLogger("linli.wechat.api")
+
+# Byte limits of one message (utf-8), from the platforms' documentation (shared/notes/wechat-protocol.md §4).
+TEXT_MAX_BYTES = 2048  # message/send, appchat/send and webhook text
+MARKDOWN_MAX_BYTES = 4096  # webhook markdown
+# Per-target send limits (§4.2, §4.4): a robot posts at most 20 messages a minute; one app may send
+# one member at most 30 a minute (the excess is dropped silently by WeCom, so we must not exceed it).
+ROBOT_PER_MINUTE = 20
+MEMBER_PER_MINUTE = 30
+APPCHAT_PER_MINUTE = 20  # our own pace for app group chats (each member gets ≤200/min across chats)
+
+WECOM_TOKEN_ERRORS = frozenset({40014, 42001})  # invalid / expired access_token
+MP_TOKEN_ERRORS = frozenset({40001, 40014, 42001})  # 40001 also means "not the latest token" on the OA
+BUSY = frozenset({-1})  # system busy: retry
+THROTTLED = frozenset({45009, 45033})  # over the API frequency / concurrency limit
+# Refresh the token this long before WeChat says it expires (wechatpy uses 60 s).
+TOKEN_MARGIN = dt.timedelta(minutes=5)
+
+
+class Throttled(TemporaryError):
+    """Try again after `retry_after` seconds; a local rate-limit wait does not count as an attempt."""
+
+    def __init__(self, message: str, *, retry_after: float, counts_as_attempt: bool) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.counts_as_attempt = counts_as_attempt
+
+
+def errcode_of(data: dict[str, Any]) -> int:
+    try:
+        return int(data.get("errcode") or 0)
+    except (TypeError, ValueError):
+        return -1
+
+
+def raise_for_errcode(data: dict[str, Any], what: str, *, temporary: frozenset[int] = frozenset()) -> None:
+    """Maps a non-zero errcode to Temporary/PermanentError (unknown codes: the request is wrong)."""
+    code = errcode_of(data)
+    if code == 0:
+        return
+    text = f"{what}: errcode {code} {str(data.get('errmsg', ''))[:200]}".rstrip()
+    if code in THROTTLED:
+        raise Throttled(text, retry_after=60.0, counts_as_attempt=True)
+    if code in BUSY or code in temporary:
+        raise TemporaryError(text)
+    raise PermanentError(text)
+
+
+def split_text(text: str, max_bytes: int) -> list[str]:
+    """Splits `text` into parts of at most `max_bytes` utf-8 bytes, at line ends where possible."""
+    if len(text.encode("utf-8")) <= max_bytes:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        if len((current + line).encode("utf-8")) <= max_bytes:
+            current += line
+            continue
+        if current.strip():
+            parts.append(current.rstrip("\n"))
+        current = ""
+        while len(line.encode("utf-8")) > max_bytes:  # one line longer than a message: cut it
+            size, cut = 0, 0
+            for ch in line:
+                size += len(ch.encode("utf-8"))
+                if size > max_bytes:
+                    break
+                cut += 1
+            parts.append(line[:cut])
+            line = line[cut:]
+        current = line
+    if current.strip():
+        parts.append(current.rstrip("\n"))
+    return parts
+
+
+def dialect_insert(session: AsyncSession):  # type: ignore[no-untyped-def]
+    """`insert` with ON CONFLICT for the session's backend (SQLite or PostgreSQL)."""
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return pg_insert if dialect == "postgresql" else sqlite_insert
+
+
+class WeChatHttp:
+    """One aiohttp session (created on first use, inside the event loop) with a total timeout."""
+
+    def __init__(self, timeout_seconds: float) -> None:
+        self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self.timeout)
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    async def request(self, method: str, url: str, what: str, *, params: dict[str, str] | None = None,
+                      body: dict[str, Any] | None = None) -> dict[str, Any]:
+        data = None if body is None else json.dumps(body, ensure_ascii=False).encode("utf-8")
+        headers = {"Content-Type": "application/json; charset=utf-8"} if data is not None else None
+        try:
+            async with self._client().request(method, url, params=params, data=data, headers=headers) as resp:
+                status, raw = resp.status, await resp.read()
+        except TimeoutError:
+            raise TemporaryError(f"{what}: no answer within {self.timeout.total:g} s") from None
+        except aiohttp.ClientError as exc:
+            raise TemporaryError(f"{what}: network error {type(exc).__name__}") from None
+        if status == 429 or status >= 500:
+            raise TemporaryError(f"{what}: HTTP {status}")
+        if status != 200:
+            raise PermanentError(f"{what}: HTTP {status}")
+        try:
+            parsed = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise TemporaryError(f"{what}: the answer is not JSON") from None
+        if not isinstance(parsed, dict):
+            raise TemporaryError(f"{what}: the answer is not a JSON object")
+        return parsed
+
+
+class SharedTokens:
+    """access_tokens in the database: one fetch serves every process until shortly before expiry."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    async def get(self, key: str) -> str | None:
+        async with self.db.transaction() as session:
+            row = await session.get(ChannelToken, key)
+        if row is None or row.expires_at - TOKEN_MARGIN <= self.clock.now():
+            return None
+        return row.token
+
+    async def put(self, key: str, token: str, expires_in: int) -> None:
+        now = self.clock.now()
+        values = {"key": key, "token": token, "expires_at": now + dt.timedelta(seconds=expires_in), "updated_at": now}
+        async with self.db.transaction() as session:
+            stmt = dialect_insert(session)(ChannelToken).values(**values)
+            await session.execute(stmt.on_conflict_do_update(
+                index_elements=["key"],
+                set_={"token": stmt.excluded.token, "expires_at": stmt.excluded.expires_at,
+                      "updated_at": stmt.excluded.updated_at}))
+
+    async def drop(self, key: str, token: str) -> None:
+        """Forgets `token` unless another process already replaced it."""
+        async with self.db.transaction() as session:
+            await session.execute(delete(ChannelToken).where(ChannelToken.key == key, ChannelToken.token == token))
+
+
+FetchToken = Callable[[bool], Awaitable[tuple[str, int]]]  # (force) -> (token, expires_in)
+
+
+class TokenProvider:
+    def __init__(self, key: str, store: SharedTokens, fetch: FetchToken) -> None:
+        self.key = key
+        self.store = store
+        self.fetch = fetch
+        self._lock = asyncio.Lock()  # one fetch per process at a time
+
+    async def token(self, *, force: bool = False) -> str:
+        cached = await self.store.get(self.key)
+        if cached is not None:
+            return cached
+        async with self._lock:
+            cached = await self.store.get(self.key)
+            if cached is not None:
+                return cached
+            token, expires_in = await self.fetch(force)
+            await self.store.put(self.key, token, expires_in)
+            log.info("fetched a new access_token for %s (valid %d s)", self.key, expires_in)
+            return token
+
+    async def refresh(self, stale: str) -> str:
+        """A token WeChat rejected (40014/42001): drop it and get another (shared by all processes)."""
+        await self.store.drop(self.key, stale)
+        return await self.token(force=True)
+
+
+class RateLimiter:
+    """Fixed one-minute windows per target, counted in the database so all processes share them."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    async def acquire(self, key: str, per_minute: int) -> None:
+        now = self.clock.now().astimezone(dt.UTC)
+        window = now.replace(second=0, microsecond=0)
+        async with self.db.transaction() as session:
+            stmt = dialect_insert(session)(ChannelRateCount).values(key=key, window_start=window, count=1)
+            stmt = stmt.on_conflict_do_update(index_elements=["key", "window_start"],
+                                              set_={"count": ChannelRateCount.count + 1})
+            count = (await session.execute(stmt.returning(ChannelRateCount.count))).scalar_one()
+            await session.execute(delete(ChannelRateCount).where(ChannelRateCount.key == key,
+                                                                 ChannelRateCount.window_start < window))
+        if count > per_minute:
+            wait = (window + dt.timedelta(minutes=1) - now).total_seconds()
+            raise Throttled(f"rate limit {per_minute}/min for {key.split(':')[0]} reached",
+                            retry_after=max(wait, 1.0), counts_as_attempt=False)
+
+
+class WeComApi:
+    """The self-built app's endpoints: gettoken, message/send, appchat/send."""
+
+    def __init__(self, http: WeChatHttp, tokens: SharedTokens, *, base: str, corp_id: str, secret: str,
+                 agent_id: int) -> None:
+        self.http = http
+        self.base = base.rstrip("/")
+        self.corp_id = corp_id
+        self.secret = secret
+        self.agent_id = agent_id
+        self.tokens = TokenProvider(f"wecom:{corp_id}:{agent_id}", tokens, self._fetch_token)
+
+    async def _fetch_token(self, force: bool) -> tuple[str, int]:
+        data = await self.http.request("GET", f"{self.base}/cgi-bin/gettoken", "wecom gettoken",
+                                       params={"corpid": self.corp_id, "corpsecret": self.secret})
+        # A wrong secret (40001) or corp id (40013) is retried too: the operator can fix the
+        # environment and restart before the rows give up, and then nothing is lost.
+        raise_for_errcode(data, "wecom gettoken", temporary=frozenset({40001, 40013}))
+        token, expires_in = data.get("access_token"), data.get("expires_in", 7200)
+        if not isinstance(token, str) or not token or not isinstance(expires_in, int):
+            raise TemporaryError("wecom gettoken: no access_token in the answer")
+        return token, expires_in
+
+    async def call(self, path: str, body: dict[str, Any], what: str) -> dict[str, Any]:
+        token = await self.tokens.token()
+        data = await self.http.request("POST", f"{self.base}{path}", what, params={"access_token": token}, body=body)
+        if errcode_of(data) in WECOM_TOKEN_ERRORS:  # expired early or revoked: one fresh token, once
+            token = await self.tokens.refresh(token)
+            data = await self.http.request("POST", f"{self.base}{path}", what, params={"access_token": token},
+                                           body=body)
+        raise_for_errcode(data, what, temporary=WECOM_TOKEN_ERRORS)
+        return data
+
+    async def send_message(self, userid: str, msgtype: str, payload: dict[str, Any]) -> None:
+        body = {"touser": userid, "msgtype": msgtype, "agentid": self.agent_id, msgtype: payload, "safe": 0}
+        what = f"wecom message/send to {userid}"
+        data = await self.call("/cgi-bin/message/send", body, what)
+        if data.get("invaliduser"):
+            raise PermanentError(f"{what}: not a member the app can reach")
+
+    async def send_text(self, userid: str, content: str) -> None:
+        await self.send_message(userid, "text", {"content": content})
+
+    async def send_markdown(self, userid: str, content: str) -> None:
+        await self.send_message(userid, "markdown", {"content": content})
+
+    async def send_textcard(self, userid: str, title: str, description: str, url: str, btntxt: str = "详情") -> None:
+        await self.send_message(userid, "textcard",
+                                {"title": title, "description": description, "url": url, "btntxt": btntxt})
+
+    async def appchat_send_text(self, chatid: str, content: str) -> None:
+        body = {"chatid": chatid, "msgtype": "text", "text": {"content": content}, "safe": 0}
+        await self.call("/cgi-bin/appchat/send", body, f"wecom appchat/send to {chatid}")
+
+
+class GroupRobot:
+    """Group robot webhooks (webhook/send?key=…): the key is the only credential."""
+
+    def __init__(self, http: WeChatHttp, *, base: str) -> None:
+        self.http = http
+        self.base = base.rstrip("/")
+
+    async def _post(self, key: str, body: dict[str, Any]) -> None:
+        data = await self.http.request("POST", f"{self.base}/cgi-bin/webhook/send", "wecom webhook/send",
+                                       params={"key": key}, body=body)
+        raise_for_errcode(data, "wecom webhook/send")
+
+    async def send_text(self, key: str, content: str, mentioned_list: list[str] | None = None) -> None:
+        text: dict[str, Any] = {"content": content}
+        if mentioned_list:
+            text["mentioned_list"] = mentioned_list
+        await self._post(key, {"msgtype": "text", "text": text})
+
+    async def send_markdown(self, key: str, content: str) -> None:
+        await self._post(key, {"msgtype": "markdown", "markdown": {"content": content}})
+
+
+async def post_response_url(http: WeChatHttp, url: str, content: str) -> None:
+    """Answers one AI-bot message through its one-use `response_url` (no token, no encryption)."""
+    data = await http.request("POST", url, "wecom aibot response_url",
+                              body={"msgtype": "markdown", "markdown": {"content": content}})
+    raise_for_errcode(data, "wecom aibot response_url")
+
+
+class MpApi:
+    """The Official Account: stable_token and customer-service messages (message/custom/send)."""
+
+    def __init__(self, http: WeChatHttp, tokens: SharedTokens, *, base: str, app_id: str, secret: str) -> None:
+        self.http = http
+        self.base = base.rstrip("/")
+        self.app_id = app_id
+        self.secret = secret
+        self.tokens = TokenProvider(f"mp:{app_id}", tokens, self._fetch_token)
+
+    async def _fetch_token(self, force: bool) -> tuple[str, int]:
+        # stable_token, not /token: a /token fetch invalidates the token other processes hold.
+        data = await self.http.request(
+            "POST", f"{self.base}/cgi-bin/stable_token", "mp stable_token",
+            body={"grant_type": "client_credential", "appid": self.app_id, "secret": self.secret,
+                  "force_refresh": force})
+        raise_for_errcode(data, "mp stable_token", temporary=frozenset({40001, 40013, 40125}))
+        token, expires_in = data.get("access_token"), data.get("expires_in", 7200)
+        if not isinstance(token, str) or not token or not isinstance(expires_in, int):
+            raise TemporaryError("mp stable_token: no access_token in the answer")
+        return token, expires_in
+
+    async def send_custom_text(self, openid: str, content: str) -> None:
+        body = {"touser": openid, "msgtype": "text", "text": {"content": content}}
+        what = "mp message/custom/send"
+        url = f"{self.base}/cgi-bin/message/custom/send"
+        token = await self.tokens.token()
+        data = await self.http.request("POST", url, what, params={"access_token": token}, body=body)
+        if errcode_of(data) in MP_TOKEN_ERRORS:
+            token = await self.tokens.refresh(token)
+            data = await self.http.request("POST", url, what, params={"access_token": token}, body=body)
+        raise_for_errcode(data, what, temporary=MP_TOKEN_ERRORS)
+
+
+async def token_row(db: Database, key: str) -> ChannelToken | None:
+    """The cached token row (for operators and tests)."""
+    async with db.transaction() as session:
+        return await session.scalar(select(ChannelToken).where(ChannelToken.key == key))

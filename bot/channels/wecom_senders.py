@@ -1,0 +1,235 @@
+"""Outbox delivery for the WeChat channels ("wecom", "wecom_aibot", "mp"): one route per delivery.
+
+Handlers address people and groups by their community ids; here those become WeCom userids,
+openids, robot keys and chat ids:
+
+- to a person: on the "mp" channel, an Official Account customer-service message to their openid
+  (within 48 h of their last message, at most 5 messages per message of theirs); otherwise, and
+  for people known only on WeCom (staff, volunteers), a WeCom app message (message/send).
+- to a group: the AI bot's one-use `response_url` when the row answers an AI-bot message from
+  that group; else the group's robot webhook; else the group's app chat (appchat/send).
+
+Long texts go out in parts split at the byte limit on line boundaries; how many parts went out
+is stored, so a retry continues after the last part that got through instead of repeating it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from bot.channels.base import Delivery, PermanentError, Sender, TemporaryError
+from bot.channels.wechat_directory import WeChatDirectory
+from bot.channels.wecom_api import (
+    APPCHAT_PER_MINUTE,
+    MARKDOWN_MAX_BYTES,
+    MEMBER_PER_MINUTE,
+    ROBOT_PER_MINUTE,
+    TEXT_MAX_BYTES,
+    GroupRobot,
+    MpApi,
+    RateLimiter,
+    SharedTokens,
+    WeChatHttp,
+    WeComApi,
+    dialect_insert,
+    post_response_url,
+    split_text,
+)
+from bot.clock import Clock
+from config.community import Community, Directory
+from config.settings import Settings
+from storage.db import Database
+from storage.models import InboxMessage
+from storage.models_channels import AibotReplyUrl, DeliveryProgress, MpReplyWindow
+
+log = logging.getLogger("linli.wechat.send")
+
+CHANNELS = ("wecom", "wecom_aibot", "mp")
+MP_WINDOW = dt.timedelta(hours=48)
+MP_MESSAGES_PER_WINDOW = 5  # customer-service messages allowed per message the follower sends
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str  # for logs and errors: "robot g-res-1", "app message staff-li", …
+    max_bytes: int
+    limit_key: str | None
+    per_minute: int
+    send_part: Callable[[str], Awaitable[None]]
+
+
+class WeChatSender:
+    """The `Sender` of the three WeChat channels (`linli.senders[...]` for each name in CHANNELS)."""
+
+    def __init__(self, db: Database, people: WeChatDirectory, clock: Clock, http: WeChatHttp, *,
+                 wecom: WeComApi | None = None, robot: GroupRobot | None = None, mp: MpApi | None = None) -> None:
+        self.db = db
+        self.people = people
+        self.clock = clock
+        self.http = http
+        self.wecom = wecom
+        self.robot = robot
+        self.mp = mp
+        self.limiter = RateLimiter(db, clock)
+
+    async def close(self) -> None:
+        await self.http.close()
+
+    async def send(self, delivery: Delivery) -> None:
+        community = self.people.directory.community(delivery.community)
+        if community is None:
+            raise PermanentError(f"unknown community {delivery.community!r}")
+        route = await self._route(delivery, community)
+        parts = [p for p in split_text(delivery.text, route.max_bytes) if p.strip()]
+        done = await self._parts_sent(delivery.id) if len(parts) > 1 else 0
+        for index in range(done, len(parts)):
+            if route.limit_key is not None:
+                await self.limiter.acquire(route.limit_key, route.per_minute)
+            await route.send_part(parts[index])
+            if len(parts) > 1:
+                await self._save_parts_sent(delivery.id, index + 1)
+        log.info("outbox row %s sent via %s (%d part(s))", delivery.id, route.name, len(parts) - done)
+
+    # -- choosing the route -------------------------------------------------------------------
+
+    async def _route(self, d: Delivery, community: Community) -> Route:
+        if d.audience == "user":
+            return await self._user_route(d, community)
+        group = community.group(d.target)
+        if group is None:
+            raise PermanentError(f"unknown group {d.target!r}")
+        if d.channel == "wecom_aibot" and len(d.text.encode("utf-8")) <= MARKDOWN_MAX_BYTES:
+            reply_url = await self._response_url(d)
+            if reply_url is not None:
+                return Route(f"aibot reply in {group.id}", MARKDOWN_MAX_BYTES, None, 0,
+                             lambda text: self._answer_via_response_url(reply_url, text))
+        key = self.people.robot_key(group)
+        if key is not None:
+            robot = self.robot
+            if robot is None:
+                raise PermanentError("the group robot client is not configured")
+            digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+            return Route(f"robot {group.id}", TEXT_MAX_BYTES, f"robot:{digest}", ROBOT_PER_MINUTE,
+                         lambda text: robot.send_text(key, text))
+        if group.appchat_id and self.wecom is not None:
+            wecom, chat_id = self.wecom, group.appchat_id
+            return Route(f"appchat {group.id}", TEXT_MAX_BYTES, f"appchat:{chat_id}", APPCHAT_PER_MINUTE,
+                         lambda text: wecom.appchat_send_text(chat_id, text))
+        raise PermanentError(
+            f"no way to post in group {group.id!r}: set its robot key (environment variable named by "
+            f"robot_key_env) or its appchat_id with the WeCom app configured")
+
+    async def _user_route(self, d: Delivery, community: Community) -> Route:
+        if d.channel == "wecom_aibot" and len(d.text.encode("utf-8")) <= MARKDOWN_MAX_BYTES:
+            reply_url = await self._response_url(d)
+            if reply_url is not None:
+                return Route(f"aibot reply to {d.target}", MARKDOWN_MAX_BYTES, None, 0,
+                             lambda text: self._answer_via_response_url(reply_url, text))
+        if d.channel == "mp":
+            openid = self.people.mp_openid(community, d.target)
+            if openid is not None:
+                if self.mp is None:
+                    raise PermanentError("the Official Account is not configured (LINLI_MP_APP_ID/_SECRET)")
+                return Route(f"OA customer-service message {d.target}", TEXT_MAX_BYTES, None, 0,
+                             lambda text: self._send_mp(openid, text))
+        userid = self.people.wecom_userid(community, d.target)
+        if self.wecom is None:
+            raise PermanentError(f"cannot message {d.target!r}: the WeCom app is not configured "
+                                 "(LINLI_WECOM_CORP_ID/_AGENT_ID/_SECRET)")
+        wecom = self.wecom
+        return Route(f"app message {d.target}", TEXT_MAX_BYTES, f"member:{userid}", MEMBER_PER_MINUTE,
+                     lambda text: wecom.send_text(userid, text))
+
+    # -- AI bot response_url ------------------------------------------------------------------
+
+    async def _response_url(self, d: Delivery) -> str | None:
+        """The unused response_url of the AI-bot message this row answers, if it is still valid.
+
+        Only for an answer in the same chat: the group it came from, or the sender of a 1:1 message.
+        """
+        if d.reply_to is None:
+            return None
+        if d.audience == "group":
+            same_chat = InboxMessage.group_id == d.target
+        else:
+            same_chat = InboxMessage.group_id.is_(None) & (InboxMessage.sender_id == d.target)
+        async with self.db.transaction() as session:
+            row = await session.scalar(
+                select(AibotReplyUrl)
+                .join(InboxMessage, (InboxMessage.msg_id == AibotReplyUrl.msg_id)
+                      & (InboxMessage.channel == "wecom_aibot"))
+                .where(InboxMessage.id == d.reply_to, AibotReplyUrl.used_at.is_(None),
+                       AibotReplyUrl.expires_at > self.clock.now(), same_chat)
+            )
+        return row.response_url if row is not None else None
+
+    async def _answer_via_response_url(self, url: str, text: str) -> None:
+        try:
+            await post_response_url(self.http, url, text)
+        except PermanentError as exc:
+            # The URL is spent or expired: the next attempt takes the robot or the app chat.
+            await self._mark_response_url_used(url)
+            raise TemporaryError(f"{exc}; will post through the group's robot or app chat") from exc
+        await self._mark_response_url_used(url)
+
+    async def _mark_response_url_used(self, url: str) -> None:
+        async with self.db.transaction() as session:
+            await session.execute(update(AibotReplyUrl).where(AibotReplyUrl.response_url == url)
+                                  .values(used_at=self.clock.now()))
+
+    # -- Official Account 48 h window ---------------------------------------------------------
+
+    async def _send_mp(self, openid: str, text: str) -> None:
+        assert self.mp is not None
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            window = await session.get(MpReplyWindow, openid)
+        if window is None or now - window.last_message_at > MP_WINDOW:
+            last = "never" if window is None else window.last_message_at.isoformat()
+            raise PermanentError(f"outside the 48 h customer-service window (the follower last wrote: {last})")
+        if window.sent_since >= MP_MESSAGES_PER_WINDOW:
+            raise PermanentError(f"already sent {window.sent_since} customer-service messages since the "
+                                 "follower's last message (the platform allows 5)")
+        await self.mp.send_custom_text(openid, text)
+        async with self.db.transaction() as session:
+            await session.execute(update(MpReplyWindow).where(MpReplyWindow.openid == openid)
+                                  .values(sent_since=MpReplyWindow.sent_since + 1))
+
+    # -- progress of multi-part texts ---------------------------------------------------------
+
+    async def _parts_sent(self, outbox_id: int) -> int:
+        async with self.db.transaction() as session:
+            row = await session.get(DeliveryProgress, outbox_id)
+        return row.parts_sent if row is not None else 0
+
+    async def _save_parts_sent(self, outbox_id: int, parts: int) -> None:
+        async with self.db.transaction() as session:
+            stmt = dialect_insert(session)(DeliveryProgress).values(outbox_id=outbox_id, parts_sent=parts)
+            await session.execute(stmt.on_conflict_do_update(index_elements=["outbox_id"],
+                                                             set_={"parts_sent": parts}))
+
+
+def build_wechat_senders(settings: Settings, db: Database, directory: Directory, clock: Clock) -> dict[str, Sender]:
+    """The sender of the WeChat channels, with the API clients whose credentials are configured.
+
+    Group robots need no settings (their keys are per group, in the environment), so the sender
+    is always there; a route that needs an unconfigured client fails the row with the reason.
+    """
+    http = WeChatHttp(settings.wechat_http_timeout_seconds)
+    tokens = SharedTokens(db, clock)
+    wecom = None
+    if settings.wecom_corp_id and settings.wecom_secret and settings.wecom_agent_id is not None:
+        wecom = WeComApi(http, tokens, base=settings.wecom_api_base, corp_id=settings.wecom_corp_id,
+                         secret=settings.wecom_secret, agent_id=settings.wecom_agent_id)
+    mp = None
+    if settings.mp_app_id and settings.mp_secret:
+        mp = MpApi(http, tokens, base=settings.mp_api_base, app_id=settings.mp_app_id, secret=settings.mp_secret)
+    sender = WeChatSender(db, WeChatDirectory(directory), clock, http, wecom=wecom,
+                          robot=GroupRobot(http, base=settings.wecom_api_base), mp=mp)
+    return {name: sender for name in CHANNELS}

@@ -1,0 +1,435 @@
+"""Scored keyword intents: from a normalized message and its rule hits to one `Understanding`.
+
+How evidence combines (the vocabulary itself is data, config/nlp/keywords.yaml):
+
+* Topic: each label sums the weights of its keywords found in the message; its objects
+  ("电梯", "热水壶") count once a word of their `object_needs` set ("坏了") is there too.
+  In a clause that tells of something already done ("修好了") no topic word counts; in one
+  that tells of a service already had ("昨天理发的小伙子手艺真好") no booking word counts,
+  unless the clause is a question. A message that asks nothing and tells of something
+  fixed is news as a whole.
+* booking:* labels need a word naming the service on its own (weight >= ANCHOR), and an ask:
+  an `ask` or `book` word, a day still to come or a part of day, a broken/blunt object, or
+  a message that is nothing but the service's name ("理发"). Several services listed without
+  a booking word are an announcement. Booking words, asks and a named day add to the score;
+  an existing booking, a cancellation, a question to the group and broadcast marks lower it.
+* report:* labels add `ask` and `complaint` words (residents often only describe the
+  problem, so no ask is needed); jokes lower them. inquiry:policy needs a question.
+* cancel_booking needs something booked to refer to; query:today_activity needs "today".
+* Every label is lowered by broadcast marks (forwarded news, adverts, 接龙).
+
+The top label is taken when it reaches the threshold (STYLE §5); below it the message is
+chit-chat. A top label closer than the margin to the runner-up is still taken (a resident's
+request must not be dropped for being ambiguous between two kinds of request), with a low
+confidence and the runner-up in `extras["ambiguous_with"]`, so a handler can ask.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import logging
+import math
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nlp import segment
+from nlp.dates import DayMention, find_days, find_part, local_now
+from nlp.normalize import CLAUSE_BREAKS, normalize_parts
+from nlp.rules import DEFAULT_USERDICT_PATH, RULE_LABELS, Hit, Rules, Settings, load_rules
+from nlp.understanding import Part, Understanding
+
+log = logging.getLogger("linli.nlp")
+
+BOOKING_LABELS = tuple(label for label in RULE_LABELS if label.startswith("booking:"))
+REPORT_LABELS = tuple(label for label in RULE_LABELS if label.startswith("report:"))
+ITEM_LABELS = ("booking:appliance_repair", "booking:knife_sharpening")
+CHITCHAT = "chitchat"
+# A booking needs one word that names its service on its own (理发, 义诊, 磨刀); hints such as
+# 医生 or 血压 only add to it ("医生说我这血压控制得不错" books nothing).
+ANCHOR = 2.0
+
+_SEPARATORS = re.compile(f"[{re.escape(CLAUSE_BREAKS)}]+")
+# "1. 张 2箱 2. 王姐 1箱": a numbered sign-up list (接龙) even without the word.
+_NUMBERED_LIST = re.compile(r"(?:^|\s)1[.、]\s*\S.*?\s2[.、]\s*\S")
+_NOT_COUNTED = re.compile(r"[\s\W_]")
+
+
+@dataclass(frozen=True)
+class _Clauses:
+    """The clauses of a text: the runs between spaces and punctuation."""
+
+    text: str
+    starts: tuple[int, ...]
+
+    @classmethod
+    def of(cls, text: str) -> _Clauses:
+        return cls(text, (0, *(m.end() for m in _SEPARATORS.finditer(text))))
+
+    def index(self, pos: int) -> int:
+        return bisect.bisect_right(self.starts, pos) - 1
+
+    def pieces(self) -> Iterator[tuple[int, str, str]]:
+        """(index, words, words with the separators after them) of each clause."""
+        ends = (*self.starts[1:], len(self.text))
+        for index, (start, end) in enumerate(zip(self.starts, ends, strict=True)):
+            raw = self.text[start:end]
+            yield index, _SEPARATORS.sub("", raw), raw
+
+
+@dataclass
+class Analysis:
+    """Everything the classifier worked out about one message; `Understanding` is its summary."""
+
+    text: str
+    quote: str
+    hits: list[Hit]
+    cues: dict[str, float]
+    topic: dict[str, float]
+    scores: dict[str, float]
+    notes: dict[str, list[str]] = field(default_factory=dict)
+    day: DayMention | None = None
+    part: Part | None = None
+    item: str | None = None
+    bare: bool = False
+
+
+class Classifier:
+    """Reads resident messages with the keyword rules; build one per process (or per test)."""
+
+    def __init__(self, rules: Rules, userdict: Path | None = DEFAULT_USERDICT_PATH, warm: bool = True) -> None:
+        self.rules = rules
+        self.userdict = userdict
+        self._segmenter: segment.Segmenter | None = None
+        if warm:
+            self.warm()
+
+    def warm(self) -> None:
+        """Loads jieba now rather than on the first message that needs it."""
+        if self._segmenter is None:
+            self._segmenter = segment.segmenter(self.rules.token_chars, self.userdict)
+
+    @classmethod
+    def from_config(cls, path: Path | str | None = None, userdict: Path | str | None = None,
+                    warm: bool = True) -> Classifier:
+        """A classifier over the rules file at `path` (default config/nlp/keywords.yaml)."""
+        return cls(load_rules(path), Path(userdict) if userdict is not None else DEFAULT_USERDICT_PATH, warm)
+
+    def understand(self, text: str, now: dt.datetime) -> Understanding:
+        """One label for `text` at `now`; never raises (anything unreadable is chit-chat)."""
+        try:
+            return _summarize(self.analyze(text, now), self.rules.settings)
+        except Exception:  # a message must never take the bot down; log it and move on
+            log.exception("could not read a message; treating it as chit-chat")
+            return Understanding(label=CHITCHAT, confidence=0.0, extras={"error": "unreadable"})
+
+    def analyze(self, text: str, now: dt.datetime) -> Analysis:
+        """The full scoring of one message (what `understand` summarizes); may raise on bad input."""
+        quote, own = normalize_parts(text) if isinstance(text, str) else ("", "")
+        if not own:
+            return Analysis(own, quote, [], {}, {}, {})
+        settings = self.rules.settings
+        hidden: list[Hit] = []
+        hits = self.rules.match(own, self._is_word, hidden)
+        clauses = _Clauses.of(own)
+        cues, narration, done = _cue_weights(hits, clauses)
+        questions = _question_clauses(clauses, cues, settings.question_finals)
+        for index in questions:
+            # "今天下午剪头发还排队吗" asks about the queue; a question does not tell of a past visit.
+            narration.pop(index, None)
+        if cues.get("done", 0.0) > 0 and not cues.get("ask") and not cues.get("book"):
+            # "昨天电梯坏了 今天已经修好了": nothing asked, something fixed: the whole message is news.
+            for index in range(len(clauses.starts)):
+                done[index] = max(done[index], min(1.0, cues["done"]))
+        if _NUMBERED_LIST.search(own):
+            cues["broadcast"] += 2.0
+        # A question word inside a longer keyword ("怎么" in "怎么办理") still makes a question,
+        # though it adds no weight of its own.
+        questioned = cues.get("ask", 0.0) > 0 or any(
+            e.kind == "cue" and e.name == "ask" for h in hidden for e in h.entries)
+
+        def counted(label: str, pos: int) -> float:
+            """The share of a word that counts where it stands (none in "修好了" or "昨天理发的...")."""
+            index = clauses.index(pos)
+            return max(0.0, 1.0 - done[index] - (narration[index] if label in BOOKING_LABELS else 0.0))
+
+        notes: dict[str, list[str]] = defaultdict(list)
+        topic, anchored, objects = _topics(hits, counted, notes)
+        fired = self._objects(hits, objects, topic, notes)
+        if quote and cues.get("book", 0.0) >= 1 and not any(topic.get(b, 0.0) > 0 for b in BOOKING_LABELS):
+            self._quote_services(quote, topic, anchored, notes)
+
+        today = local_now(now).date()
+        days = find_days(own, now)
+        day = days[0] if days else None
+        part, part_span = find_part(own, day)
+        bare = _bare(own, hits, days, part_span)
+        context = _Context(cues, questioned, anchored | fired, fired, day, part, today, days, bare)
+        scores = _score(topic, context, settings, notes)
+        best = max(scores, key=lambda label: scores[label], default=None)
+        items = _items(hits + hidden, counted)
+        return Analysis(own, quote, hits, dict(cues), dict(topic), scores, dict(notes), day, part,
+                        items.get(best) if best else None, bare)
+
+    def _objects(self, hits: list[Hit], objects: list[tuple[Hit, str, float]], topic: dict[str, float],
+                 notes: dict[str, list[str]]) -> set[str]:
+        """Adds objects to their labels' topic; returns the labels whose objects met their need.
+
+        A need word ("坏了", "钝") belongs to the nearest object that can have it: in
+        "楼道灯坏了 ... 上楼全靠手机照着" it is the light that is broken.
+        """
+        if not objects:
+            return set()
+        needs = {label: rules.object_needs for label, rules in self.rules.labels.items()}
+        owned: dict[str, float] = defaultdict(float)
+        for hit in hits:
+            for entry in hit.entries:
+                if entry.kind != "cue":
+                    continue
+                candidates = [(h, label) for h, label, _ in objects if entry.name in needs.get(label, ())]
+                if candidates:
+                    _, label = min(candidates, key=lambda c: (_gap(c[0], hit), c[0].start > hit.start))
+                    owned[label] += entry.weight
+        weights: dict[str, float] = defaultdict(float)
+        for _, label, weight in objects:
+            weights[label] += weight
+        fired: set[str] = set()
+        for label, weight in weights.items():
+            if owned.get(label, 0.0) > 0:
+                need = min(owned[label], 1.5)
+                topic[label] += weight + need
+                fired.add(label)
+                notes[label].append(f"objects +{weight:g} with {'/'.join(needs[label])} +{need:g}")
+            elif topic.get(label, 0.0) > 0:
+                topic[label] += weight
+                notes[label].append(f"objects +{weight:g}")
+        return fired
+
+    def _quote_services(self, quote: str, topic: dict[str, float], anchored: set[str],
+                        notes: dict[str, list[str]]) -> None:
+        """"那我也约一个" under a quoted message about a service: the quote names the service."""
+        factor = self.rules.settings.quote_factor
+        for hit in self.rules.match(quote, self._is_word):
+            for entry in hit.entries:
+                if entry.kind == "keyword" and entry.name in BOOKING_LABELS:
+                    topic[entry.name] += entry.weight * factor
+                    if entry.weight >= ANCHOR:
+                        anchored.add(entry.name)
+                    notes[entry.name].append(f"{hit.term} (in the quote) +{entry.weight * factor:g}")
+
+    def _is_word(self, text: str, start: int, end: int) -> bool:
+        self.warm()
+        assert self._segmenter is not None
+        return self._segmenter.is_word(text, start, end)
+
+
+# ---------------------------------------------------------------------------------------------
+# Evidence
+
+
+def _cue_weights(hits: list[Hit], clauses: _Clauses) -> tuple[dict[str, float], dict[int, float], dict[int, float]]:
+    """Cue sums over the message, and narration / done sums per clause."""
+    cues: dict[str, float] = defaultdict(float)
+    narration: dict[int, float] = defaultdict(float)
+    done: dict[int, float] = defaultdict(float)
+    for hit in hits:
+        for entry in hit.entries:
+            if entry.kind == "cue":
+                cues[entry.name] += entry.weight
+                if entry.name == "narration":
+                    narration[clauses.index(hit.start)] += entry.weight
+                elif entry.name == "done":
+                    done[clauses.index(hit.start)] += entry.weight
+    return cues, narration, done
+
+
+def _question_clauses(clauses: _Clauses, cues: dict[str, float], finals: str) -> set[int]:
+    """Clauses that ask (吗, ?, or ending in 不/没: 能修不, 还有号没); each final particle adds an ask."""
+    questions: set[int] = set()
+    for index, words, raw in clauses.pieces():
+        if "吗" in raw or "?" in raw:
+            questions.add(index)
+        if len(words) > 1 and words[-1] in finals:
+            cues["ask"] += 1.0
+            questions.add(index)
+    return questions
+
+
+def _topics(hits: list[Hit], counted: Callable[[str, int], float], notes: dict[str, list[str]]
+            ) -> tuple[dict[str, float], set[str], list[tuple[Hit, str, float]]]:
+    """Keyword sums per label, the labels with a full-weight strong word, and the objects found."""
+    topic: dict[str, float] = defaultdict(float)
+    anchored: set[str] = set()
+    objects: list[tuple[Hit, str, float]] = []
+    for hit in hits:
+        for entry in hit.entries:
+            if entry.kind not in ("keyword", "object"):
+                continue
+            share = counted(entry.name, hit.start)
+            weight = entry.weight * share
+            if weight <= 0:
+                notes[entry.name].append(f"{hit.term}: told as past/done, not counted")
+            elif entry.kind == "object":
+                objects.append((hit, entry.name, weight))
+            else:
+                topic[entry.name] += weight
+                if entry.weight >= ANCHOR and share == 1.0:
+                    anchored.add(entry.name)
+                notes[entry.name].append(f"{hit.term} +{weight:g}")
+    return topic, anchored, objects
+
+
+def _items(hits: list[Hit], counted: Callable[[str, int], float]) -> dict[str, str]:
+    """Per label, the first object it names that counts, even inside a longer keyword ("菜刀钝")."""
+    items: dict[str, str] = {}
+    for hit in sorted(hits, key=lambda h: h.start):
+        for entry in hit.entries:
+            if entry.kind == "object" and counted(entry.name, hit.start) > 0:
+                items.setdefault(entry.name, hit.term)
+    return items
+
+
+def _bare(text: str, hits: list[Hit], days: list[DayMention], part_span: tuple[int, int] | None) -> bool:
+    """True when the message is nothing but rule words, days and parts of day ("理发", "我的预约")."""
+    if len(text) > 16:
+        return False
+    covered = bytearray(len(text))
+    spans = [(h.start, h.end) for h in hits] + [(d.start, d.end) for d in days]
+    if part_span:
+        spans.append(part_span)
+    for start, end in spans:
+        covered[start:end] = b"\x01" * (end - start)
+    left = sum(1 for i, ch in enumerate(text) if not covered[i] and not _NOT_COUNTED.match(ch))
+    return left <= 1
+
+
+def _gap(a: Hit, b: Hit) -> int:
+    """Characters between two hits (0 when they touch or overlap)."""
+    return max(0, b.start - a.end, a.start - b.end)
+
+
+# ---------------------------------------------------------------------------------------------
+# Scoring
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What besides the topic words decides the scores."""
+
+    cues: dict[str, float]
+    questioned: bool
+    anchored: set[str]
+    fired: set[str]  # labels whose objects met their need ("热水壶" + "坏了")
+    day: DayMention | None
+    part: Part | None
+    today: dt.date
+    days: list[DayMention]
+    bare: bool
+
+
+def _score(topic: dict[str, float], c: _Context, s: Settings, notes: dict[str, list[str]]) -> dict[str, float]:
+    """Every label's score; a label missing here has no evidence at all."""
+    scores: dict[str, float] = {}
+
+    def put(label: str, value: float, why: str) -> None:
+        scores[label] = round(value, 3)
+        notes.setdefault(label, []).append(why)
+
+    ask = min(c.cues.get("ask", 0.0), s.ask_cap)
+    book = min(c.cues.get("book", 0.0), s.book_cap)
+    broadcast = c.cues.get("broadcast", 0.0)
+    existing = c.cues.get("existing_booking", 0.0)
+    services = [b for b in BOOKING_LABELS if topic.get(b, 0.0) > 0]
+    coming_day = c.day is not None and (c.day.date > c.today or c.part is not None)
+    listing = len(services) >= 2 and book < 1
+    # Cancelling or asking about a booking outweighs the booking words it mentions.
+    other_booking = 1.5 * topic.get("cancel_booking", 0.0) + topic.get("query:my_bookings", 0.0)
+    for label in services:
+        asked = book >= 1 or ask >= 1 or label in c.fired or coming_day or c.bare
+        if label not in c.anchored and not (book >= 1.5 and topic[label] >= ANCHOR):
+            # Hints alone (医生, 血压) only book with an explicit booking word: "想找医生量一量 怎么预约".
+            put(label, 0.0, "no service word of its own, only hints")
+        elif not asked or listing:
+            put(label, 0.0, "no ask" if not asked else "several services, no booking word: an announcement")
+        else:
+            value = topic[label] + book + ask + (s.date_bonus if coming_day else 0.0)
+            value += s.part_bonus if c.part is not None else 0.0
+            value -= 1.5 * existing + other_booking + c.cues.get("asking_group", 0.0) + broadcast
+            put(label, value, f"book +{book:g} ask +{ask:g} day {c.day.date if c.day else '-'} part {c.part or '-'}"
+                f" existing -{1.5 * existing:g} cancel/my-bookings -{other_booking:g}")
+
+    if topic.get("cancel_booking", 0.0) > 0:
+        refers = bool(services) or book > 0 or existing > 0 or topic.get("query:my_bookings", 0.0) > 0
+        if refers:
+            put("cancel_booking", topic["cancel_booking"] + 1.0 + 0.5 * existing - broadcast, "refers to a booking +1")
+        else:
+            put("cancel_booking", 0.0, "nothing booked to cancel")
+
+    if topic.get("query:my_bookings", 0.0) > 0:
+        put("query:my_bookings", topic["query:my_bookings"] + 0.5 * ask + existing
+            - topic.get("cancel_booking", 0.0) - broadcast, "asks about own bookings")
+
+    if any(d.date == c.today for d in c.days):
+        base = topic.get("query:today_activity", 0.0)
+        best_service = max((topic[b] for b in services), default=0.0)
+        if best_service > 0 and ask > 0:
+            base += min(best_service, 1.5)  # "今天有磨刀吗"
+        if base > 0 and (c.questioned or base >= s.threshold):
+            put("query:today_activity", base + ask - broadcast, f"today, ask +{ask:g}")
+
+    if topic.get("inquiry:policy", 0.0) > 0:
+        if c.questioned:
+            put("inquiry:policy", topic["inquiry:policy"] + ask - broadcast, f"ask +{ask:g} broadcast -{broadcast:g}")
+        else:
+            put("inquiry:policy", 0.0, "no question")
+
+    humor = c.cues.get("humor", 0.0)
+    lift = min(ask + min(c.cues.get("complaint", 0.0), s.complaint_cap), s.ask_cap)
+    for label in REPORT_LABELS:
+        if topic.get(label, 0.0) > 0:
+            put(label, topic[label] + lift - broadcast - humor,
+                f"ask+complaint +{lift:g} broadcast -{broadcast:g} humor -{humor:g}")
+    return scores
+
+
+def _summarize(analysis: Analysis, s: Settings) -> Understanding:
+    ranked = sorted(((k, v) for k, v in analysis.scores.items() if v > 0), key=lambda kv: (-kv[1], kv[0]))
+    extras: dict[str, str] = {}
+    if analysis.quote:
+        extras["quote"] = analysis.quote
+    label = CHITCHAT
+    if ranked and ranked[0][1] >= s.threshold:
+        label = ranked[0][0]
+        if len(ranked) > 1 and ranked[0][1] - ranked[1][1] < s.margin:
+            extras["ambiguous_with"] = ranked[1][0]
+    keywords = tuple(
+        h.term for h in analysis.hits if any(e.kind in ("keyword", "object") and e.name == label for e in h.entries)
+    )
+    booking_like = label.startswith("booking:") or label == "cancel_booking"
+    kind, _, name = label.partition(":")
+    return Understanding(
+        label=label,
+        confidence=_confidence(label, ranked, s.threshold),
+        service=name if kind == "booking" else None,
+        category=name if kind == "report" else ("policy" if label == "inquiry:policy" else None),
+        date=analysis.day.date if booking_like and analysis.day else None,
+        part=analysis.part if booking_like else None,
+        keywords=keywords,
+        ranked=(*ranked, (CHITCHAT, s.threshold)),
+        text=analysis.text,
+        item=analysis.item if label in ITEM_LABELS else None,
+        weekday_named=bool(booking_like and analysis.day and analysis.day.weekday_named),
+        extras=extras,
+    )
+
+
+def _confidence(label: str, ranked: list[tuple[str, float]], threshold: float) -> float:
+    """Softmax of the scores with chit-chat standing at the threshold: 0..1, 3 decimals."""
+    values = [v for _, v in ranked] + [threshold]
+    top = max(values)
+    total = sum(math.exp(v - top) for v in values)
+    chosen = threshold if label == CHITCHAT else dict(ranked)[label]
+    return round(math.exp(chosen - top) / total, 3)

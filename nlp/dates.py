@@ -1,0 +1,249 @@
+"""The day and part of day a booking message names, relative to now, as shared/eval/LABELS.md defines them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from nlp.normalize import CLAUSE_BREAKS
+
+try:
+    from zoneinfo import ZoneInfo
+
+    SHANGHAI: dt.tzinfo = ZoneInfo("Asia/Shanghai")
+except Exception:  # no tz database on the machine: China has kept UTC+8 without DST since 1991
+    SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+
+Part = Literal["am", "pm"]
+
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5,
+              "六": 6, "七": 7, "八": 8, "九": 9}
+_WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "七": 6,
+            "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}
+_NUM = r"(?:\d{1,2}|[一二三四五六七八九十廿卅]{1,3})"
+
+_RELATIVE = re.compile(r"大后天|后天|明天|明儿个?|明日|明早|明晚|今天|今儿个?|今日|今早|今晚|后儿个?")
+_RELATIVE_OFFSET = {"大": 3, "后": 2, "明": 1, "今": 0}
+# Weekdays: 周六, 星期天, 礼拜六, 这周六, 这个礼拜六, 本周六, 下周二, 下个星期六, 下下周一.
+_WEEKDAY_RE = re.compile(
+    r"(?P<pre>下下个?|下个?|这个?|本|上上个?|上个?|每个?)?\s?(?:周|星期|礼拜)(?P<day>[一二三四五六日天1-7])"
+)
+_WEEKEND_RE = re.compile(r"(?P<pre>下下个?|下个?|这个?|本|上个?|每个?)?周末")
+# 3号 / 12月3号 / 12月3日 / 十二月三日 / 12月3 (month given, day word omitted).
+_DAY_OF_MONTH = re.compile(
+    rf"(?<![\d第几.\-/])(?:(?P<month>{_NUM})月份?)?(?P<day>{_NUM})(?P<unit>号|日)?"
+    # A number followed by these is a building, a line, a bed... not a day: 3号楼, 一号线, 5号电池.
+    r"(?![\d楼栋幢座单门院线床房机位车窗柜箱厅馆码店铺摊台桌电球场地口岗])"
+)
+_NEXT_MONTH = re.compile(rf"下个?月(?P<day>{_NUM})(?:号|日)")
+# 12/3上午, 12.3号: only with a day or part word after it, because 1.5 is more often a price.
+_SLASH_DATE = re.compile(r"(?<![\d.])(?P<month>1[0-2]|0?[1-9])[./](?P<day>3[01]|[12]\d|0?[1-9])"
+                         r"(?=号|日|上午|下午|早上|晚上|中午)")
+
+_RELATIVE_CHARS = frozenset("天儿日早晚")
+_WEEK_CHARS = frozenset("周拜期")
+_MONTH_CHARS = frozenset("号日月")
+
+_AM_WORDS = ("上午", "早上", "早晨", "清早", "一早", "大早", "凌晨", "上半天", "早上头")
+_PM_WORDS = ("下午", "晚上", "傍晚", "晚间", "夜里", "夜间", "下半天", "黄昏", "擦黑")
+# 中午 is left undecided (None): noon sits between the morning and afternoon sessions, so the
+# bot should ask rather than guess.
+_PART_RE = re.compile("|".join(sorted(_AM_WORDS + _PM_WORDS, key=len, reverse=True)))
+# 一上午 / 每天早上 / 天天晚上 are durations or habits, 早上好 a greeting: none names a session.
+_PART_NOT_BEFORE = ("一", "每天", "天天", "整个", "整", "半", "大半", "每个", "每")
+_PART_NOT_AFTER = ("好",)
+_SHORT_PART = re.compile(r"[明今]([早晚])")
+# Words after a part of day showing it times an action: 下午能来, 上午有空, 晚上过去.
+_ACTION_AFTER_PART = ("能", "可以", "可不可以", "有空", "有时间", "有没有", "有吗", "行", "去", "来", "过",
+                      "在家", "送", "拿", "带", "约", "预约", "排")
+
+
+@dataclass(frozen=True)
+class DayMention:
+    """One day named in a text, with where it was found."""
+
+    date: dt.date
+    start: int
+    end: int
+    weekday_named: bool
+
+
+def local_now(now: dt.datetime) -> dt.datetime:
+    """`now` in Asia/Shanghai; a naive `now` is taken to be Shanghai time already."""
+    if now.tzinfo is None or now.tzinfo.utcoffset(now) is None:
+        return now.replace(tzinfo=SHANGHAI)
+    return now.astimezone(SHANGHAI)
+
+
+def cn_number(token: str) -> int | None:
+    """1-99 from Arabic digits or Chinese numerals (三, 十二, 二十五, 廿五, 卅一)."""
+    if token.isdigit():
+        return int(token)
+    token = token.replace("廿", "二十").replace("卅", "三十")
+    if not token or any(ch not in _CN_DIGITS and ch != "十" for ch in token):
+        return None
+    if "十" not in token:
+        return _CN_DIGITS[token] if len(token) == 1 else None
+    tens, _, ones = token.partition("十")
+    if len(tens) > 1 or len(ones) > 1 or "十" in ones:
+        return None
+    value = (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[ones] if ones else 0)
+    return value
+
+
+def _valid(year: int, month: int, day: int) -> dt.date | None:
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def resolve_weekday(today: dt.date, weekday: int, prefix: str) -> dt.date | None:
+    """The date of a weekday word.
+
+    Bare and 这周/本周: this week's if still ahead or today, else next week's.
+    下周: always next calendar week (weeks start on Monday); 下下周: the week after.
+    上周 / 每周 name no bookable day.
+    """
+    prefix = prefix.rstrip("个")
+    if prefix.startswith("上") or prefix.startswith("每"):
+        return None
+    monday = today - dt.timedelta(days=today.weekday())
+    if prefix.startswith("下"):
+        weeks = prefix.count("下")
+        return monday + dt.timedelta(weeks=weeks, days=weekday)
+    if weekday >= today.weekday():
+        return monday + dt.timedelta(days=weekday)
+    return monday + dt.timedelta(weeks=1, days=weekday)
+
+
+def resolve_day_of_month(today: dt.date, day: int, month: int | None = None) -> dt.date | None:
+    """N号 is this month's unless already past (then next month's); M月N号 is next year's once past."""
+    if month is not None:
+        if not 1 <= month <= 12:
+            return None
+        candidate = _valid(today.year, month, day)
+        if candidate is not None and candidate >= today:
+            return candidate
+        return _valid(today.year + 1, month, day)
+    if not 1 <= day <= 31:
+        return None
+    year, month_ = today.year, today.month
+    for _ in range(3):  # 31号 in a 30-day month falls through to the next month that has one
+        candidate = _valid(year, month_, day)
+        if candidate is not None and candidate >= today:
+            return candidate
+        year, month_ = (year + 1, 1) if month_ == 12 else (year, month_ + 1)
+    return None
+
+
+def find_days(text: str, now: dt.datetime) -> list[DayMention]:
+    """Every bookable (today or later) day the text names, in text order."""
+    today = local_now(now).date()
+    found: list[DayMention] = []
+    taken: list[tuple[int, int]] = []
+
+    def add(date: dt.date | None, start: int, end: int, weekday_named: bool) -> None:
+        if any(s < end and start < e for s, e in taken):
+            return
+        taken.append((start, end))
+        if date is not None and date >= today:
+            found.append(DayMention(date, start, end, weekday_named))
+
+    # Most messages name no day: skip the patterns whose characters are absent (they are the
+    # slowest part of reading a message otherwise).
+    chars = set(text)
+    for m in _RELATIVE.finditer(text) if chars & _RELATIVE_CHARS else ():
+        add(today + dt.timedelta(days=_RELATIVE_OFFSET[m.group()[0]]), m.start(), m.end(), False)
+    weekly = bool(chars & _WEEK_CHARS)
+    for m in _WEEKEND_RE.finditer(text) if weekly else ():
+        prefix = m.group("pre") or ""
+        saturday = resolve_weekday(today, 5, prefix)
+        if saturday is not None and not prefix and today.weekday() == 6:
+            saturday = today  # said on a Sunday, "周末" is the weekend we are in
+        add(saturday, m.start(), m.end(), True)
+    for m in _WEEKDAY_RE.finditer(text) if weekly else ():
+        prefix = (m.group("pre") or "").strip()
+        add(resolve_weekday(today, _WEEKDAY[m.group("day")], prefix), m.start(), m.end(), True)
+    monthly = bool(chars & _MONTH_CHARS)
+    for m in _NEXT_MONTH.finditer(text) if monthly else ():
+        day = cn_number(m.group("day"))
+        month = today.month % 12 + 1
+        year = today.year + (1 if month == 1 else 0)
+        add(_valid(year, month, day) if day else None, m.start(), m.end(), False)
+    for m in _SLASH_DATE.finditer(text) if "/" in chars or "." in chars else ():
+        add(resolve_day_of_month(today, int(m.group("day")), int(m.group("month"))), m.start(), m.end(), False)
+    for m in _DAY_OF_MONTH.finditer(text) if monthly else ():
+        month_token, unit = m.group("month"), m.group("unit")
+        day_token = m.group("day")
+        if month_token is None and unit is None:
+            continue  # a bare number is not a day
+        if month_token is None and unit == "日" and not day_token.isdigit():
+            continue  # 一日三餐: Chinese numeral + 日 only reads as a date after a month
+        month = cn_number(month_token) if month_token else None
+        day = cn_number(day_token)
+        if day is None or (month_token and month is None):
+            continue
+        add(resolve_day_of_month(today, day, month), m.start(), m.end(), False)
+    found.sort(key=lambda d: d.start)
+    return found
+
+
+def find_parts(text: str) -> list[tuple[Part, int, int]]:
+    """Every part-of-day word that can name a session (am/pm), with its span, in text order."""
+    parts: list[tuple[Part, int, int]] = []
+    for m in _PART_RE.finditer(text):
+        before = text[max(0, m.start() - 2) : m.start()]
+        if any(before.endswith(w) for w in _PART_NOT_BEFORE) and not _weekday_one(text, m.start()):
+            continue
+        if text.startswith(_PART_NOT_AFTER, m.end()):
+            continue
+        parts.append(("am" if m.group() in _AM_WORDS else "pm", m.start(), m.end()))
+    for m in _SHORT_PART.finditer(text):
+        if not any(s <= m.start() < e for _, s, e in parts):
+            parts.append(("am" if m.group(1) == "早" else "pm", m.start(), m.end()))
+    parts.sort(key=lambda p: p[1])
+    return parts
+
+
+def find_part(text: str, day: DayMention | None = None) -> tuple[Part | None, tuple[int, int] | None]:
+    """The part of day that goes with `day` (or with no day), and its span.
+
+    With a day: the first part word in the day's clause or after it ("周五放学后 下午四点半");
+    one in an earlier clause describes something else ("这天儿晚上冷得很 ... 下周二送过去").
+    Without a day: a part word only counts when it times an action ("下午能来修吗"), not in a
+    description ("晚上黑咕隆咚的").
+    """
+    for part, start, end in find_parts(text):
+        if day is not None:
+            if start >= _clause_start(text, day.start) or start >= day.start:
+                return part, (start, end)
+        elif text.startswith(_ACTION_AFTER_PART, end) or text.startswith(_ACTION_AFTER_PART, end + 1):
+            return part, (start, end)
+    return None, None
+
+
+def _clause_start(text: str, pos: int) -> int:
+    cut = max(text.rfind(ch, 0, pos) for ch in CLAUSE_BREAKS)
+    return cut + 1
+
+
+def _weekday_one(text: str, pos: int) -> bool:
+    """True when the 一 before `pos` is part of a day (周一上午, 12月1上午), not 一上午 (a whole morning)."""
+    return pos >= 2 and text[pos - 1] == "一" and (text[pos - 2] in "周期拜十月" or text[pos - 2].isdigit())
+
+
+def parse_day(text: str, now: dt.datetime) -> tuple[dt.date | None, Part | None, bool]:
+    """(date, part, weekday_named) of the first bookable day in `text` relative to `now`.
+
+    `text` should be normalized (Simplified, half-width). Days already past (昨天, 上周六) are
+    not returned: a booking can only be for today or later.
+    """
+    days = find_days(text, now)
+    day = days[0] if days else None
+    part, _ = find_part(text, day)
+    if day is None:
+        return None, part, False
+    return day.date, part, day.weekday_named

@@ -1,0 +1,250 @@
+"""The staff web page over real HTTP: login, sessions, filters, detail, status changes, charts."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import struct
+import zlib
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from sqlalchemy import select
+
+from bot.clock import FixedClock
+from bot.staff_web import hash_password, verify_password
+from storage import requests_repo as repo
+from storage.models_requests import Request, StaffSession
+from tests.conftest import LiveBot
+from tests.handlers import requests_support
+from tests.handlers.test_requests import number_in, one_reply
+
+req_bot = requests_support.req_bot  # the fixture: a live bot with a keyword classifier
+
+DEMO_PASSWORD = "linli-demo"
+
+
+class StaffBrowser:
+    """A staff member's browser: its own cookie jar against the live server."""
+
+    def __init__(self, bot: LiveBot, http: aiohttp.ClientSession) -> None:
+        self.base = bot.client.base_url
+        self.http = http
+
+    async def get(self, path: str) -> tuple[int, str, str]:
+        async with self.http.get(self.base + path, allow_redirects=False) as resp:
+            return resp.status, await resp.text(), resp.headers.get("Location", "")
+
+    async def post(self, path: str, data: dict[str, str]) -> tuple[int, str, str]:
+        async with self.http.post(self.base + path, data=data, allow_redirects=False) as resp:
+            return resp.status, await resp.text(), resp.headers.get("Location", "")
+
+    async def login(self, login: str, password: str = DEMO_PASSWORD) -> tuple[int, str, str]:
+        return await self.post("/staff/login", {"login": login, "password": password, "next": "/staff"})
+
+    async def form_of(self, number: int) -> dict[str, str]:
+        status, page, _ = await self.get(f"/staff/requests/{number}")
+        assert status == 200, page
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+        version = re.search(r'name="version" value="(\d+)"', page)
+        assert csrf and version, page
+        return {"csrf": csrf.group(1), "version": version.group(1)}
+
+
+@pytest.fixture
+async def browsers(req_bot: LiveBot) -> AsyncIterator[list[StaffBrowser]]:
+    sessions = [aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) for _ in range(2)]
+    try:
+        yield [StaffBrowser(req_bot, s) for s in sessions]
+    finally:
+        for s in sessions:
+            await s.close()
+
+
+async def file(bot: LiveBot, text: str, user: str = "r-zhang", group: str = "g-res-1") -> int:
+    return number_in(await one_reply(bot, group, user, text))
+
+
+def test_password_hashes() -> None:
+    stored = hash_password("correct horse")
+    assert stored.startswith("scrypt$") and "correct horse" not in stored
+    assert verify_password("correct horse", stored)
+    assert not verify_password("wrong horse", stored)
+    assert not verify_password("anything", None) and not verify_password("x", "not-a-hash")
+    assert hash_password("same") != hash_password("same")  # salted
+
+
+async def test_login_is_required_and_wrong_passwords_are_refused(req_bot: LiveBot,
+                                                                 browsers: list[StaffBrowser]) -> None:
+    web = browsers[0]
+    status, _, location = await web.get("/staff")
+    assert status == 302 and location.startswith("/staff/login")
+    for login, password in [("staff-wang", "wrong"), ("r-zhang", DEMO_PASSWORD), ("nobody", DEMO_PASSWORD),
+                            ("", "")]:
+        status, page, _ = await web.login(login, password)
+        assert status == 401 and "账号或密码不对" in page
+    status, _, location = await web.get("/staff/charts")
+    assert status == 302
+    status, _, location = await web.login("王网格员")  # the name works as well as the id
+    assert status == 302 and location == "/staff"
+    status, page, _ = await web.get("/staff")
+    assert status == 200 and "王网格员" in page
+    async with req_bot.linli.db.transaction() as session:
+        rows = (await session.scalars(select(StaffSession))).all()
+    # only a hash of the cookie's token is stored
+    cookie = next(c.value for c in web.http.cookie_jar if c.key == "linli_staff")
+    assert len(rows) == 1 and rows[0].token_hash != cookie and cookie not in rows[0].token_hash
+
+
+async def test_filters_detail_and_a_status_change_that_tells_the_resident(req_bot: LiveBot,
+                                                                          browsers: list[StaffBrowser],
+                                                                          clock: FixedClock) -> None:
+    repair = await file(req_bot, "3号楼2单元501楼道灯坏了 电话13900000000")
+    clock.advance(minutes=1)
+    rubbish = await file(req_bot, "垃圾站三天没清了", user="r-chen", group="g-res-2")
+    web = browsers[0]
+    await web.login("staff-wang")
+
+    _, page, _ = await web.get("/staff?status=open")
+    assert f'data-id="{repair}"' in page and f'data-id="{rubbish}"' in page and "共 2 件" in page
+    _, page, _ = await web.get("/staff?category=repair")
+    assert f'data-id="{repair}"' in page and f'data-id="{rubbish}"' not in page
+    _, page, _ = await web.get("/staff?grid=grid-2")
+    assert f'data-id="{rubbish}"' in page and f'data-id="{repair}"' not in page
+    _, page, _ = await web.get("/staff?tier=street")
+    assert "共 0 件" in page
+    _, page, _ = await web.get("/staff?age=1")  # filed minutes ago: not older than a day
+    assert "共 0 件" in page
+    clock.advance(days=2)
+    await web.login("staff-wang")  # the earlier session has expired meanwhile
+    _, page, _ = await web.get("/staff?age=1")
+    assert "共 2 件" in page
+    _, page, _ = await web.get("/staff?status=bogus&category=<script>")  # unknown values are ignored
+    assert "共 2 件" in page and "<script>" not in page
+
+    status, page, _ = await web.get(f"/staff/requests/{repair}")
+    assert status == 200 and "3号楼2单元501" in page and "13900000000" in page  # staff see the full text
+    assert "登记" in page and "待受理" in page
+
+    form = await web.form_of(repair)
+    status, _, location = await web.post(f"/staff/requests/{repair}", {**form, "action": "in_progress", "note": ""})
+    assert status == 303 and location.startswith(f"/staff/requests/{repair}")
+    form = await web.form_of(repair)
+    assert form["version"] == "2"
+    status, _, _ = await web.post(f"/staff/requests/{repair}", {**form, "action": "resolved", "note": "换了灯泡"})
+    assert status == 303
+    _, page, _ = await web.get(f"/staff/requests/{repair}")
+    assert 'id="status">已解决' in page and "待受理 → 处理中" in page and "处理中 → 已解决" in page
+    # the outbox drainer delivers in the background: wait (briefly) for both messages
+    for _ in range(100):
+        await req_bot.linli.drainer.drain_once()
+        private = [m["text"] for m in await req_bot.client.user_timeline("r-zhang")]
+        staff_group = [m["text"] for m in await req_bot.client.group_timeline("g-staff")]
+        if any("换了灯泡" in t for t in private) and any("网页" in t for t in staff_group):
+            break
+        await asyncio.sleep(0.05)
+    assert any("换了灯泡" in t and f"#{repair}" in t for t in private)
+    assert any(f"#{repair}" in t and "网页" in t for t in staff_group)
+    assert not any("13900000000" in t or "501" in t for t in staff_group)
+
+
+async def test_a_change_from_a_stale_page_is_refused(req_bot: LiveBot, browsers: list[StaffBrowser]) -> None:
+    number = await file(req_bot, "3号楼楼道灯坏了")
+    wang, zhao = browsers
+    await wang.login("staff-wang")
+    await zhao.login("staff-zhao")
+    wang_form, zhao_form = await wang.form_of(number), await zhao.form_of(number)  # both see version 1
+    status, _, _ = await wang.post(f"/staff/requests/{number}", {**wang_form, "action": "in_progress", "note": ""})
+    assert status == 303
+    status, page, _ = await zhao.post(f"/staff/requests/{number}",
+                                      {**zhao_form, "action": "rejected", "note": "不归社区管"})
+    assert status == 409 and "王网格员" in page and "没有保存" in page
+    async with req_bot.linli.db.transaction() as session:
+        req = await session.get(Request, number)
+        events = [e for e in await repo.history(session, number) if e.action == "status"]
+    assert req is not None and req.status == "in_progress"
+    assert [(e.actor_id, e.to_value) for e in events] == [("staff-wang", "in_progress")]
+
+
+async def test_forms_need_the_sessions_csrf_token_and_a_reason_to_reject(req_bot: LiveBot,
+                                                                         browsers: list[StaffBrowser]) -> None:
+    number = await file(req_bot, "3号楼楼道灯坏了")
+    web = browsers[0]
+    await web.login("staff-li")
+    form = await web.form_of(number)
+    status, _, _ = await web.post(f"/staff/requests/{number}", {**form, "csrf": "forged", "action": "in_progress"})
+    assert status == 403
+    status, page, _ = await web.post(f"/staff/requests/{number}", {**form, "action": "rejected", "note": " "})
+    assert status == 400 and "原因" in page
+    status, _, _ = await web.post(f"/staff/requests/{number}", {**form, "action": "explode"})
+    assert status == 400
+    async with req_bot.linli.db.transaction() as session:
+        req = await session.get(Request, number)
+    assert req is not None and (req.status, req.version) == ("new", 1)
+
+
+async def test_sessions_expire_and_logout_ends_them(req_bot: LiveBot, browsers: list[StaffBrowser],
+                                                    clock: FixedClock) -> None:
+    web = browsers[0]
+    await web.login("staff-wang")
+    clock.advance(minutes=479)
+    status, _, _ = await web.get("/staff")
+    assert status == 200
+    clock.advance(minutes=2)  # the demo community's sessions last 480 minutes
+    status, _, location = await web.get("/staff")
+    assert status == 302 and "expired=1" in location
+    status, page, _ = await web.get(location)
+    assert "登录已过期" in page
+
+    await web.login("staff-wang")
+    _, page, _ = await web.get("/staff")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf
+    status, _, _ = await web.post("/staff/logout", {"csrf": csrf.group(1)})
+    assert status == 302
+    status, _, _ = await web.get("/staff")
+    assert status == 302
+    async with req_bot.linli.db.transaction() as session:
+        assert (await session.scalars(select(StaffSession))).all() == []
+
+
+def _png_size_and_pixels(data: bytes) -> tuple[int, int, bytes]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, width, height = 8, b"", 0, 0
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos:pos + 4])
+        kind, body = data[pos + 4:pos + 8], data[pos + 8:pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])
+        assert crc == zlib.crc32(kind + body) & 0xFFFFFFFF
+        if kind == b"IHDR":
+            width, height = struct.unpack(">II", body[:8])
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    return width, height, zlib.decompress(idat)
+
+
+async def test_charts_show_requests_per_category_and_median_time_to_resolve(
+        req_bot: LiveBot, browsers: list[StaffBrowser], clock: FixedClock) -> None:
+    repairs = [await file(req_bot, f"{b}号楼楼道灯坏了", user=u) for b, u in ((1, "r-zhang"), (2, "r-liu"))]
+    await file(req_bot, "垃圾站三天没清了", user="r-chen", group="g-res-2")
+    web = browsers[0]
+    await web.login("staff-li")
+    clock.advance(hours=5)
+    for number in repairs:
+        form = await web.form_of(number)
+        await web.post(f"/staff/requests/{number}", {**form, "action": "resolved", "note": "修好了"})
+    status, page, _ = await web.get("/staff/charts")
+    assert status == 200
+    assert re.search(r'data-week="2026-11-23" data-category="repair" data-count="2"', page)
+    assert re.search(r'data-week="2026-11-23" data-category="sanitation" data-count="1"', page)
+    assert 'class="median" data-week="2026-11-23" data-hours="5.0"' in page
+    async with web.http.get(web.base + "/staff/charts/weekly.png?end=2026-11-29") as resp:
+        assert resp.status == 200 and resp.content_type == "image/png"
+        width, height, pixels = _png_size_and_pixels(await resp.read())
+    assert (width, height) == (480, 240) and len(pixels) == height * (1 + width * 3)
+    # the repair bar's blue is drawn
+    assert bytes((47, 128, 237)) in pixels
+    status, _, _ = await web.get("/staff/charts/weekly.png?end=yesterday")
+    assert status == 400

@@ -1,0 +1,167 @@
+"""parse_day(): the day and part of day a booking names, as shared/eval/LABELS.md defines them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from nlp.dates import cn_number, local_now, parse_day, resolve_day_of_month, resolve_weekday
+from nlp.normalize import normalize
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=SHANGHAI)  # Wednesday, LABELS.md's reference
+D = dt.date
+
+
+@pytest.mark.parametrize(
+    ("text", "date", "part"),
+    [
+        # The table of LABELS.md
+        ("今天", D(2026, 11, 25), None),
+        ("明天", D(2026, 11, 26), None),
+        ("后天", D(2026, 11, 27), None),
+        ("周六", D(2026, 11, 28), None),
+        ("这周六", D(2026, 11, 28), None),
+        ("本周六", D(2026, 11, 28), None),
+        ("这个礼拜六", D(2026, 11, 28), None),
+        ("星期六", D(2026, 11, 28), None),
+        ("下周六", D(2026, 12, 5), None),
+        ("下个星期六", D(2026, 12, 5), None),
+        ("周四", D(2026, 11, 26), None),
+        ("周日", D(2026, 11, 29), None),
+        ("周一", D(2026, 11, 30), None),
+        ("周二", D(2026, 12, 1), None),
+        ("下周二", D(2026, 12, 1), None),
+        ("下周四", D(2026, 12, 3), None),
+        ("下个礼拜四", D(2026, 12, 3), None),
+        ("周末", D(2026, 11, 28), None),
+        ("3号", D(2026, 12, 3), None),
+        ("12月3号", D(2026, 12, 3), None),
+        ("12月3日", D(2026, 12, 3), None),
+        ("周六上午", D(2026, 11, 28), "am"),
+        ("明天早上", D(2026, 11, 26), "am"),
+        ("后天下午", D(2026, 11, 27), "pm"),
+        ("周日晚上", D(2026, 11, 29), "pm"),
+        # More ways of saying it
+        ("今儿下午", D(2026, 11, 25), "pm"),
+        ("明儿个上午", D(2026, 11, 26), "am"),
+        ("大后天", D(2026, 11, 28), None),
+        ("明早", D(2026, 11, 26), "am"),
+        ("今晚能去吗", D(2026, 11, 25), "pm"),
+        ("周三", D(2026, 11, 25), None),  # today is still this week's
+        ("礼拜天下午", D(2026, 11, 29), "pm"),
+        ("星期天", D(2026, 11, 29), None),
+        ("下下周一", D(2026, 12, 7), None),
+        ("下周末", D(2026, 12, 5), None),
+        ("周一上午", D(2026, 11, 30), "am"),  # the 一 of 周一 is not 一上午
+        ("下周一上午我带他过来", D(2026, 11, 30), "am"),
+        ("傍晚", None, None),  # a part of day with no day, describing nothing to do
+        ("下午能来修吗", None, "pm"),
+        # Chinese numerals
+        ("三号", D(2026, 12, 3), None),
+        ("十二月三日", D(2026, 12, 3), None),
+        ("二十五号", D(2026, 11, 25), None),
+        ("廿八号", D(2026, 11, 28), None),
+        ("十二月三十一号上午", D(2026, 12, 31), "am"),
+        # Month and year roll-over
+        ("20号", D(2026, 12, 20), None),  # the 20th has passed this month
+        ("25号", D(2026, 11, 25), None),  # today is not past
+        ("31号", D(2026, 12, 31), None),  # November has no 31st
+        ("1月5号", D(2027, 1, 5), None),
+        ("11月20号", D(2027, 11, 20), None),  # already past this year
+        ("下个月3号", D(2026, 12, 3), None),
+        ("12/5上午", D(2026, 12, 5), "am"),
+        ("12.3号", D(2026, 12, 3), None),
+        # Traps
+        ("3号楼", None, None),
+        ("5号楼老陈", None, None),
+        ("一号线", None, None),
+        ("12月份", None, None),
+        ("电话13800000000", None, None),
+        ("1.5一个", None, None),
+        ("5号电池", None, None),
+        ("3-2-501", None, None),
+        ("一日三餐", None, None),
+        ("磨刀几号", None, None),
+        ("挂个号", None, None),
+        ("周建国", None, None),  # a name
+        ("上周六", None, None),  # past: not bookable
+        ("昨天", None, None),
+        ("每周六", None, None),  # a habit, not a day
+        ("早上好", None, None),  # a greeting
+        ("排一上午", None, None),  # a duration
+        ("天天早上", None, None),  # a habit
+        ("9点", None, None),  # an hour alone is not a part of day (LABELS.md names none)
+        ("中午", None, None),  # between the two sessions: the bot asks
+        # Real messages
+        ("@社区小助手 周六上午理发还有号没？给我留一个 5号楼老陈", D(2026, 11, 28), "am"),
+        ("喂那个小助手啊周六上午有啊给我们报个名吧就是3号楼2单元501老张家", D(2026, 11, 28), "am"),
+        ("帮我爸约个测血糖 12月3号下午 他叫刘德顺 电话13800000000", D(2026, 12, 3), "pm"),
+        ("老伴说家里电热毯不热了 这天儿晚上冷得很 能不能修 要是能的话下周二送过去", D(2026, 12, 1), None),
+        ("给我家孩子推个头 小学生 周五放学后 下午四点半以后行不嘛", D(2026, 11, 27), "pm"),
+        ("挂个号太难了 排一上午 想问问下周六能不能给他约一个", D(2026, 12, 5), None),
+        ("量血压 明早 我和我家那口子", D(2026, 11, 26), "am"),
+    ],
+)
+def test_parse_day(text: str, date: dt.date | None, part: str | None) -> None:
+    assert parse_day(normalize(text), NOW)[:2] == (date, part)
+
+
+@pytest.mark.parametrize(
+    "text", ["下週六可以幫我家老頭子預約剪頭髮嗎", "磨刀師傅下禮拜六來嗎", "下個星期六 推個頭"]
+)
+def test_traditional_input(text: str) -> None:
+    assert parse_day(normalize(text), NOW)[0] == D(2026, 12, 5)
+
+
+@pytest.mark.parametrize(
+    ("text", "named"), [("周六", True), ("周末", True), ("明天", False), ("12月3号", False)]
+)
+def test_weekday_named(text: str, named: bool) -> None:
+    assert parse_day(text, NOW)[2] is named
+
+
+def test_first_day_wins() -> None:
+    assert parse_day("明天或者后天都行", NOW)[0] == D(2026, 11, 26)
+
+
+def test_now_in_another_zone_is_read_in_shanghai() -> None:
+    # 2026-11-25 20:00 UTC is already Thursday 04:00 in Shanghai.
+    late_utc = dt.datetime(2026, 11, 25, 20, 0, tzinfo=dt.UTC)
+    assert parse_day("明天", late_utc)[0] == D(2026, 11, 27)
+    assert local_now(late_utc).tzinfo is not None
+
+
+def test_naive_now_is_shanghai_time() -> None:
+    naive = dt.datetime(2026, 11, 25, 23, 30)  # noqa: DTZ001 - the case under test
+    assert parse_day("明天", naive)[0] == D(2026, 11, 26)
+    assert local_now(naive).utcoffset() == dt.timedelta(hours=8)
+
+
+def test_year_end_rollover() -> None:
+    new_year_eve = dt.datetime(2026, 12, 31, 9, 0, tzinfo=SHANGHAI)
+    assert parse_day("明天", new_year_eve)[0] == D(2027, 1, 1)
+    assert parse_day("3号", new_year_eve)[0] == D(2027, 1, 3)
+    assert parse_day("周六", new_year_eve)[0] == D(2027, 1, 2)
+
+
+def test_weekend_said_on_sunday_is_today() -> None:
+    sunday = dt.datetime(2026, 11, 29, 9, 0, tzinfo=SHANGHAI)
+    assert parse_day("周末", sunday)[0] == D(2026, 11, 29)
+    assert parse_day("周六", sunday)[0] == D(2026, 12, 5)
+
+
+@pytest.mark.parametrize(("token", "value"), [("3", 3), ("十", 10), ("十二", 12), ("二十五", 25),
+                                               ("廿五", 25), ("卅一", 31), ("三十", 30), ("十十", None), ("", None)])
+def test_cn_number(token: str, value: int | None) -> None:
+    assert cn_number(token) == value
+
+
+def test_resolvers() -> None:
+    today = D(2026, 11, 25)
+    assert resolve_weekday(today, 0, "上") is None
+    assert resolve_day_of_month(today, 31, 2) is None  # no 31 February, this year or next
+    assert resolve_day_of_month(today, 0) is None
+    assert resolve_day_of_month(today, 5, 13) is None

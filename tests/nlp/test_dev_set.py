@@ -1,0 +1,32 @@
+"""The labelled dev set (shared/eval/dev.jsonl) as a regression test with the issue's floors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from nlp import Classifier
+from nlp.evaluation import evaluate, format_report
+
+# /work/main/tests/nlp/this.py -> /work/shared/eval/dev.jsonl (the repository's sibling `shared/`)
+DEV_SET = Path(__file__).resolve().parents[3] / "shared/eval/dev.jsonl"
+NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # LABELS.md's reference
+
+
+def test_dev_set_floors() -> None:
+    if not DEV_SET.is_file():
+        pytest.fail(f"labelled dev set not found at {DEV_SET} (expected shared/eval/dev.jsonl next to the repository)")
+    rows = [json.loads(line) for line in DEV_SET.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(rows) >= 200, f"{DEV_SET} holds only {len(rows)} messages"
+    classifier = Classifier.from_config()
+    report = evaluate(rows, lambda text: classifier.understand(text, NOW))
+    print()
+    print(format_report(report))  # per-label P/R/F1 and the confusions, shown with -s or on failure
+    assert report.accuracy.share >= 0.97, f"accuracy {report.accuracy}"
+    assert report.chit_as_request.share <= 0.02, f"chit-chat taken as a request {report.chit_as_request}"
+    assert report.request_as_chit.share <= 0.03, f"requests taken as chit-chat {report.request_as_chit}"
+    assert report.date_accuracy.share >= 0.97, f"date and part on bookings {report.date_accuracy}"
