@@ -160,6 +160,7 @@ def warn_if_calendar_runs_out(today: dt.date) -> bool:
 def default_daily_jobs() -> list[DailyJob]:
     """Every timed job of a running bot. Capabilities append theirs here (imported lazily)."""
     from handlers.booking_schedule import reminders_due, team_day_lists
+    from handlers.digest import daily_digest
 
     async def tomorrows_reminders(session: AsyncSession, community: Community, day: dt.date) -> list[Outgoing]:
         return await reminders_due(session, community, day + dt.timedelta(days=1))
@@ -170,6 +171,8 @@ def default_daily_jobs() -> list[DailyJob]:
         DailyJob("reminders", at=lambda c: c.reminder_time, build=tomorrows_reminders),
         # Each session morning, the volunteer team gets the day's list.
         DailyJob("day_lists", at=lambda c: c.day_list_time, build=team_day_lists),
+        # The staff group's summary of requests.
+        DailyJob("digest", at=lambda c: c.digest_time, build=daily_digest),
     ]
 
 
