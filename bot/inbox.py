@@ -49,6 +49,12 @@ class InboxWriter:
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        insert = pg_insert if db.is_postgres else sqlite_insert
+        self._insert = (
+            insert(_INBOX)
+            .on_conflict_do_nothing(index_elements=["channel", "msg_id"])
+            .returning(_INBOX.c.id, _INBOX.c.channel, _INBOX.c.msg_id)
+        )
 
     def start(self) -> None:
         if self._task is None:
@@ -95,12 +101,10 @@ class InboxWriter:
         for item in batch:
             first.setdefault((item.message.channel, item.message.msg_id), item)
         async with self._db.transaction() as session:
-            insert = pg_insert if self._db.is_postgres else sqlite_insert
+            # One executemany of a cached Core statement (SQLAlchemy turns it into multi-row
+            # INSERTs): building a fresh multi-VALUES statement per batch cost more than the rows.
             inserted = await session.execute(
-                insert(InboxMessage)
-                .values([_values(item.message) for item in first.values()])
-                .on_conflict_do_nothing(index_elements=["channel", "msg_id"])
-                .returning(InboxMessage.id, InboxMessage.channel, InboxMessage.msg_id)
+                self._insert, [_values(item.message) for item in first.values()]
             )
             new_ids = {(channel, msg_id): row_id for row_id, channel, msg_id in inserted.all()}
             old_ids: dict[tuple[str, str], int] = {}
@@ -125,10 +129,11 @@ class InboxWriter:
         return results
 
 
+_INBOX = InboxMessage.__table__
+
+
 async def _find(session: AsyncSession, channel: str, msg_id: str) -> int | None:
-    return await session.scalar(
-        select(InboxMessage.id).where(InboxMessage.channel == channel, InboxMessage.msg_id == msg_id)
-    )
+    return await session.scalar(select(_INBOX.c.id).where(_INBOX.c.channel == channel, _INBOX.c.msg_id == msg_id))
 
 
 def _values(m: Message) -> dict[str, object]:

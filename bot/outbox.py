@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from bot.channels.base import Delivery, PermanentError, Sender, TemporaryError
 from bot.clock import Clock
@@ -26,6 +26,8 @@ from storage.models import OutboxMessage
 log = logging.getLogger("linli.outbox")
 
 LEASE = dt.timedelta(seconds=60)
+CLAIM_LOCK = 0x6C696E6C69_01  # pg_advisory_xact_lock key: outbox claims take turns across processes
+_OUTBOX = OutboxMessage.__table__
 
 
 def backoff(attempt: int, *, base: float = 2.0, cap: float = 600.0) -> dt.timedelta:
@@ -113,27 +115,43 @@ class OutboxDrainer:
                 self._wake.clear()
 
     async def _claim(self, reply_to: int | None = None) -> list[Delivery]:
+        """Leases up to `batch` due rows in one statement.
+
+        A row waits while an earlier row to the same chat is leased or backing off after a
+        failure, so each chat gets its messages in order even with several drainers and retries.
+        On PostgreSQL the claims of all processes take turns (a transaction-scoped advisory lock:
+        a claim is one short statement), so no two see the same chat's rows as free.
+        """
         now = self.clock.now()
+        t = _OUTBOX
+        earlier = _OUTBOX.alias("earlier")
+        due = (
+            select(t.c.id)
+            .where(t.c.status == "pending", t.c.next_attempt_at <= now)
+            .where(
+                ~select(earlier.c.id)
+                .where(earlier.c.status == "pending", earlier.c.next_attempt_at > now,
+                       earlier.c.channel == t.c.channel, earlier.c.target == t.c.target, earlier.c.id < t.c.id)
+                .exists()
+            )
+            .order_by(t.c.id)
+            .limit(self.batch)
+        )
+        if reply_to is not None:
+            due = due.where(t.c.reply_to == reply_to)
+        if self.db.is_postgres:
+            due = due.with_for_update(skip_locked=True)
+        claim = (
+            update(t)
+            .where(t.c.id.in_(due.scalar_subquery()))
+            .values(next_attempt_at=now + LEASE, attempts=t.c.attempts + 1)
+            .returning(t.c.id, t.c.channel, t.c.community, t.c.audience, t.c.target, t.c.text, t.c.reply_to)
+        )
         async with self.db.transaction() as session:
-            query = (
-                select(OutboxMessage)
-                .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
-                .order_by(OutboxMessage.id)
-                .limit(self.batch)
-            )
-            if reply_to is not None:
-                query = query.where(OutboxMessage.reply_to == reply_to)
             if self.db.is_postgres:
-                query = query.with_for_update(skip_locked=True)
-            rows = (await session.scalars(query)).all()
-            if not rows:
-                return []
-            await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_([r.id for r in rows]))
-                .values(next_attempt_at=now + LEASE, attempts=OutboxMessage.attempts + 1)
-            )
-            return [Delivery(r.id, r.channel, r.community, r.audience, r.target, r.text, r.reply_to) for r in rows]
+                await session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
+            rows = (await session.execute(claim)).all()
+        return [Delivery(*row) for row in sorted(rows, key=lambda r: r[0])]
 
     async def drain_once(self, *, reply_to: int | None = None) -> int:
         """Sends what is due now (only the answers to one inbox message, if `reply_to`).
@@ -189,8 +207,7 @@ class OutboxDrainer:
             sent = [o.delivery.id for o in outcomes if o.status == "sent"]
             if sent:
                 await session.execute(
-                    update(OutboxMessage).where(OutboxMessage.id.in_(sent))
-                    .values(status="sent", sent_at=now, last_error=None)
+                    update(_OUTBOX).where(_OUTBOX.c.id.in_(sent)).values(status="sent", sent_at=now, last_error=None)
                 )
             released = [o.delivery.id for o in outcomes if o.status == "released"]
             if released:

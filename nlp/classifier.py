@@ -95,6 +95,7 @@ class Analysis:
     part: Part | None = None
     item: str | None = None
     bare: bool = False
+    today: dt.date | None = None
 
 
 class Classifier:
@@ -165,14 +166,16 @@ class Classifier:
         today = local_now(now).date()
         days = find_days(own, now)
         day = days[0] if days else None
-        part, part_span = find_part(own, day)
+        anchors = [h.start for h in hits
+                   if any(e.kind in ("keyword", "object") and e.name in BOOKING_LABELS for e in h.entries)]
+        part, part_span = find_part(own, day, anchors)
         bare = _bare(own, hits, days, part_span)
         context = _Context(cues, questioned, anchored | fired, fired, day, part, today, days, bare)
         scores = _score(topic, context, settings, notes)
         best = max(scores, key=lambda label: scores[label], default=None)
         items = _items(hits + hidden, counted)
         return Analysis(own, quote, hits, dict(cues), dict(topic), scores, dict(notes), day, part,
-                        items.get(best) if best else None, bare)
+                        items.get(best) if best else None, bare, today)
 
     def _objects(self, hits: list[Hit], objects: list[tuple[Hit, str, float]], topic: dict[str, float],
                  notes: dict[str, list[str]]) -> set[str]:
@@ -372,13 +375,18 @@ def _score(topic: dict[str, float], c: _Context, s: Settings, notes: dict[str, l
         put("query:my_bookings", topic["query:my_bookings"] + 0.5 * ask + existing
             - topic.get("cancel_booking", 0.0) - broadcast, "asks about own bookings")
 
-    if any(d.date == c.today for d in c.days):
+    if c.days:
+        # What is on at the community on a day: "今天有啥活动", "明天社区有什么活动", "周四干啥".
+        # The bot answers from the weekly themes, so any day to come will do; a day gone by is
+        # no question for it ("昨天活动拍的照片").
         base = topic.get("query:today_activity", 0.0)
         best_service = max((topic[b] for b in services), default=0.0)
-        if best_service > 0 and ask > 0:
+        if best_service > 0 and ask > 0 and any(d.date == c.today for d in c.days):
             base += min(best_service, 1.5)  # "今天有磨刀吗"
+        if base > 0 and c.bare:
+            base += s.bare_bonus  # nothing but a day and "干啥": "周四干啥"
         if base > 0 and (c.questioned or base >= s.threshold):
-            put("query:today_activity", base + ask - broadcast, f"today, ask +{ask:g}")
+            put("query:today_activity", base + ask - broadcast, f"day {c.days[0].date}, ask +{ask:g}")
 
     if topic.get("inquiry:policy", 0.0) > 0:
         if c.questioned:
@@ -409,19 +417,22 @@ def _summarize(analysis: Analysis, s: Settings) -> Understanding:
         h.term for h in analysis.hits if any(e.kind in ("keyword", "object") and e.name == label for e in h.entries)
     )
     booking_like = label.startswith("booking:") or label == "cancel_booking"
+    day = analysis.day if booking_like else None
+    if label == "query:today_activity" and analysis.day and analysis.day.date != analysis.today:
+        day = analysis.day  # "明天有啥活动": the handler answers for that day; today's stays None
     kind, _, name = label.partition(":")
     return Understanding(
         label=label,
         confidence=_confidence(label, ranked, s.threshold),
         service=name if kind == "booking" else None,
         category=name if kind == "report" else ("policy" if label == "inquiry:policy" else None),
-        date=analysis.day.date if booking_like and analysis.day else None,
+        date=day.date if day else None,
         part=analysis.part if booking_like else None,
         keywords=keywords,
         ranked=(*ranked, (CHITCHAT, s.threshold)),
         text=analysis.text,
         item=analysis.item if label in ITEM_LABELS else None,
-        weekday_named=bool(booking_like and analysis.day and analysis.day.weekday_named),
+        weekday_named=bool(day and day.weekday_named),
         extras=extras,
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -27,10 +28,11 @@ _NUM = r"(?:\d{1,2}|[一二三四五六七八九十廿卅]{1,3})"
 _RELATIVE = re.compile(r"大后天|后天|明天|明儿个?|明日|明早|明晚|今天|今儿个?|今日|今早|今晚|后儿个?")
 _RELATIVE_OFFSET = {"大": 3, "后": 2, "明": 1, "今": 0}
 # Weekdays: 周六, 星期天, 礼拜六, 这周六, 这个礼拜六, 本周六, 下周二, 下个星期六, 下下周一.
+# A space may stand between the prefix and the week word ("下个 星期六"), never before a bare one.
 _WEEKDAY_RE = re.compile(
-    r"(?P<pre>下下个?|下个?|这个?|本|上上个?|上个?|每个?)?\s?(?:周|星期|礼拜)(?P<day>[一二三四五六日天1-7])"
+    r"(?:(?P<pre>下下个?|下个?|这个?|本|上上个?|上个?|每个?)\s?)?(?:周|星期|礼拜)(?P<day>[一二三四五六日天1-7])"
 )
-_WEEKEND_RE = re.compile(r"(?P<pre>下下个?|下个?|这个?|本|上个?|每个?)?周末")
+_WEEKEND_RE = re.compile(r"(?:(?P<pre>下下个?|下个?|这个?|本|上个?|每个?)\s?)?周末")
 # 3号 / 12月3号 / 12月3日 / 十二月三日 / 12月3 (month given, day word omitted).
 _DAY_OF_MONTH = re.compile(
     rf"(?<![\d第几.\-/])(?:(?P<month>{_NUM})月份?)?(?P<day>{_NUM})(?P<unit>号|日)?"
@@ -159,14 +161,14 @@ def find_days(text: str, now: dt.datetime) -> list[DayMention]:
         add(today + dt.timedelta(days=_RELATIVE_OFFSET[m.group()[0]]), m.start(), m.end(), False)
     weekly = bool(chars & _WEEK_CHARS)
     for m in _WEEKEND_RE.finditer(text) if weekly else ():
-        prefix = m.group("pre") or ""
+        prefix, start = _week_prefix(text, m)
         saturday = resolve_weekday(today, 5, prefix)
         if saturday is not None and not prefix and today.weekday() == 6:
             saturday = today  # said on a Sunday, "周末" is the weekend we are in
-        add(saturday, m.start(), m.end(), True)
+        add(saturday, start, m.end(), True)
     for m in _WEEKDAY_RE.finditer(text) if weekly else ():
-        prefix = (m.group("pre") or "").strip()
-        add(resolve_weekday(today, _WEEKDAY[m.group("day")], prefix), m.start(), m.end(), True)
+        prefix, start = _week_prefix(text, m)
+        add(resolve_weekday(today, _WEEKDAY[m.group("day")], prefix), start, m.end(), True)
     monthly = bool(chars & _MONTH_CHARS)
     for m in _NEXT_MONTH.finditer(text) if monthly else ():
         day = cn_number(m.group("day"))
@@ -191,6 +193,27 @@ def find_days(text: str, now: dt.datetime) -> list[DayMention]:
     return found
 
 
+def _week_prefix(text: str, m: re.Match[str]) -> tuple[str, int]:
+    """The prefix of a weekday match (下, 这个, ...) and where the day starts.
+
+    下 is not "next" where it ends a verb: 一下 ("问一下周六有没有") or a verb before a space
+    ("修一下 周四下午"); the weekday is then a bare one. A space after the prefix is only allowed
+    when the prefix starts its clause ("下个 星期六").
+    """
+    prefix = m.group("pre") or ""
+    if not prefix:
+        return "", m.start()
+    at = m.start("pre")
+    before = text[at - 1] if at > 0 else ""
+    spaced = not text[m.end("pre")].startswith(("周", "星", "礼"))
+    if spaced and before and before not in CLAUSE_BREAKS:
+        return "", m.end("pre") + 1
+    if prefix.startswith("下") and before == "一":
+        rest = prefix[1:]  # 看一下下周一: 一下 + 下周一
+        return (rest, at + 1) if rest.startswith("下") else ("", m.end("pre"))
+    return prefix, m.start()
+
+
 def find_parts(text: str) -> list[tuple[Part, int, int]]:
     """Every part-of-day word that can name a session (am/pm), with its span, in text order."""
     parts: list[tuple[Part, int, int]] = []
@@ -208,21 +231,66 @@ def find_parts(text: str) -> list[tuple[Part, int, int]]:
     return parts
 
 
-def find_part(text: str, day: DayMention | None = None) -> tuple[Part | None, tuple[int, int] | None]:
+def find_part(text: str, day: DayMention | None = None,
+              anchors: Sequence[int] = ()) -> tuple[Part | None, tuple[int, int] | None]:
     """The part of day that goes with `day` (or with no day), and its span.
 
+    `anchors` are where the words naming a bookable service start (理发, 义诊, 电饭煲); a part
+    of day tied to one ("约个下午的义诊", "上午的理发") times the booking wherever it stands.
+
     With a day: the first part word in the day's clause or after it ("周五放学后 下午四点半");
-    one in an earlier clause describes something else ("这天儿晚上冷得很 ... 下周二送过去").
-    Without a day: a part word only counts when it times an action ("下午能来修吗"), not in a
-    description ("晚上黑咕隆咚的").
+    else one tied to the service in an earlier clause ("想约个下午的义诊 ... 明天行不"); another
+    part word in an earlier clause describes something else ("这天儿晚上冷得很 ... 下周二送过去").
+    Without a day: a part word counts when it times an action ("下午能来修吗") or the service.
+    Never one of a past day ("昨天下午"), of something done ("上午排了好久") or of time the
+    sender is not free ("下午要上班 上午行吗").
     """
+    tied: tuple[Part, int, int] | None = None
     for part, start, end in find_parts(text):
+        if _not_for_booking(text, start, end):
+            continue
+        attached = _tied(text, start, end, anchors)
         if day is not None:
             if start >= _clause_start(text, day.start) or start >= day.start:
                 return part, (start, end)
-        elif text.startswith(_ACTION_AFTER_PART, end) or text.startswith(_ACTION_AFTER_PART, end + 1):
+            if attached and tied is None:
+                tied = (part, start, end)
+        elif (attached or text.startswith(_ACTION_AFTER_PART, end)
+              or text.startswith(_ACTION_AFTER_PART, end + 1)):
             return part, (start, end)
+    if tied is not None:
+        return tied[0], (tied[1], tied[2])
     return None, None
+
+
+# A part of day of a day gone by: 昨天下午, 上周六上午, 前儿晚上.
+_PAST_DAY_BEFORE = re.compile(
+    r"(?:昨天|昨儿个?|昨日|昨|前天|前儿个?|上个?(?:周|星期|礼拜)[一二三四五六日天1-7]?)\s?$"
+)
+# Right after a part word: time the sender (or the one it is for) is not free.
+_PART_BUSY = re.compile(r"(?:我|他|她|俺|都|就|还|要|得|也|可能|一般)*(?:不行|没空|没时间|不方便|不得空|不在家|有事|"
+                        r"上班|上学|上课|值班|加班)")
+# Anywhere after it in its clause: something done then ("上午排了好久", "下午修好了").
+_PART_DONE = ("排了", "排过", "修好", "弄好", "去过", "剪了", "剪过", "量过", "看过")
+# Verbs that take a part of day as what is booked: 约下午, 约个上午的, 改到晚上.
+_BOOK_BEFORE_PART = ("约", "约个", "约一个", "预约", "预约个", "约在", "定在", "排在", "改到", "改成", "换到")
+
+
+def _not_for_booking(text: str, start: int, end: int) -> bool:
+    if _PAST_DAY_BEFORE.search(text, max(0, start - 6), start):
+        return True
+    if _PART_BUSY.match(text, end):
+        return True
+    stop = min((i for i in (text.find(ch, end) for ch in CLAUSE_BREAKS) if i >= 0), default=len(text))
+    rest = text[end : min(stop, end + 8)]
+    return any(word in rest for word in _PART_DONE)
+
+
+def _tied(text: str, start: int, end: int, anchors: Sequence[int]) -> bool:
+    """True when the part word times the service: 下午的义诊, 上午的那个理发, 约个上午的."""
+    if text.startswith("的", end) and any(end < a <= end + 4 for a in anchors):
+        return True
+    return text.endswith(_BOOK_BEFORE_PART, 0, start)
 
 
 def _clause_start(text: str, pos: int) -> int:

@@ -66,6 +66,7 @@ class Settings:
     book_cap: float = 2.5
     date_bonus: float = 1.0
     part_bonus: float = 0.5
+    bare_bonus: float = 1.0
     complaint_cap: float = 1.5
     quote_factor: float = 0.8
     question_finals: str = "不没么嘛否"

@@ -12,7 +12,7 @@ from bot.message import Outgoing
 from storage.models import OutboxMessage
 
 
-def _values(out: Outgoing, now: dt.datetime, reply_to: int | None) -> dict[str, object]:
+def outbox_values(out: Outgoing, now: dt.datetime, reply_to: int | None) -> dict[str, object]:
     return {
         "channel": out.channel,
         "community": out.community,
@@ -28,6 +28,9 @@ def _values(out: Outgoing, now: dt.datetime, reply_to: int | None) -> dict[str, 
     }
 
 
+_values = outbox_values  # the name bot/scheduler.py imports
+
+
 async def enqueue(
     session: AsyncSession, outgoing: list[Outgoing], *, now: dt.datetime, reply_to: int | None = None
 ) -> int:
@@ -37,7 +40,7 @@ async def enqueue(
     """
     added = 0
     for out in outgoing:
-        values = _values(out, now, reply_to)
+        values = outbox_values(out, now, reply_to)
         if out.idempotency_key is None:
             session.add(OutboxMessage(**values))
             added += 1

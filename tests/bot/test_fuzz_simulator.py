@@ -7,7 +7,7 @@ import json
 import urllib.error
 import urllib.request
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import LiveBot
@@ -27,7 +27,15 @@ plausible = st.fixed_dictionaries(
         "name": st.text(max_size=40) | json_values,
     },
 )
+valid = st.fixed_dictionaries(
+    {
+        "group": st.sampled_from(["g-res-1", "g-res-2", "g-staff"]),
+        "user": st.sampled_from(["r-zhang", "staff-li", "v-he"]) | st.text(min_size=1, max_size=20).filter(str.strip),
+        "text": st.text(min_size=1, max_size=300).filter(str.strip),
+    }
+).map(lambda d: json.dumps(d).encode())
 bodies = st.one_of(
+    valid,
     plausible.map(lambda d: json.dumps(d).encode()),
     json_values.map(lambda v: json.dumps(v).encode()),
     st.binary(max_size=300),
@@ -52,6 +60,8 @@ async def test_no_request_body_makes_the_simulator_fail(live_bot: LiveBot) -> No
 
     @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(body=bodies)
+    @example(body=json.dumps({"group": "g-res-1", "user": "r-zhang", "text": "今天有什么活动"}).encode())
+    @example(body=b"{")
     def fuzz(body: bytes) -> None:
         status = _post(base, body)
         statuses.append(status)
