@@ -141,6 +141,9 @@ class Classifier:
         for index in questions:
             # "今天下午剪头发还排队吗" asks about the queue; a question does not tell of a past visit.
             narration.pop(index, None)
+        for index in _again_clauses(hits, clauses):
+            # "上回修好的水壶又坏了": the fault is now, whatever was done before.
+            narration.pop(index, None)
         if cues.get("done", 0.0) > 0 and not cues.get("ask") and not cues.get("book"):
             # "昨天电梯坏了 今天已经修好了": nothing asked, something fixed: the whole message is news.
             for index in range(len(clauses.starts)):
@@ -247,6 +250,20 @@ def _cue_weights(hits: list[Hit], clauses: _Clauses) -> tuple[dict[str, float], 
                 elif entry.name == "done":
                     done[clauses.index(hit.start)] += entry.weight
     return cues, narration, done
+
+
+# Cue sets saying that something is broken or blunt (what the repair objects need).
+_FAULT_CUES = frozenset({"fault", "blunt"})
+
+
+def _again_clauses(hits: list[Hit], clauses: _Clauses) -> set[int]:
+    """Clauses where something is broken again ("又坏了", "又不转了"): a fault of now."""
+    found: set[int] = set()
+    for hit in hits:
+        if hit.start > 0 and clauses.text[hit.start - 1] == "又" and any(
+                e.kind == "cue" and e.name in _FAULT_CUES for e in hit.entries):
+            found.add(clauses.index(hit.start))
+    return found
 
 
 def _question_clauses(clauses: _Clauses, cues: dict[str, float], finals: str) -> set[int]:
@@ -383,6 +400,8 @@ def _score(topic: dict[str, float], c: _Context, s: Settings, notes: dict[str, l
         best_service = max((topic[b] for b in services), default=0.0)
         if best_service > 0 and ask > 0 and any(d.date == c.today for d in c.days):
             base += min(best_service, 1.5)  # "今天有磨刀吗"
+        elif listing and ask > 0:
+            base += min(best_service, 2.0)  # "明天是理发还是义诊啊": which service is on
         if base > 0 and c.bare:
             base += s.bare_bonus  # nothing but a day and "干啥": "周四干啥"
         if base > 0 and (c.questioned or base >= s.threshold):

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import yaml
 
+from config.community import ConfigError
 from nlp.normalize import canonical
 from nlp.understanding import LABELS
 
@@ -32,8 +33,11 @@ MAX_WEIGHT = 10.0
 Kind = Literal["keyword", "object", "cue", "mask"]
 
 
-class RulesError(ValueError):
-    """A rules file that cannot be used; the message names the file, the line and the problem."""
+class RulesError(ConfigError, ValueError):
+    """A rules file that cannot be used; the message names the file, the line and the problem.
+
+    A `ConfigError`, so the command line reports it like any other configuration file.
+    """
 
 
 @dataclass(frozen=True)
