@@ -6,10 +6,16 @@ import asyncio
 import datetime as dt
 import ipaddress
 import logging
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.engine import make_url
 
 from bot.channels.base import Sender
 from bot.channels.simulator import CHANNEL as SIM_CHANNEL
@@ -21,7 +27,7 @@ from bot.pipeline import Pipeline, Understand
 from bot.routing import Router, default_handlers
 from config.community import ConfigError, Directory, load_directory
 from config.settings import Settings
-from storage.db import Database
+from storage.db import Database, normalize_url
 from storage.migrate import current_revision, head_revision, upgrade
 
 log = logging.getLogger("linli.app")
@@ -159,18 +165,77 @@ def warm_up_nlp(understand: Understand) -> None:
     understand("今天有什么活动", dt.datetime.now(dt.UTC))
 
 
-async def serve(settings: Settings) -> None:
+async def serve(settings: Settings, *, reuse_port: bool = False) -> None:
+    """Runs one bot process until SIGTERM or SIGINT, then stops it cleanly (drains the pipeline)."""
     linli = build_linli(settings)
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, warm_up_nlp, linli.pipeline.understand)
     app = build_app(linli)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
+    # With --workers, every worker listens on the same port and the kernel spreads the connections.
+    site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port or None)
     await site.start()
     log.info("linli is listening on http://%s:%d/ (database %s)", settings.host, settings.port,
              linli.db.engine.url.render_as_string(hide_password=True))
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
         await runner.cleanup()
+
+
+def _worker_main(settings_values: dict[str, Any], log_level: str) -> None:
+    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s")
+    asyncio.run(serve(Settings(**settings_values), reuse_port=True))
+
+
+def serve_workers(settings: Settings, workers: int) -> int:
+    """`linli serve --workers N`: N bot processes sharing one port (SO_REUSEPORT) and one database.
+
+    The parent only supervises: a worker that dies (crash, OOM kill) is started again after a
+    second; SIGTERM/SIGINT stop all of them. Everything the workers share lives in the database
+    (inbox key, outbox leases, conversation state, tokens, scheduler leadership), so they behave
+    as one bot — which is why SQLite, a single-writer file, is refused here.
+    """
+    if make_url(normalize_url(settings.database_url)).get_backend_name() == "sqlite":
+        raise ConfigError("--workers needs PostgreSQL (LINLI_DATABASE_URL=postgresql://…); "
+                          "with SQLite run one process")
+    ctx = multiprocessing.get_context("spawn")
+    values = settings.model_dump()
+    level = settings.log_level.upper()
+    procs: dict[int, multiprocessing.process.BaseProcess] = {}
+    stopping = False
+
+    def start(i: int) -> None:
+        proc = ctx.Process(target=_worker_main, args=(values, level), name=f"linli-worker-{i}")
+        proc.start()
+        procs[i] = proc
+        log.info("worker %d started (pid %s)", i, proc.pid)
+
+    def stop_all(signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+        for proc in procs.values():
+            if proc.is_alive() and proc.pid is not None:
+                os.kill(proc.pid, signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, stop_all)
+    signal.signal(signal.SIGINT, stop_all)
+    for i in range(workers):
+        start(i)
+    while procs:
+        multiprocessing.connection.wait([p.sentinel for p in procs.values()], timeout=1.0)
+        for i, proc in list(procs.items()):
+            if proc.is_alive():
+                continue
+            proc.join()
+            if stopping:
+                del procs[i]
+            else:
+                log.error("worker %d (pid %s) exited with %s; starting it again", i, proc.pid, proc.exitcode)
+                time.sleep(1.0)
+                start(i)
+    return 0

@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="start the bot (web simulator on http://127.0.0.1:8080/ by default)")
     p.add_argument("--host", help="address to listen on (env LINLI_HOST; default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (env LINLI_PORT; default 8080)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="bot processes sharing the port (SO_REUSEPORT); more than 1 needs PostgreSQL")
     _add_db_options(p)
 
     p = sub.add_parser("db", help="database maintenance")
@@ -104,10 +106,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                         stream=sys.stderr)
     try:
         if args.command == "serve":
-            from bot.app import serve
+            from bot.app import serve, serve_workers
 
             settings = _settings(args)
             logging.getLogger().setLevel(settings.log_level.upper())
+            if args.workers < 1:
+                print("linli: --workers must be at least 1", file=sys.stderr)
+                return 2
+            if args.workers > 1:
+                return serve_workers(settings, args.workers)
             try:
                 asyncio.run(serve(settings))
             except KeyboardInterrupt:

@@ -72,6 +72,8 @@ class OutboxDrainer:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._waiters: dict[int, _Waiter] = {}
+        self._local_channels = {name for name, sender in self.senders.items() if hasattr(sender, "deliver_in")}
+        self._local_sent = 0  # rows delivered inside the claim transaction, counted for drain_once
 
     def wake(self) -> None:
         self._wake.set()
@@ -151,16 +153,31 @@ class OutboxDrainer:
             if self.db.is_postgres:
                 await session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
             rows = (await session.execute(claim)).all()
-        return [Delivery(*row) for row in sorted(rows, key=lambda r: r[0])]
+            claimed = [Delivery(*row) for row in sorted(rows, key=lambda r: r[0])]
+            # A channel that delivers into the database (the simulator's timeline) delivers in
+            # this very transaction: delivered and marked sent together, exactly once.
+            local = [d for d in claimed if hasattr(self.senders.get(d.channel), "deliver_in")]
+            if local:
+                by_channel: dict[str, list[Delivery]] = defaultdict(list)
+                for d in local:
+                    by_channel[d.channel].append(d)
+                for channel, items in by_channel.items():
+                    await self.senders[channel].deliver_in(session, items)  # type: ignore[attr-defined]
+                await session.execute(update(t).where(t.c.id.in_([d.id for d in local]))
+                                      .values(status="sent", sent_at=now, last_error=None))
+        self._delivered([_Outcome(d, "sent") for d in local])
+        done = {d.id for d in local}
+        return [d for d in claimed if d.id not in done]
 
     async def drain_once(self, *, reply_to: int | None = None) -> int:
         """Sends what is due now (only the answers to one inbox message, if `reply_to`).
 
         Returns the number of rows that reached a final state (sent or failed).
         """
+        before = self._local_sent
         deliveries = await self._claim(reply_to)
         if not deliveries:
-            return 0
+            return self._local_sent - before
         by_channel: dict[str, list[Delivery]] = defaultdict(list)
         for d in deliveries:
             by_channel[d.channel].append(d)
@@ -168,7 +185,7 @@ class OutboxDrainer:
         for channel, items in by_channel.items():
             outcomes += await self._send_channel(self.senders.get(channel), channel, items)
         await self._record(outcomes)
-        return sum(o.status in ("sent", "failed") for o in outcomes)
+        return self._local_sent - before + sum(o.status in ("sent", "failed") for o in outcomes)
 
     async def _send_channel(self, sender: Sender | None, channel: str, items: list[Delivery]) -> list[_Outcome]:
         if sender is None:
@@ -237,6 +254,13 @@ class OutboxDrainer:
                         row.last_error = o.error
                         row.next_attempt_at = now + max(backoff(row.attempts),
                                                         dt.timedelta(seconds=o.retry_after or 0))
+        self._delivered(outcomes)
+
+    def _delivered(self, outcomes: list[_Outcome]) -> None:
+        """Wakes whoever waits for the answers to an inbox message (the simulator's POST)."""
+        for o in outcomes:
+            if o.status == "sent" and o.delivery.channel in self._local_channels:
+                self._local_sent += 1
         for o in outcomes:
             if o.status in ("sent", "failed") and o.delivery.reply_to is not None:
                 waiter = self._waiters.get(o.delivery.reply_to)

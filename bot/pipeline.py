@@ -204,6 +204,8 @@ class Pipeline:
             outcomes: list[dict[str, object]] = []
             queued: list[dict[str, object]] = []  # outbox rows of the batch, in order, inserted at the end
             for i, job in enumerate(batch):
+                if i and i % 16 == 0:
+                    await asyncio.sleep(0)  # let waiting callbacks be acknowledged between long stretches
                 if job.message is None:
                     log.error("no inbox row %s", job.inbox_id)
                 elif job.inbox_id not in claimed:

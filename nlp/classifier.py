@@ -15,7 +15,12 @@ How evidence combines (the vocabulary itself is data, config/nlp/keywords.yaml):
   an existing booking, a cancellation, a question to the group and broadcast marks lower it.
 * report:* labels add `ask` and `complaint` words (residents often only describe the
   problem, so no ask is needed); jokes lower them. inquiry:policy needs a question.
-* cancel_booking needs something booked to refer to; query:today_activity needs "today".
+* cancel_booking needs something booked to refer to; query:today_activity needs a day to come
+  (今天, 明天, 周四, 12月3号) and a question about what is on; it carries that day in `date`
+  (None for today's), which the labelled files leave out (LABELS.md dates bookings only).
+* Narration stops counting in a clause where something is broken again ("上回修好的水壶又坏了")
+  or a try failed ("上回的理发没约上"); an ask word in a clause telling of something done is
+  part of the story ("帮我妈把医保的事办好了").
 * Every label is lowered by broadcast marks (forwarded news, adverts, 接龙).
 
 The top label is taken when it reaches the threshold (STYLE §5); below it the message is
@@ -141,11 +146,14 @@ class Classifier:
         for index in questions:
             # "今天下午剪头发还排队吗" asks about the queue; a question does not tell of a past visit.
             narration.pop(index, None)
-        for index in _again_clauses(hits, clauses):
-            # "上回修好的水壶又坏了": the fault is now, whatever was done before.
+        for index in _again_clauses(hits, clauses) | _missed_clauses(hits, clauses):
+            # "上回修好的水壶又坏了": the fault is now, whatever was done before; "上回的理发没约上":
+            # no service was had.
             narration.pop(index, None)
-        if cues.get("done", 0.0) > 0 and not cues.get("ask") and not cues.get("book"):
+        if cues.get("done", 0.0) > 0 and not _asks_outside(hits, clauses, done):
             # "昨天电梯坏了 今天已经修好了": nothing asked, something fixed: the whole message is news.
+            # An ask word in the clause that tells of it is part of the story ("谢谢小王 帮我妈把
+            # 医保的事办好了").
             for index in range(len(clauses.starts)):
                 done[index] = max(done[index], min(1.0, cues["done"]))
         if _NUMBERED_LIST.search(own):
@@ -264,6 +272,17 @@ def _again_clauses(hits: list[Hit], clauses: _Clauses) -> set[int]:
                 e.kind == "cue" and e.name in _FAULT_CUES for e in hit.entries):
             found.add(clauses.index(hit.start))
     return found
+
+
+def _asks_outside(hits: list[Hit], clauses: _Clauses, done: dict[int, float]) -> bool:
+    """True when an `ask` or `book` word stands in a clause that tells of nothing done."""
+    return any(e.kind == "cue" and e.name in ("ask", "book") and not done.get(clauses.index(h.start))
+               for h in hits for e in h.entries)
+
+
+def _missed_clauses(hits: list[Hit], clauses: _Clauses) -> set[int]:
+    """Clauses telling of a try that failed ("没约上"): cue set `missed`, optional in the rules."""
+    return {clauses.index(h.start) for h in hits if any(e.kind == "cue" and e.name == "missed" for e in h.entries)}
 
 
 def _question_clauses(clauses: _Clauses, cues: dict[str, float], finals: str) -> set[int]:

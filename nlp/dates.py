@@ -25,7 +25,9 @@ _WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6
             "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}
 _NUM = r"(?:\d{1,2}|[一二三四五六七八九十廿卅]{1,3})"
 
-_RELATIVE = re.compile(r"大后天|后天|明天|明儿个?|明日|明早|明晚|今天|今儿个?|今日|今早|今晚|后儿个?")
+# 明个/今个 (dialect for 明儿个) only where 明 does not end a word: 说明个, 证明个, 聪明个.
+_RELATIVE = re.compile(r"大后天|后天|明天|明儿个?|明日|明早|明晚|今天|今儿个?|今日|今早|今晚|后儿个?"
+                       r"|(?<![说证表聪发透声简阐注标写查讲指开光文清英辨分])明个儿?|(?<![如至而现古])今个儿?")
 _RELATIVE_OFFSET = {"大": 3, "后": 2, "明": 1, "今": 0}
 # Weekdays: 周六, 星期天, 礼拜六, 这周六, 这个礼拜六, 本周六, 下周二, 下个星期六, 下下周一.
 # A space may stand between the prefix and the week word ("下个 星期六"), never before a bare one.
@@ -44,7 +46,7 @@ _NEXT_MONTH = re.compile(rf"下个?月(?P<day>{_NUM})(?:号|日)")
 _SLASH_DATE = re.compile(r"(?<![\d.])(?P<month>1[0-2]|0?[1-9])[./](?P<day>3[01]|[12]\d|0?[1-9])"
                          r"(?=号|日|上午|下午|早上|晚上|中午)")
 
-_RELATIVE_CHARS = frozenset("天儿日早晚")
+_RELATIVE_CHARS = frozenset("天儿日早晚个")
 _WEEK_CHARS = frozenset("周拜期")
 _MONTH_CHARS = frozenset("号日月")
 

@@ -35,8 +35,10 @@ class Understanding:
 
     `service` is set for `booking:*` labels (the part after the colon, e.g. "haircut"),
     `category` for `report:*` (e.g. "repair") and for `inquiry:policy` ("policy").
-    `date`/`part` follow LABELS.md and are only filled for booking-like messages
-    (booking:*, cancel_booking) that name a day or part of day.
+    `date`/`part` follow LABELS.md and are filled for booking-like messages
+    (booking:*, cancel_booking) that name a day or part of day; `date` is also the day
+    a `query:today_activity` question asks about when it is not today ("明天有啥活动"),
+    None for today's. (`linli classify` / `linli eval` show dates for booking-like labels only.)
     `ranked` holds every label that scored, best first, with its score: the evidence
     a maintainer reads when a message was misunderstood.
     """

@@ -59,18 +59,22 @@ class SimulatorSender:
 
     async def send_batch(self, deliveries: list[Delivery]) -> None:
         async with self.db.transaction() as session:
-            for d in deliveries:
-                community = self.directory.community(d.community)
-                session.add(
-                    SimTimeline(
-                        chat_kind=d.audience,
-                        chat_id=d.target,
-                        from_kind="bot",
-                        sender_id=None,
-                        sender_name=community.bot_name if community else "社区小助手",
-                        text=d.text,
-                    )
+            await self.deliver_in(session, deliveries)
+
+    async def deliver_in(self, session: AsyncSession, deliveries: list[Delivery]) -> None:
+        """Writes the rows into the timeline inside the outbox's own transaction (exactly once)."""
+        for d in deliveries:
+            community = self.directory.community(d.community)
+            session.add(
+                SimTimeline(
+                    chat_kind=d.audience,
+                    chat_id=d.target,
+                    from_kind="bot",
+                    sender_id=None,
+                    sender_name=community.bot_name if community else "社区小助手",
+                    text=d.text,
                 )
+            )
 
 
 class SimulatorChannel:

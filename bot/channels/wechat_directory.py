@@ -38,6 +38,7 @@ class WeChatDirectory:
         self._by_userid: dict[str, tuple[Community, Person]] = {}
         self._by_openid: dict[str, tuple[Community, Person]] = {}
         self._by_chat: dict[str, tuple[Community, Group]] = {}
+        self._members: dict[tuple[str, str], Sender] = {}
         for c in directory.communities:
             for p in c.people:
                 self._by_userid.setdefault(p.wecom_userid or p.id, (c, p))
@@ -77,10 +78,18 @@ class WeChatDirectory:
             c, p = found
             return Sender(c, p.id, p.name, p.role, False)
         community = community or self.default_community
+        known = self._members.get((community.id, raw_id))
+        if known is not None:
+            return known
         async with db.transaction() as session:
             member = await session.get(Member, (community.id, raw_id))
         if member is not None:
-            return Sender(community, raw_id, member.name, member.role, False)
+            # Members never leave the table: remember them (one query per callback cost more
+            # than the rest of the acknowledgment). Unknown ids are asked again, since another
+            # process may store them meanwhile.
+            found_member = self._members[(community.id, raw_id)] = Sender(community, raw_id, member.name,
+                                                                            member.role, False)
+            return found_member
         return Sender(community, raw_id, f"邻居{raw_id[-4:]}", "resident", True)
 
 

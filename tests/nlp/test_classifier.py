@@ -183,6 +183,92 @@ def test_date_only_for_bookings(classifier: Classifier) -> None:
     assert (cancel.label, cancel.date) == ("cancel_booking", dt.date(2026, 12, 5))
 
 
+# A question about the community's activity on any day to come: the bot answers from the weekly
+# themes, so `date` carries the day (None for today's).
+@pytest.mark.parametrize(
+    ("text", "date"),
+    [
+        ("今天社区有啥活动不", None),
+        ("今天啥服务啊", None),
+        ("明天社区有什么活动", dt.date(2026, 11, 26)),
+        ("明天啥活动", dt.date(2026, 11, 26)),
+        ("周四干啥", dt.date(2026, 11, 26)),
+        ("后天有活动吗", dt.date(2026, 11, 27)),
+        ("这周五有啥活动", dt.date(2026, 11, 27)),
+        ("下周三社区有没有活动", dt.date(2026, 12, 2)),
+        ("12月3号有什么活动", dt.date(2026, 12, 3)),
+        ("明天是理发还是义诊啊", dt.date(2026, 11, 26)),  # which service is on
+    ],
+)
+def test_activity_questions_on_any_day(classifier: Classifier, text: str, date: dt.date | None) -> None:
+    got = classifier.understand(text, NOW)
+    assert (got.label, got.date) == ("query:today_activity", date), got.ranked
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["今天的活动真热闹", "昨天活动拍的照片谁有 发群里呗", "明天的活动取消了 大家别去了", "周六社区有活动 大家记得来",
+     "下周六有个活动要志愿者 有意的私我", "周末有什么好玩的地方推荐吗", "明天干啥去 钓鱼不"],
+)
+def test_news_about_an_activity_is_chitchat(classifier: Classifier, text: str) -> None:
+    assert classifier.understand(text, NOW).label == "chitchat"
+
+
+def test_a_service_on_a_named_day_is_still_a_booking(classifier: Classifier) -> None:
+    got = classifier.understand("周六有理发吗 我想去", NOW)
+    assert (got.label, got.date) == ("booking:haircut", dt.date(2026, 11, 28))
+
+
+@pytest.mark.parametrize(
+    ("text", "date", "part"),
+    [
+        # A part of day tied to the service counts wherever it stands...
+        ("想给我妈约个下午的义诊 她最近老头晕 明天行不", dt.date(2026, 11, 26), "pm"),
+        ("上午的理发还有号吗 明天", dt.date(2026, 11, 26), "am"),
+        ("我们老两口想约个下午的体检 30号行不", dt.date(2026, 11, 30), "pm"),
+        # ...one of something past, or of time the sender is busy, does not.
+        ("上午排了好久没轮上 明天下午还能理发不", dt.date(2026, 11, 26), "pm"),
+        ("昨天下午修好的电饭煲又坏了 明天上午能拿过来不", dt.date(2026, 11, 26), "am"),
+        ("周六理发 我下午要上班", dt.date(2026, 11, 28), None),
+        ("周六下午不行 上午能理发吗", dt.date(2026, 11, 28), "am"),
+        ("我儿子上午要上课 想约个周日的磨刀", dt.date(2026, 11, 29), None),
+        ("明天下午行不行 想理发", dt.date(2026, 11, 26), "pm"),
+        # 一下 + weekday is no "next week"
+        ("微波炉加热不了 想预约修一下 周四下午", dt.date(2026, 11, 26), "pm"),
+        ("问一下周六有没有理发", dt.date(2026, 11, 28), None),
+    ],
+)
+def test_booking_day_and_part(classifier: Classifier, text: str, date: dt.date, part: str | None) -> None:
+    got = classifier.understand(text, NOW)
+    assert got.is_booking, got.ranked
+    assert (got.date, got.part) == (date, part)
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("老公被人骗了三万块 说是什么投资理财 这种找谁", "report:safety"),
+        ("我妈买保健品被骗了好几千 社区管不管", "report:safety"),
+        ("有人冒充社区工作人员上门收钱 大家注意", "report:safety"),
+        ("刷单的都是骗子 大家别信", "report:safety"),
+        ("哈哈 又接到诈骗电话 我逗了他十分钟", "chitchat"),
+        ("刚才接到个诈骗电话 说我中奖了 我直接挂了 哈哈现在骗子也太不专业了", "chitchat"),
+        ("现在骗子太多了", "chitchat"),
+        # Fire risk outranks litter; something thrown down from a height is a danger.
+        ("有人在小区里乱扔烟头 草都烧黑了一片", "report:safety"),
+        ("楼道里到处是烟头", "report:sanitation"),
+        ("楼上往下扔垃圾 差点砸到人", "report:safety"),
+        # Broken again after a repair: a fault of now.
+        ("上次修的电风扇又不转了 能再修不", "booking:appliance_repair"),
+        # A failed try is no service had.
+        ("上回的理发没约上 下周六上午还有吗", "booking:haircut"),
+    ],
+)
+def test_fraud_fire_and_repeat_faults(classifier: Classifier, text: str, label: str) -> None:
+    got = classifier.understand(text, NOW)
+    assert got.label == label, got.ranked
+
+
 def test_now_is_read_in_shanghai(classifier: Classifier) -> None:
     late_utc = dt.datetime(2026, 11, 25, 20, 0, tzinfo=dt.UTC)  # Thursday 04:00 in Shanghai
     assert classifier.understand("明天上午理发", late_utc).date == dt.date(2026, 11, 27)

@@ -112,3 +112,13 @@ def test_evaluate_counts_also_as_right() -> None:
     assert report.accuracy == Rate(1, 1)
     # An accepted alternative counts as that label for precision and recall alike.
     assert report.per_label[predicted].recall == report.per_label[predicted].precision == 1.0
+
+
+def test_classify_dates_only_bookings_as_labels_md_says() -> None:
+    """understand() dates an activity question for its handler; the labelled files do not."""
+    from nlp import understand
+
+    assert understand("明天社区有啥活动", NOW).date == dt.date(2026, 11, 26)
+    got = classify(["明天社区有啥活动", "下周六的磨刀帮我退了吧"])
+    assert [(g["label"], g["date"]) for g in got] == [
+        ("query:today_activity", None), ("cancel_booking", "2026-12-05")]

@@ -103,6 +103,21 @@ D = dt.date
         ("给我家孩子推个头 小学生 周五放学后 下午四点半以后行不嘛", D(2026, 11, 27), "pm"),
         ("挂个号太难了 排一上午 想问问下周六能不能给他约一个", D(2026, 12, 5), None),
         ("量血压 明早 我和我家那口子", D(2026, 11, 26), "am"),
+        # 一下 / a verb before a space: 下 ends the verb, the weekday is a bare one
+        ("想预约修一下 周四下午", D(2026, 11, 26), "pm"),
+        ("问一下周六有没有", D(2026, 11, 28), None),
+        ("商量一下周末", D(2026, 11, 28), None),
+        ("下个 星期六", D(2026, 12, 5), None),
+        ("想问问下周六能不能", D(2026, 12, 5), None),
+        # a part of day of a day gone by, of something done, or of busy time is not the booking's
+        ("昨天下午刚修好的水壶又坏了 周五上午能再看看不", D(2026, 11, 27), "am"),
+        ("上午排了好久没轮上 明天下午还能理发不", D(2026, 11, 26), "pm"),
+        ("周六下午不行 上午可以", D(2026, 11, 28), "am"),
+        ("周六理发 我下午要上班", D(2026, 11, 28), None),
+        ("明天下午行不行", D(2026, 11, 26), "pm"),
+        # dialect
+        ("明个上午", D(2026, 11, 26), "am"),
+        ("说明个问题", None, None),
     ],
 )
 def test_parse_day(text: str, date: dt.date | None, part: str | None) -> None:
@@ -165,3 +180,16 @@ def test_resolvers() -> None:
     assert resolve_day_of_month(today, 31, 2) is None  # no 31 February, this year or next
     assert resolve_day_of_month(today, 0) is None
     assert resolve_day_of_month(today, 5, 13) is None
+
+
+def test_a_part_tied_to_the_service_counts_before_the_day() -> None:
+    """find_part with the places of service words: "约个下午的义诊 ... 明天行不" is the afternoon."""
+    from nlp.dates import find_days, find_part
+
+    text = "我妈想去下午的义诊 她最近老头晕 明天行不"
+    day = find_days(text, NOW)[0]
+    assert find_part(text, day)[0] is None  # untied, an earlier clause's part describes something else
+    assert find_part(text, day, anchors=[text.index("义诊")])[0] == "pm"
+    text = "想给我妈约个下午的 她最近老头晕 明天行不"  # tied by the booking verb before it
+    assert find_part(text, find_days(text, NOW)[0])[0] == "pm"
+    assert find_part("上午的理发还有号吗", None, anchors=[3])[0] == "am"

@@ -93,6 +93,18 @@ def test_bad_rules_name_file_and_line(tmp_path: Path, edit, line: int, message: 
     assert f"{path}:{line}:" in text, text
 
 
+def test_rules_errors_are_config_errors(tmp_path: Path) -> None:
+    """The command line reports a bad rules file like any other configuration file."""
+    from config.community import ConfigError
+
+    path = tmp_path / "keywords.yaml"
+    path.write_text(MINIMAL.replace("理发: 3", "理发: lots"), encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_rules(path)
+    assert isinstance(caught.value, RulesError) and isinstance(caught.value, ValueError)
+    assert f"{path}:" in str(caught.value)
+
+
 def test_missing_file() -> None:
     with pytest.raises(RulesError, match="cannot read the rules file"):
         load_rules("/nonexistent/keywords.yaml")
@@ -116,7 +128,8 @@ def test_the_small_dictionary_agrees_with_jieba(tmp_path: Path) -> None:
     with open(DEFAULT_USERDICT_PATH, "rb") as handle:
         full.load_userdict(handle)
     texts = ["处理发票", "我想理发", "装修太吵", "修一下电梯", "心脏不好", "楼道很脏", "臭豆腐真香", "被骗了",
-             "大约三点", "约个理发", "又坏了", "水管漏了", "刀钝了", "领养老金", "偷电动车", "小偷偷了东西"]
+             "大约三点", "约个理发", "又坏了", "水管漏了", "刀钝了", "领养老金", "偷电动车", "小偷偷了东西",
+             "被人骗了三万", "骗子电话"]
     for text in texts:
         for term in ("理发", "修", "脏", "臭", "骗", "约", "又", "坏", "漏", "刀", "领", "偷"):
             start = text.find(term)

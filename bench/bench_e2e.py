@@ -1,0 +1,223 @@
+"""End-to-end rates through encrypted WeCom callbacks, as ratios to a bare aiohttp handler.
+
+Usage:
+  .venv/bin/python bench/bench_e2e.py [--seconds 10] [--rounds 3] [--connections 32]
+      [--postgres postgresql://linli:linli@127.0.0.1:5432/linli_test] [--latency-seconds 10]
+
+Per round, alternating targets (the machine is shared: only same-run ratios mean anything):
+- bare: bench/bare_server.py answering the same POSTs (reads the body, answers);
+- linli on SQLite (and on PostgreSQL with --postgres, a fresh migrated database each time),
+  with the WeCom app callback mounted and the fake WeCom API (bench/fake_api.py) behind it.
+wrk replays pre-encrypted callbacks (distinct MsgIds, signatures in the query string). A 200
+means the message is durable in the inbox (acknowledgment path: verify, decrypt, parse, inbox);
+handling (understand, handler, outbox, delivery to the fake API) goes on in the background. After
+wrk stops, the backlog (inbox rows still "new") is counted and timed until it is gone:
+handled rate = messages stored / (wrk seconds + drain seconds).
+Then, with --latency-seconds, an open-loop client (bench/openloop.py) sends at half of the
+measured max ack rate, to linli and to the bare server (showing the client keeps its schedule).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+
+from bench.common import (  # noqa: E402
+    REPO, bench_env, drop_postgres, free_port, fresh_postgres, ms, rss_mb, serve_cmd, wait_up, wrk,
+)
+from bench.fake_api import AES_KEY, AGENT_ID, CORP_ID, CORP_SECRET, TOKEN  # noqa: E402
+
+TEXTS = ["大家早上好", "收到", "哈哈哈 好的", "今天有什么活动", "谢谢志愿者",
+         "今天社区有啥活动不", "[玫瑰][玫瑰]", "天冷了 大家注意保暖", "好的好的", "明天啥活动"]
+
+
+def write_callbacks(path: Path, count: int, *, users: int = 200, first_id: int = 7_000_000_000) -> None:
+    """`count` encrypted, signed WeCom app callbacks with distinct MsgIds, one per line."""
+    import xmltodict
+    from wechatpy.enterprise.crypto import WeChatCrypto
+
+    crypto = WeChatCrypto(TOKEN, AES_KEY, CORP_ID)
+    now = int(time.time())
+    with path.open("w", encoding="utf-8") as f:
+        for i in range(count):
+            xml = (f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName>"
+                   f"<FromUserName><![CDATA[bench-u{i % users}]]></FromUserName><CreateTime>{now}</CreateTime>"
+                   f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{TEXTS[i % len(TEXTS)]}]]></Content>"
+                   f"<MsgId>{first_id + i}</MsgId><AgentID>{AGENT_ID}</AgentID></xml>")
+            nonce = str(100000 + i)
+            out = xmltodict.parse(crypto.encrypt_message(xml, nonce, str(now)))["xml"]
+            body = (f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><Encrypt><![CDATA[{out['Encrypt']}]]>"
+                    f"</Encrypt><AgentID><![CDATA[{AGENT_ID}]]></AgentID></xml>")
+            f.write(f"/wecom/callback?msg_signature={out['MsgSignature']}&timestamp={now}&nonce={nonce}\t{body}\n")
+
+
+def wecom_env(api_port: int) -> dict[str, str]:
+    return bench_env(LINLI_WECOM_CORP_ID=CORP_ID, LINLI_WECOM_AGENT_ID=str(AGENT_ID), LINLI_WECOM_SECRET=CORP_SECRET,
+                     LINLI_WECOM_TOKEN=TOKEN, LINLI_WECOM_AES_KEY=AES_KEY,
+                     LINLI_WECOM_API_BASE=f"http://127.0.0.1:{api_port}", LINLI_SCHEDULER="false",
+                     LINLI_OUTBOX_POLL_SECONDS="0.2")
+
+
+def inbox_counts(url: str) -> tuple[int, int, int]:
+    """(rows, rows still new, outbox rows still pending)."""
+    sql = ("SELECT (SELECT count(*) FROM inbox), (SELECT count(*) FROM inbox WHERE status = 'new'), "
+           "(SELECT count(*) FROM outbox WHERE status = 'pending')")
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url.split("///", 1)[1], timeout=30) as conn:
+            return conn.execute(sql).fetchone()
+
+    async def pg() -> tuple[int, int, int]:
+        import asyncpg
+
+        conn = await asyncpg.connect(url)
+        try:
+            return tuple(await conn.fetchrow(sql))  # type: ignore[return-value]
+        finally:
+            await conn.close()
+
+    return asyncio.run(pg())
+
+
+class Target:
+    def __init__(self, name: str, postgres: str | None = None) -> None:
+        self.name = name
+        self.postgres = postgres
+        self.procs: list[subprocess.Popen] = []
+        self.db_name: str | None = None
+        self.url = ""
+
+    @property
+    def bare(self) -> bool:
+        return self.name == "bare"
+
+    def start(self, tmp: Path, workers: int = 1) -> int:
+        port = free_port()
+        if self.bare:
+            self.procs.append(subprocess.Popen([sys.executable, str(HERE / "bare_server.py"), str(port)], cwd=REPO))
+            wait_up(port)
+            return port
+        api_port = free_port()
+        self.procs.append(subprocess.Popen([sys.executable, str(HERE / "fake_api.py"), str(api_port)], cwd=REPO,
+                                           env=bench_env()))
+        wait_up(api_port)
+        if self.postgres:
+            self.url, self.db_name = fresh_postgres(self.postgres)
+        else:
+            self.url = f"sqlite:///{tmp}/e2e-{time.monotonic_ns()}.db"
+        extra = ["--workers", str(workers)] if workers > 1 else []
+        proc = subprocess.Popen(serve_cmd(port, self.url, *extra), cwd=REPO, env=wecom_env(api_port),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(proc)
+        wait_up(port, 60, proc)
+        return port
+
+    @property
+    def server_pid(self) -> int:
+        return self.procs[-1].pid
+
+    def stop(self) -> None:
+        for proc in reversed(self.procs):
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.procs.clear()
+        if self.db_name and self.postgres:
+            drop_postgres(self.postgres, self.db_name)
+            self.db_name = None
+
+
+def drain(target: Target, timeout: float = 180) -> tuple[int, int, float]:
+    """(messages stored, backlog when wrk stopped, seconds until nothing is left to handle)."""
+    started = time.monotonic()
+    total, backlog, _ = inbox_counts(target.url)
+    left = backlog
+    while left and time.monotonic() - started < timeout:
+        time.sleep(0.05)
+        total, left, _ = inbox_counts(target.url)
+    return total, backlog, time.monotonic() - started
+
+
+def openloop(port: int, file: Path, rate: float, seconds: float) -> dict[str, float]:
+    out = subprocess.run([sys.executable, str(HERE / "openloop.py"), f"http://127.0.0.1:{port}", str(file),
+                          "--rate", str(rate), "--seconds", str(seconds)], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--postgres", help="also measure linli on PostgreSQL (fresh database next to this URL)")
+    parser.add_argument("--latency-seconds", type=float, default=10)
+    parser.add_argument("--callbacks", type=int, default=60_000, help="distinct pre-encrypted callbacks")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: apt-get install wrk")
+    tmp = Path(tempfile.mkdtemp(prefix="linli-e2e-"))
+    file = tmp / "callbacks.txt"
+    t0 = time.monotonic()
+    write_callbacks(file, args.callbacks)
+    print(f"wrote {args.callbacks} encrypted callbacks in {time.monotonic() - t0:.1f} s", flush=True)
+    os.environ["CALLBACKS"] = str(file)
+    targets = [Target("bare"), Target("linli SQLite")]
+    if args.postgres:
+        targets.append(Target("linli PostgreSQL", args.postgres))
+    results: dict[str, list[dict[str, float]]] = {t.name: [] for t in targets}
+    for rnd in range(args.rounds):
+        for target in targets:
+            port = target.start(tmp)
+            try:
+                w = wrk(f"http://127.0.0.1:{port}/wecom/callback", script=HERE / "wrk_callbacks.lua",
+                        seconds=args.seconds, connections=args.connections)
+                row: dict[str, float] = {"ack_rate": w["rate"], "p99_ms": ms(w["p99"]), "p50_ms": ms(w["p50"])}
+                if not target.bare:
+                    total, backlog, seconds = drain(target)
+                    row.update(stored=total, backlog=backlog, drain_s=seconds,
+                               handled_rate=total / (args.seconds + seconds), rss_mb=rss_mb(target.server_pid))
+                results[target.name].append(row)
+                print(f"round {rnd + 1} {target.name}: {json.dumps(row)}", flush=True)
+            finally:
+                target.stop()
+    base = statistics.median(r["ack_rate"] for r in results["bare"])
+    print(f"\n{'target':<18}{'ack req/s':>10}{'ratio':>7}{'wrk p99':>9}{'handled/s':>10}{'ratio':>7}"
+          f"{'backlog':>9}{'drain s':>8}")
+    for name, rows in results.items():
+        ack = statistics.median(r["ack_rate"] for r in rows)
+        line = f"{name:<18}{ack:>10.0f}{ack / base:>7.2f}{statistics.median(r['p99_ms'] for r in rows):>8.0f}ms"
+        if "handled_rate" in rows[0]:
+            handled = statistics.median(r["handled_rate"] for r in rows)
+            line += (f"{handled:>10.0f}{handled / base:>7.2f}{statistics.median(r['backlog'] for r in rows):>9.0f}"
+                     f"{statistics.median(r['drain_s'] for r in rows):>8.1f}")
+        print(line)
+    if args.latency_seconds:
+        print("\nopen-loop latency at half of each linli target's median max ack rate:")
+        for target in targets[1:]:
+            rate = statistics.median(r["ack_rate"] for r in results[target.name]) / 2
+            for probe in (targets[0], target):
+                port = probe.start(tmp)
+                try:
+                    r = openloop(port, file, rate, args.latency_seconds)
+                finally:
+                    probe.stop()
+                print(f"  {probe.name:<18} at {rate:.0f}/s: {json.dumps(r)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
