@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -14,6 +15,8 @@ from bot.message import Message, Outgoing
 from config.community import Community
 from nlp.understanding import Understanding
 from storage.models import ConversationState
+
+log = logging.getLogger("linli.handlers")
 
 
 @dataclass
@@ -40,6 +43,20 @@ class Context:
     @property
     def is_staff(self) -> bool:
         return self.message.sender_role == "staff" and self.message.sender_id in self.community.staff_ids()
+
+    def staff_gate(self, *, refusal: str, wrong_place: str, command: str) -> bool:
+        """True when a staff command may run here: from configured staff, in the staff group or a
+        private chat (its answers show residents' details). Otherwise answers why not."""
+        m = self.message
+        if not self.is_staff:
+            log.warning("%s command from non-staff %s refused", command, m.sender_id)
+            self.reply(refusal)
+            return False
+        staff_group = self.community.staff_group()
+        if m.group_id is not None and (staff_group is None or m.group_id != staff_group.id):
+            self.reply(wrong_place)
+            return False
+        return True
 
     def reply(self, text: str) -> None:
         """Answers where the message was said: in the group, or privately in a 1:1 chat."""

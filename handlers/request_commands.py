@@ -71,13 +71,7 @@ class StaffCommandHandler:
         command = parse_command(ctx.message.text)
         assert command is not None
         m = ctx.message
-        if not ctx.is_staff:
-            log.warning("request command from non-staff %s refused", m.sender_id)
-            ctx.reply(texts.STAFF_ONLY)
-            return
-        staff_group = ctx.community.staff_group()
-        if m.group_id is not None and (staff_group is None or m.group_id != staff_group.id):
-            ctx.reply(texts.STAFF_GROUP_ONLY)
+        if not ctx.staff_gate(refusal=texts.STAFF_ONLY, wrong_place=texts.STAFF_GROUP_ONLY, command="request"):
             return
         if command.action == "rejected" and not command.note:
             ctx.reply(texts.REJECT_NEEDS_REASON)

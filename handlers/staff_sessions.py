@@ -138,14 +138,7 @@ class StaffSessionsHandler:
     async def handle(self, ctx: Context) -> None:
         command = parse_command(ctx.message.text)
         assert command is not None
-        m = ctx.message
-        if not ctx.is_staff:
-            log.warning("session command from non-staff %s refused", m.sender_id)
-            ctx.reply(texts.STAFF_ONLY)
-            return
-        group = ctx.community.group(m.group_id) if m.group_id else None
-        if m.group_id is not None and (group is None or group.kind != "staff"):
-            ctx.reply(texts.STAFF_NOT_HERE)
+        if not ctx.staff_gate(refusal=texts.STAFF_ONLY, wrong_place=texts.STAFF_NOT_HERE, command="session"):
             return
         if command.verb == "help":
             ctx.reply(texts.STAFF_HELP)
