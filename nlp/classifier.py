@@ -44,7 +44,7 @@ from pathlib import Path
 from nlp import segment
 from nlp.dates import DayMention, find_days, find_part, local_now
 from nlp.normalize import CLAUSE_BREAKS, normalize_parts
-from nlp.rules import DEFAULT_USERDICT_PATH, RULE_LABELS, Hit, Rules, Settings, load_rules
+from nlp.rules import DEFAULT_USERDICT_PATH, LOWERING_CUES, RULE_LABELS, Entry, Hit, Rules, Settings, load_rules
 from nlp.understanding import Part, Understanding
 
 log = logging.getLogger("linli.nlp")
@@ -61,6 +61,21 @@ _SEPARATORS = re.compile(f"[{re.escape(CLAUSE_BREAKS)}]+")
 # "1. 张 2箱 2. 王姐 1箱": a numbered sign-up list (接龙) even without the word.
 _NUMBERED_LIST = re.compile(r"(?:^|\s)1[.、]\s*\S.*?\s2[.、]\s*\S")
 _NOT_COUNTED = re.compile(r"[\s\W_]")
+# "管不管", "发不发", "修不修": a question asked the A-not-A way.
+# Only verbs of asking for something: "多不多", "好不好" ask after a state, not for a service.
+_A_NOT_A = re.compile(r"([管发修来给办批补收退领让派换清交算装拆开用能会行报])不\1")
+# A place of the estate named by number: 7号楼, 3栋, 2单元, 三期, 5号院.
+_NUMBERED_PLACE = re.compile(r"[\d一二三四五六七八九十]+\s?(?:号楼|号院|栋|幢|单元|期)")
+# A household device no rule word names ("空气炸锅", "挂烫机", "小烤炉"): an appliance object
+# (a shared one, "车库里的排风机", when a place of the estate is named).
+_DEVICE = re.compile(r"[\u4e00-\u9fff]{1,3}?(?:机|炉|锅|煲|壶)")
+_DEVICE_LEAD = "的个那这我你他她俺咱家里把给了是说台只口"
+_NOT_DEVICES = frozenset({
+    "手机", "司机", "飞机", "拖拉机", "打火机", "危机", "时机", "随机", "有机", "心机", "投机", "乘机", "趁机",
+    "机会", "火锅", "铁锅", "背锅", "砂锅", "炒锅", "锅炉", "相机", "耳机", "收款机", "挖掘机", "电机", "机机",
+    "单机", "专机", "转机", "停机", "关机", "开机", "死机", "登机", "班机", "军机", "战机", "生机", "商机",
+})
+DEVICE_WEIGHT = 1.0
 
 
 @dataclass(frozen=True)
@@ -140,9 +155,18 @@ class Classifier:
         settings = self.rules.settings
         hidden: list[Hit] = []
         hits = self.rules.match(own, self._is_word, hidden)
+        hits = _restore_under_lowering(hits, hidden)
+        place = bool(_NUMBERED_PLACE.search(own))
+        hits = _with_devices(own, hits, place or any(
+            e.kind == "cue" and e.name == "place" for h in hits for e in h.entries))
         clauses = _Clauses.of(own)
         cues, narration, done = _cue_weights(hits, clauses)
-        questions = _question_clauses(clauses, cues, settings.question_finals)
+        if place:
+            cues["place"] += 1.0
+        questions = _question_clauses(clauses, cues, settings.question_finals, hits)
+        for index in _booking_clauses(hits, clauses):
+            # "想让义诊的大夫给瞧瞧": a clause asking for the service tells of no visit.
+            narration.pop(index, None)
         for index in questions:
             # "今天下午剪头发还排队吗" asks about the queue; a question does not tell of a past visit.
             narration.pop(index, None)
@@ -170,6 +194,7 @@ class Classifier:
 
         notes: dict[str, list[str]] = defaultdict(list)
         topic, anchored, objects = _topics(hits, counted, notes)
+        hinted = _hints(hits, counted)
         fired = self._objects(hits, objects, topic, notes)
         if quote and cues.get("book", 0.0) >= 1 and not any(topic.get(b, 0.0) > 0 for b in BOOKING_LABELS):
             self._quote_services(quote, topic, anchored, notes)
@@ -181,7 +206,17 @@ class Classifier:
                    if any(e.kind in ("keyword", "object") and e.name in BOOKING_LABELS for e in h.entries)]
         part, part_span = find_part(own, day, anchors)
         bare = _bare(own, hits, days, part_span)
-        context = _Context(cues, questioned, anchored | fired, fired, day, part, today, days, bare)
+        whole_done = cues.get("done", 0.0) > 0 and all(done.get(i, 0.0) >= 1.0 for i in range(len(clauses.starts)))
+        # Asks told inside a story ("昨天那个修电视的大爷真热心 还帮我调了台") ask nothing now.
+        told = sum(e.weight for h in hits for e in h.entries
+                   if e.kind == "cue" and e.name == "ask" and narration.get(clauses.index(h.start), 0.0) >= 1.0)
+        request = _request({**cues, "ask": cues.get("ask", 0.0) - told}, topic, fired, whole_done)
+        if request:
+            notes["request"].append(f"a request to the community ({request})")
+        named = frozenset(e.name for h in hits for e in h.entries
+                          if e.kind in ("keyword", "object") and e.name in BOOKING_LABELS)
+        context = _Context(cues, questioned, anchored | fired, fired, day, part, today, days, bare, hinted, request,
+                           named)
         scores = _score(topic, context, settings, notes)
         best = max(scores, key=lambda label: scores[label], default=None)
         items = _items(hits + hidden, counted)
@@ -285,16 +320,105 @@ def _missed_clauses(hits: list[Hit], clauses: _Clauses) -> set[int]:
     return {clauses.index(h.start) for h in hits if any(e.kind == "cue" and e.name == "missed" for e in h.entries)}
 
 
-def _question_clauses(clauses: _Clauses, cues: dict[str, float], finals: str) -> set[int]:
-    """Clauses that ask (吗, ?, or ending in 不/没: 能修不, 还有号没); each final particle adds an ask."""
+def _question_clauses(clauses: _Clauses, cues: dict[str, float], finals: str, hits: list[Hit]) -> set[int]:
+    """Clauses that ask (吗, ?, ending in 不/没: 能修不, 还有号没, or A-not-A: 管不管, 发不发);
+    each final particle and each A-not-A no ask word covers adds an ask."""
     questions: set[int] = set()
+    asked_at = [(h.start, h.end) for h in hits if any(e.kind == "cue" and e.name == "ask" for e in h.entries)]
     for index, words, raw in clauses.pieces():
         if "吗" in raw or "?" in raw:
             questions.add(index)
         if len(words) > 1 and words[-1] in finals:
             cues["ask"] += 1.0
             questions.add(index)
+    for m in _A_NOT_A.finditer(clauses.text):
+        if not any(s <= m.start() < e for s, e in asked_at):
+            cues["ask"] += 1.0
+            questions.add(clauses.index(m.start()))
     return questions
+
+
+def _booking_clauses(hits: list[Hit], clauses: _Clauses) -> set[int]:
+    """Clauses holding a strong booking word ("想约", "预约", "想让"): they ask, they do not tell."""
+    return {clauses.index(h.start) for h in hits
+            if any(e.kind == "cue" and e.name == "book" and e.weight >= 1.5 for e in h.entries)}
+
+
+def _restore_under_lowering(hits: list[Hit], hidden: list[Hit]) -> list[Hit]:
+    """A service's word inside a longer lowering cue still counts: 律师 in "的律师" (narration) is
+    a lawyer whether or not the clause tells of a visit; the cue only lowers it."""
+    lowering = [h for h in hits
+                if h.entries and all(e.kind == "cue" and e.name in LOWERING_CUES for e in h.entries)]
+    if not lowering or not hidden:
+        return hits
+    back = []
+    for h in hidden:
+        meaning = tuple(e for e in h.entries if e.kind in ("keyword", "object") and e.name in BOOKING_LABELS)
+        if meaning and any(c.start <= h.start and h.end <= c.end for c in lowering):
+            back.append(Hit(h.term, h.start, h.end, meaning))
+    if not back:
+        return hits
+    return sorted(hits + back, key=lambda h: (h.start, h.start - h.end))
+
+
+def _with_devices(text: str, hits: list[Hit], shared: bool) -> list[Hit]:
+    """Adds household devices no rule word names ("空气炸锅不工作了") as appliance objects, or as
+    repair objects where a place of the estate is named ("车库里的排风机坏了")."""
+    label = "report:repair" if shared else "booking:appliance_repair"
+    taken = [(h.start, h.end) for h in hits if any(e.kind in ("keyword", "object", "mask") for e in h.entries)]
+    found = []
+    for m in _DEVICE.finditer(text):
+        start = m.start()
+        while start < m.end() - 2 and text[start] in _DEVICE_LEAD:
+            start += 1
+        word = text[start:m.end()]
+        if len(word) < 2 or word in _NOT_DEVICES or word[-2:] in _NOT_DEVICES or text[start] in _DEVICE_LEAD:
+            continue
+        if any(s < m.end() and start < e for s, e in taken):
+            continue
+        found.append(Hit(word, start, m.end(), (Entry("object", label, DEVICE_WEIGHT),)))
+    if not found:
+        return hits
+    return sorted(hits + found, key=lambda h: (h.start, h.start - h.end))
+
+
+def _hints(hits: list[Hit], counted: Callable[[str, int], float]) -> dict[str, float]:
+    """Sums of the labels' hint words (broad classes: 灯, 车, 老人) where they count."""
+    hinted: dict[str, float] = defaultdict(float)
+    for hit in hits:
+        for entry in hit.entries:
+            if entry.kind == "hint":
+                hinted[entry.name] += entry.weight * counted(entry.name, hit.start)
+    return hinted
+
+
+def _request(cues: dict[str, float], topic: dict[str, float], fired: set[str], whole_done: bool) -> str:
+    """Why the message is a request to the community ("" when it is not).
+
+    Asking (an ask or urgent word, or naming the community) about a place of the estate or a
+    problem (a fault, a problem word, a report word); or, without asking, a problem at a place
+    of the estate told as a complaint. Not in news, adverts, jokes, questions to the neighbours,
+    thanks without an ask, or a message telling only of something done.
+    """
+    urgent = cues.get("urgent", 0.0) > 0
+    addressed = cues.get("addressee", 0.0) > 0
+    if whole_done or cues.get("broadcast", 0.0) >= 1.5 or cues.get("humor", 0.0) > 0:
+        return ""
+    if urgent:
+        return "urgent"
+    asking = cues.get("ask", 0.0) >= 1 or addressed
+    if cues.get("neighbourly", 0.0) > 0 and not addressed:
+        return ""
+    if cues.get("thanks", 0.0) > 0 and not asking:
+        return ""
+    place = cues.get("place", 0.0) > 0
+    problem = (cues.get("problem", 0.0) > 0 or any(cues.get(n, 0.0) > 0 for n in _FAULT_CUES)
+               or any(topic.get(label, 0.0) >= 1.5 for label in REPORT_LABELS) or bool(fired & set(REPORT_LABELS)))
+    if asking and (place or problem):
+        return "asks about " + ("a place" if place else "a problem")
+    if place and (cues.get("problem", 0.0) > 0 or any(cues.get(n, 0.0) > 0 for n in _FAULT_CUES)):
+        return "tells of a problem at a place"
+    return ""
 
 
 def _topics(hits: list[Hit], counted: Callable[[str, int], float], notes: dict[str, list[str]]
@@ -367,6 +491,9 @@ class _Context:
     today: dt.date
     days: list[DayMention]
     bare: bool
+    hints: dict[str, float] = field(default_factory=dict)
+    request: str = ""
+    named: frozenset[str] = frozenset()  # booking labels whose words appear, counted or not
 
 
 def _score(topic: dict[str, float], c: _Context, s: Settings, notes: dict[str, list[str]]) -> dict[str, float]:
@@ -388,7 +515,10 @@ def _score(topic: dict[str, float], c: _Context, s: Settings, notes: dict[str, l
     other_booking = 1.5 * topic.get("cancel_booking", 0.0) + topic.get("query:my_bookings", 0.0)
     for label in services:
         asked = book >= 1 or ask >= 1 or label in c.fired or coming_day or c.bare
-        if label not in c.anchored and not (book >= 1.5 and topic[label] >= ANCHOR):
+        hinted_ask = coming_day and (ask >= 1 or book >= 1) and topic[label] >= ANCHOR + 0.5
+        if label not in c.anchored and not (book >= 1.5 and topic[label] >= ANCHOR) and not hinted_ask:
+            # (Hints worth more than a service word, with a day to come and an ask, will do:
+            # "头发乱糟糟的 周六上午能给他拾掇拾掇不".)
             # Hints alone (医生, 血压) only book with an explicit booking word: "想找医生量一量 怎么预约".
             put(label, 0.0, "no service word of its own, only hints")
         elif not asked or listing:
@@ -401,7 +531,11 @@ def _score(topic: dict[str, float], c: _Context, s: Settings, notes: dict[str, l
                 f" existing -{1.5 * existing:g} cancel/my-bookings -{other_booking:g}")
 
     if topic.get("cancel_booking", 0.0) > 0:
-        refers = bool(services) or book > 0 or existing > 0 or topic.get("query:my_bookings", 0.0) > 0
+        # A service named even in a story ("热水壶自己好了 维修那个就不用来了") is what is cancelled.
+        # So is one of a day to come that the sender asks to be let off ("明天的维修去不了 帮我退了").
+        refers = (bool(services) or bool(c.named) or book > 0 or existing > 0
+                  or topic.get("query:my_bookings", 0.0) > 0
+                  or (coming_day and ask >= 1 and topic["cancel_booking"] >= 2.5))
         if refers:
             put("cancel_booking", topic["cancel_booking"] + 1.0 + 0.5 * existing - broadcast, "refers to a booking +1")
         else:
@@ -433,11 +567,21 @@ def _score(topic: dict[str, float], c: _Context, s: Settings, notes: dict[str, l
             put("inquiry:policy", 0.0, "no question")
 
     humor = c.cues.get("humor", 0.0)
+    neighbourly = 0.0 if c.cues.get("addressee", 0.0) > 0 else c.cues.get("neighbourly", 0.0)
     lift = min(ask + min(c.cues.get("complaint", 0.0), s.complaint_cap), s.ask_cap)
     for label in REPORT_LABELS:
         if topic.get(label, 0.0) > 0:
-            put(label, topic[label] + lift - broadcast - humor,
-                f"ask+complaint +{lift:g} broadcast -{broadcast:g} humor -{humor:g}")
+            put(label, topic[label] + lift - broadcast - humor - neighbourly,
+                f"ask+complaint +{lift:g} broadcast -{broadcast:g} humor -{humor:g} neighbourly -{neighbourly:g}")
+    if c.request and max(scores.values(), default=0.0) < s.threshold:
+        # A request to the community that no label is sure of: it is a report of some kind, not
+        # chit-chat; the labels it has some evidence for (a keyword, or hints worth 1) are lifted,
+        # each by its hints (broad word classes: 灯 -> repair, 车 -> parking, 老太 -> elderly care).
+        for label in REPORT_LABELS:
+            hint = min(c.hints.get(label, 0.0), s.hint_cap)
+            if topic.get(label, 0.0) + hint >= 1.0:
+                base = scores.get(label, lift - broadcast - humor - neighbourly)
+                put(label, base + s.request_lift + hint, f"request +{s.request_lift:g} hints +{hint:g}")
     return scores
 
 

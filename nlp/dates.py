@@ -59,6 +59,17 @@ _PART_RE = re.compile("|".join(sorted(_AM_WORDS + _PM_WORDS, key=len, reverse=Tr
 _PART_NOT_BEFORE = ("一", "每天", "天天", "整个", "整", "半", "大半", "每个", "每")
 _PART_NOT_AFTER = ("好",)
 _SHORT_PART = re.compile(r"[明今]([早晚])")
+# A clause that is nothing but a part of day, maybe with 吧 / 行 / 都行 / 可以.
+_PART_ALONE = re.compile(r"(?:上午|下午|早上|晚上|中午)(?:吧|行|都行|可以|也行)?")
+
+
+def _clause_of(text: str, pos: int) -> str:
+    """The clause (run between spaces and punctuation) holding text[pos]."""
+    start = max(text.rfind(ch, 0, pos) for ch in " ,.!?;:~") + 1
+    ends = [i for i in (text.find(ch, pos) for ch in " ,.!?;:~") if i >= 0]
+    return text[start:min(ends, default=len(text))]
+
+
 # Words after a part of day showing it times an action: 下午能来, 上午有空, 晚上过去.
 _ACTION_AFTER_PART = ("能", "可以", "可不可以", "有空", "有时间", "有没有", "有吗", "行", "去", "来", "过",
                       "在家", "送", "拿", "带", "约", "预约", "排")
@@ -258,7 +269,9 @@ def find_part(text: str, day: DayMention | None = None,
             if attached and tied is None:
                 tied = (part, start, end)
         elif (attached or text.startswith(_ACTION_AFTER_PART, end)
-              or text.startswith(_ACTION_AFTER_PART, end + 1)):
+              or text.startswith(_ACTION_AFTER_PART, end + 1)
+              or (anchors and _PART_ALONE.fullmatch(_clause_of(text, start)))):
+            # ... or a clause of its own in a message naming the service ("帮我登记一下磨刀 下午").
             return part, (start, end)
     if tied is not None:
         return tied[0], (tied[1], tied[2])

@@ -25,12 +25,12 @@ CODE_CUES: tuple[str, ...] = (
 )
 # Cue sets whose words lower scores; hiding a keyword is what they are for ("修好了" hides 修).
 LOWERING_CUES: frozenset[str] = frozenset(
-    {"narration", "done", "humor", "broadcast", "existing_booking", "asking_group"}
+    {"narration", "done", "humor", "broadcast", "existing_booking", "asking_group", "neighbourly", "thanks"}
 )
 RULE_LABELS: tuple[str, ...] = tuple(label for label in LABELS if label != "chitchat")
 MAX_WEIGHT = 10.0
 
-Kind = Literal["keyword", "object", "cue", "mask"]
+Kind = Literal["keyword", "object", "cue", "mask", "hint"]
 
 
 class RulesError(ConfigError, ValueError):
@@ -73,16 +73,21 @@ class Settings:
     bare_bonus: float = 1.0
     complaint_cap: float = 1.5
     quote_factor: float = 0.8
+    request_lift: float = 0.5
+    hint_cap: float = 1.5
     question_finals: str = "不没么嘛否"
 
 
 @dataclass(frozen=True)
 class LabelRules:
-    """One label's words: keywords count alone, objects only with a word of `object_needs`."""
+    """One label's words: keywords count alone, objects only with a word of `object_needs`;
+    hints (broad word classes: 灯, 车, 老人) only choose the kind of a request to the community
+    that no keyword names."""
 
     keywords: dict[str, float]
     objects: dict[str, float]
     object_needs: tuple[str, ...]
+    hints: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -135,6 +140,12 @@ class Rules:
         kept: list[Hit] = []
         reach = -1
         for hit in raw:
+            if all(e.kind == "hint" for e in hit.entries):
+                # A hint (a broad word: 灯, 车) never hides a word of the rules; it is itself
+                # hidden by a longer rule word holding it ("楼道灯").
+                if hit.end > reach:
+                    kept.append(hit)
+                continue
             # Sorted by start, longest first: an earlier hit reaching this far contains this one.
             if hit.end > reach:
                 meaning = tuple(e for e in hit.entries if e.kind != "mask")
@@ -287,11 +298,13 @@ class _Builder:
                 continue
             parts = {key: (kn, vn) for key, kn, vn in self.mapping(vnode, path)}
             for key, (kn, _) in parts.items():
-                if key not in ("keywords", "objects", "object_needs"):
-                    self.error(kn, f"{path}.{key}", "unknown key (expected keywords, objects, object_needs)")
+                if key not in ("keywords", "objects", "object_needs", "hints"):
+                    self.error(kn, f"{path}.{key}", "unknown key (expected keywords, objects, object_needs, hints)")
             keywords: dict[str, float] = {}
             objects: dict[str, float] = {}
-            for section, kind, target in (("keywords", "keyword", keywords), ("objects", "object", objects)):
+            hints: dict[str, float] = {}
+            for section, kind, target in (("keywords", "keyword", keywords), ("objects", "object", objects),
+                                          ("hints", "hint", hints)):
                 for term, tnode, wnode in self.mapping(parts.get(section, (None, None))[1], f"{path}.{section}"):
                     weight, token = self.weight(wnode, f"{path}.{section}.{term}")
                     if weight is not None:
@@ -321,7 +334,7 @@ class _Builder:
             if overlap:
                 self.error(parts["objects"][0], f"{path}.objects",
                            f"also listed as keywords: {', '.join(sorted(overlap))}")
-            labels[label] = LabelRules(keywords, objects, needs)
+            labels[label] = LabelRules(keywords, objects, needs, hints)
         self.check_hiding(entries, places)
         if self.errors:
             return None
