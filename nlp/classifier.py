@@ -76,6 +76,15 @@ _NOT_DEVICES = frozenset({
     "单机", "专机", "转机", "停机", "关机", "开机", "死机", "登机", "班机", "军机", "战机", "生机", "商机",
 })
 DEVICE_WEIGHT = 1.0
+# The sender speaking for themselves ("我想约", "给俺留一个", "咱家"): no announcement. "我社区",
+# "我街道" are an office speaking of itself.
+_FIRST_PERSON = re.compile(r"[我俺](?!社区|街道|单位|中心|站|局|市|区|院|所)|咱家|咱们家")
+# A mobile number: adverts ("专业疏通 ... 电话138...") and notices carry one, requests rarely.
+_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+# Weight of broadcast marks an announcement (which also takes every score to 0) or an advert
+# with a phone number adds.
+NOTICE_BROADCAST = 6.0
+PHONE_BROADCAST = 2.0
 
 
 @dataclass(frozen=True)
@@ -160,6 +169,8 @@ class Classifier:
         hits = _with_devices(own, hits, place or any(
             e.kind == "cue" and e.name == "place" for h in hits for e in h.entries))
         clauses = _Clauses.of(own)
+        if not place:
+            hits = _appliance_parts(hits, clauses)
         cues, narration, done = _cue_weights(hits, clauses)
         if place:
             cues["place"] += 1.0
@@ -178,10 +189,23 @@ class Classifier:
             # "昨天电梯坏了 今天已经修好了": nothing asked, something fixed: the whole message is news.
             # An ask word in the clause that tells of it is part of the story ("谢谢小王 帮我妈把
             # 医保的事办好了").
+            # A clause calling off a booking is no news though ("我约的法律咨询不用了 事情解决了").
+            calling_off = {clauses.index(h.start) for h in hits if not done.get(clauses.index(h.start))
+                           and any(e.kind == "keyword" and e.name == "cancel_booking" for e in h.entries)}
             for index in range(len(clauses.starts)):
-                done[index] = max(done[index], min(1.0, cues["done"]))
+                if index not in calling_off:
+                    done[index] = max(done[index], min(1.0, cues["done"]))
         if _NUMBERED_LIST.search(own):
             cues["broadcast"] += 2.0
+        if _PHONE.search(own):
+            cues["broadcast"] += PHONE_BROADCAST
+        notice = cues.get("notice", 0.0) >= settings.notice_level and not _FIRST_PERSON.search(own)
+        if notice:
+            # "【通知】本周六上午社区开展义诊活动，欢迎居民参加": the community's own voice, news to all.
+            cues["broadcast"] += NOTICE_BROADCAST
+        if _comparing_notes(hits, clauses, cues):
+            # "你们家暖气热不热 我家还行": a question to the neighbours, no request.
+            cues["neighbourly"] += 2.0
         # A question word inside a longer keyword ("怎么" in "怎么办理") still makes a question,
         # though it adds no weight of its own.
         questioned = cues.get("ask", 0.0) > 0 or any(
@@ -218,6 +242,12 @@ class Classifier:
         context = _Context(cues, questioned, anchored | fired, fired, day, part, today, days, bare, hinted, request,
                            named)
         scores = _score(topic, context, settings, notes)
+        if notice:
+            # However many services, days and parts of day it names, an announcement asks nothing.
+            for label in scores:
+                if scores[label] > 0:
+                    scores[label] = 0.0
+                    notes[label].append("an announcement: asks nothing")
         best = max(scores, key=lambda label: scores[label], default=None)
         items = _items(hits + hidden, counted)
         return Analysis(own, quote, hits, dict(cues), dict(topic), scores, dict(notes), day, part,
@@ -297,6 +327,30 @@ def _cue_weights(hits: list[Hit], clauses: _Clauses) -> tuple[dict[str, float], 
 
 # Cue sets saying that something is broken or blunt (what the repair objects need).
 _FAULT_CUES = frozenset({"fault", "blunt"})
+
+
+def _comparing_notes(hits: list[Hit], clauses: _Clauses, cues: dict[str, float]) -> bool:
+    """True for neighbours comparing notes ("你们家暖气热不热 我家还行", "你们谁家停电了吗 我家好好的").
+
+    A `peers` word asks how it is at the others' homes; it is no request unless the community is
+    named, something is asked hard (派人, 管管, 来修: an ask word of weight 1.5 or more) or a clause
+    without a `peers` word tells of a fault or a problem, or complains ("我家一滴水都没有 咋回事").
+    """
+    if cues.get("peers", 0.0) <= 0 or cues.get("addressee", 0.0) > 0 or cues.get("urgent", 0.0) > 0:
+        return False
+    peer_clauses = {clauses.index(h.start) for h in hits
+                    if any(e.kind == "cue" and e.name == "peers" for e in h.entries)}
+    for hit in hits:
+        for entry in hit.entries:
+            if entry.kind == "cue" and entry.name == "ask" and entry.weight >= 1.5:
+                return False
+            if clauses.index(hit.start) in peer_clauses:
+                continue
+            if entry.kind == "cue" and (entry.name in _FAULT_CUES or entry.name in ("problem", "complaint", "ask")):
+                return False
+            if entry.kind == "keyword" and entry.name in REPORT_LABELS and entry.weight >= 1.5:
+                return False
+    return True
 
 
 def _again_clauses(hits: list[Hit], clauses: _Clauses) -> set[int]:
@@ -380,6 +434,29 @@ def _with_devices(text: str, hits: list[Hit], shared: bool) -> list[Hit]:
     if not found:
         return hits
     return sorted(hits + found, key=lambda h: (h.start, h.start - h.end))
+
+
+# Parts a household device has too: "热水壶按下去灯不亮" is the kettle's light, not a lamp of the estate.
+_DEVICE_PARTS = frozenset({"灯", "灯泡", "指示灯"})
+
+
+def _appliance_parts(hits: list[Hit], clauses: _Clauses) -> list[Hit]:
+    """A bare part word (灯) after a household appliance in the same clause is the appliance's
+    part: its repair-object meaning becomes an appliance object (no place of the estate named)."""
+    appliances = [clauses.index(h.start) for h in hits
+                  if any(e.kind == "object" and e.name == "booking:appliance_repair" for e in h.entries)]
+    if not appliances:
+        return hits
+    out = []
+    for hit in hits:
+        if hit.term in _DEVICE_PARTS and any(i == clauses.index(hit.start) for i in appliances) and any(
+                e.kind == "object" and e.name == "report:repair" for e in hit.entries):
+            hit = Hit(hit.term, hit.start, hit.end, tuple(
+                Entry("object", "booking:appliance_repair", e.weight)
+                if e.kind == "object" and e.name == "report:repair" else e
+                for e in hit.entries if not (e.kind == "hint" and e.name == "report:repair")))
+        out.append(hit)
+    return out
 
 
 def _hints(hits: list[Hit], counted: Callable[[str, int], float]) -> dict[str, float]:

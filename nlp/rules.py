@@ -25,7 +25,8 @@ CODE_CUES: tuple[str, ...] = (
 )
 # Cue sets whose words lower scores; hiding a keyword is what they are for ("修好了" hides 修).
 LOWERING_CUES: frozenset[str] = frozenset(
-    {"narration", "done", "humor", "broadcast", "existing_booking", "asking_group", "neighbourly", "thanks"}
+    {"narration", "done", "humor", "broadcast", "existing_booking", "asking_group", "neighbourly", "thanks",
+     "notice", "peers"}
 )
 RULE_LABELS: tuple[str, ...] = tuple(label for label in LABELS if label != "chitchat")
 MAX_WEIGHT = 10.0
@@ -75,6 +76,7 @@ class Settings:
     quote_factor: float = 0.8
     request_lift: float = 0.5
     hint_cap: float = 1.5
+    notice_level: float = 2.5
     question_finals: str = "不没么嘛否"
 
 
