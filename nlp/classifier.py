@@ -171,6 +171,7 @@ class Classifier:
         clauses = _Clauses.of(own)
         if not place:
             hits = _appliance_parts(hits, clauses)
+        hits = _shared_appliances(hits, clauses)
         cues, narration, done = _cue_weights(hits, clauses)
         if place:
             cues["place"] += 1.0
@@ -436,6 +437,28 @@ def _with_devices(text: str, hits: list[Hit], shared: bool) -> list[Hit]:
     return sorted(hits + found, key=lambda h: (h.start, h.start - h.end))
 
 
+def _shared_appliances(hits: list[Hit], clauses: _Clauses) -> list[Hit]:
+    """A device word right after a place of the estate in its clause, with no home named before it
+    there, is a shared fixture: "地下车库的排风扇不转了", "楼道里的灯泡" (report:repair), not
+    "我家厨房的排风扇" (an appliance)."""
+    places = [(clauses.index(h.start), h.end) for h in hits if any(e.kind == "cue" and e.name == "place"
+                                                                   for e in h.entries)]
+    if not places:
+        return hits
+    out = []
+    for hit in hits:
+        if any(e.kind == "object" and e.name == "booking:appliance_repair" for e in hit.entries) and not any(
+                e.kind == "object" and e.name == "report:repair" for e in hit.entries):
+            index = clauses.index(hit.start)
+            before = clauses.text[clauses.starts[index]:hit.start]
+            if "家" not in before and any(i == index and end <= hit.start for i, end in places):
+                hit = Hit(hit.term, hit.start, hit.end, tuple(
+                    Entry("object", "report:repair", e.weight)
+                    if e.kind == "object" and e.name == "booking:appliance_repair" else e for e in hit.entries))
+        out.append(hit)
+    return out
+
+
 # Parts a household device has too: "热水壶按下去灯不亮" is the kettle's light, not a lamp of the estate.
 _DEVICE_PARTS = frozenset({"灯", "灯泡", "指示灯"})
 
@@ -486,7 +509,8 @@ def _request(cues: dict[str, float], topic: dict[str, float], fired: set[str], w
     asking = cues.get("ask", 0.0) >= 1 or addressed
     if cues.get("neighbourly", 0.0) > 0 and not addressed:
         return ""
-    if cues.get("thanks", 0.0) > 0 and not asking:
+    if cues.get("thanks", 0.0) > 0 and cues.get("ask", 0.0) < 1:
+        # Naming the community while thanking it ("辛苦网格员了") asks nothing.
         return ""
     place = cues.get("place", 0.0) > 0
     problem = (cues.get("problem", 0.0) > 0 or any(cues.get(n, 0.0) > 0 for n in _FAULT_CUES)
@@ -646,9 +670,14 @@ def _score(topic: dict[str, float], c: _Context, s: Settings, notes: dict[str, l
     humor = c.cues.get("humor", 0.0)
     neighbourly = 0.0 if c.cues.get("addressee", 0.0) > 0 else c.cues.get("neighbourly", 0.0)
     lift = min(ask + min(c.cues.get("complaint", 0.0), s.complaint_cap), s.ask_cap)
+    # A broken household device or a blunt knife asked about is what the message wants done, even
+    # for someone who cannot get about ("洗衣机坏了 ... 能上门看看吗 我腿脚不好"): a request on behalf
+    # of someone has the label of what is asked.
+    item_fired = 1.0 if c.fired & set(ITEM_LABELS) and (ask >= 1 or book >= 1) else 0.0
     for label in REPORT_LABELS:
         if topic.get(label, 0.0) > 0:
-            put(label, topic[label] + lift - broadcast - humor - neighbourly,
+            lower = item_fired if label == "report:elderly_care" else 0.0
+            put(label, topic[label] + lift - broadcast - humor - neighbourly - lower,
                 f"ask+complaint +{lift:g} broadcast -{broadcast:g} humor -{humor:g} neighbourly -{neighbourly:g}")
     if c.request and max(scores.values(), default=0.0) < s.threshold:
         # A request to the community that no label is sure of: it is a report of some kind, not

@@ -59,6 +59,9 @@ _PART_RE = re.compile("|".join(sorted(_AM_WORDS + _PM_WORDS, key=len, reverse=Tr
 _PART_NOT_BEFORE = ("一", "每天", "天天", "整个", "整", "半", "大半", "每个", "每")
 _PART_NOT_AFTER = ("好",)
 _SHORT_PART = re.compile(r"[明今]([早晚])")
+# A clause ending in going or coming ("上午人少的时候去"): the part of day times the visit
+# (not 回来, 出去, 起来: coming back, going out, getting up).
+_GOING_AT_END = re.compile(r"(?<![回出起下上进])(?:过)?[去来]$")
 # A clause that is nothing but a part of day, maybe with 吧 / 行 / 都行 / 可以.
 _PART_ALONE = re.compile(r"(?:上午|下午|早上|晚上|中午)(?:吧|行|都行|可以|也行)?")
 
@@ -270,7 +273,8 @@ def find_part(text: str, day: DayMention | None = None,
                 tied = (part, start, end)
         elif (attached or text.startswith(_ACTION_AFTER_PART, end)
               or text.startswith(_ACTION_AFTER_PART, end + 1)
-              or (anchors and _PART_ALONE.fullmatch(_clause_of(text, start)))):
+              or (anchors and _PART_ALONE.fullmatch(_clause_of(text, start)))
+              or (anchors and _GOING_AT_END.search(_clause_of(text, start)))):
             # ... or a clause of its own in a message naming the service ("帮我登记一下磨刀 下午").
             return part, (start, end)
     if tied is not None:

@@ -30,6 +30,9 @@ LOWERING_CUES: frozenset[str] = frozenset(
 )
 RULE_LABELS: tuple[str, ...] = tuple(label for label in LABELS if label != "chitchat")
 MAX_WEIGHT = 10.0
+# Word-boundary checks (jieba) per message: real messages need a handful; a 1,000-character
+# soup of short keywords would otherwise cost tens of milliseconds.
+MAX_TOKEN_CHECKS = 64
 
 Kind = Literal["keyword", "object", "cue", "mask", "hint"]
 
@@ -130,10 +133,14 @@ class Rules:
         if not text:
             return []
         raw: list[Hit] = []
+        checks = 0
         for end_index, term in self._automaton.iter(text):
             start, end = end_index - len(term) + 1, end_index + 1
             entries = self.entries[term]
-            if is_word is not None and any(e.token for e in entries) and not is_word(text, start, end):
+            if is_word is not None and any(e.token for e in entries) and (
+                    (checks := checks + 1) > MAX_TOKEN_CHECKS or not is_word(text, start, end)):
+                # Past MAX_TOKEN_CHECKS a message is keyword soup, not a request: its remaining
+                # short words are not asked about (each check segments a window with jieba).
                 entries = tuple(e for e in entries if not e.token)
                 if not entries:
                     continue

@@ -33,6 +33,9 @@ class Segmenter:
 
     def __init__(self, tokenizer: Any) -> None:
         self._tokenizer = tokenizer
+        # Answers by window: a long message repeating a keyword ("理发理发...") asks the same
+        # question many times; each is segmented once. Bounded, cleared when full.
+        self._answers: dict[tuple[str, int, int], bool] = {}
 
     def cut(self, text: str) -> list[str]:
         """Words of `text`; HMM off, so unknown words fall apart into characters (faster, and
@@ -46,6 +49,16 @@ class Segmenter:
         decided locally, and a short window costs a fraction of segmenting a long message.
         """
         left = max(0, start - context)
+        key = (text[left : end + context], start - left, end - left)
+        known = self._answers.get(key)
+        if known is not None:
+            return known
+        if len(self._answers) >= 4096:
+            self._answers.clear()
+        answer = self._answers[key] = self._decide(text, start, end, left, context)
+        return answer
+
+    def _decide(self, text: str, start: int, end: int, left: int, context: int) -> bool:
         pos = left
         starts_ok = False
         for word in self.cut(text[left : end + context]):
