@@ -63,7 +63,7 @@ _NUMBERED_LIST = re.compile(r"(?:^|\s)1[.、]\s*\S.*?\s2[.、]\s*\S")
 _NOT_COUNTED = re.compile(r"[\s\W_]")
 # "管不管", "发不发", "修不修": a question asked the A-not-A way.
 # Only verbs of asking for something: "多不多", "好不好" ask after a state, not for a service.
-_A_NOT_A = re.compile(r"([管发修来给办批补收退领让派换清交算装拆开用能会行报])不\1")
+_A_NOT_A = re.compile(r"([管发修来给办批补收退领让派换清交算装拆开用能会行报在])不\1")
 # A place of the estate named by number: 7号楼, 3栋, 2单元, 三期, 5号院.
 _NUMBERED_PLACE = re.compile(r"[\d一二三四五六七八九十]+\s?(?:号楼|号院|栋|幢|单元|期)")
 # A household device no rule word names ("空气炸锅", "挂烫机", "小烤炉"): an appliance object
@@ -84,6 +84,8 @@ _PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 # Weight of broadcast marks an announcement (which also takes every score to 0) or an advert
 # with a phone number adds.
 NOTICE_BROADCAST = 6.0
+# How much thanks with no ask lowers a report label ("各位邻居 我家装修最后一周了 给大家添麻烦了").
+THANKS_LOWERING = 1.0
 PHONE_BROADCAST = 2.0
 
 
@@ -182,6 +184,8 @@ class Classifier:
         for index in questions:
             # "今天下午剪头发还排队吗" asks about the queue; a question does not tell of a past visit.
             narration.pop(index, None)
+        today = local_now(now).date()
+        days = find_days(own, now)
         for index in _again_clauses(hits, clauses) | _missed_clauses(hits, clauses):
             # "上回修好的水壶又坏了": the fault is now, whatever was done before; "上回的理发没约上":
             # no service was had.
@@ -224,8 +228,6 @@ class Classifier:
         if quote and cues.get("book", 0.0) >= 1 and not any(topic.get(b, 0.0) > 0 for b in BOOKING_LABELS):
             self._quote_services(quote, topic, anchored, notes)
 
-        today = local_now(now).date()
-        days = find_days(own, now)
         day = days[0] if days else None
         anchors = [h.start for h in hits
                    if any(e.kind in ("keyword", "object") and e.name in BOOKING_LABELS for e in h.entries)]
@@ -249,6 +251,13 @@ class Classifier:
                 if scores[label] > 0:
                     scores[label] = 0.0
                     notes[label].append("an announcement: asks nothing")
+        if quote and cues.get("ask", 0.0) < 1 and cues.get("book", 0.0) < 1:
+            # "「老孙：菜刀钝了找谁磨」 周六社区有磨刀的 我上回磨过": an answer to a quoted neighbour,
+            # asking nothing, books nothing however much it names the service and its day.
+            for label in BOOKING_LABELS:
+                if scores.get(label, 0.0) > 0:
+                    scores[label] = 0.0
+                    notes[label].append("an answer under a quote: asks nothing")
         best = max(scores, key=lambda label: scores[label], default=None)
         items = _items(hits + hidden, counted)
         return Analysis(own, quote, hits, dict(cues), dict(topic), scores, dict(notes), day, part,
@@ -611,6 +620,8 @@ def _score(topic: dict[str, float], c: _Context, s: Settings, notes: dict[str, l
     existing = c.cues.get("existing_booking", 0.0)
     services = [b for b in BOOKING_LABELS if topic.get(b, 0.0) > 0]
     coming_day = c.day is not None and (c.day.date > c.today or c.part is not None)
+    # Thanking and asking nothing ("谢谢小张 电风扇修好了", "给大家添麻烦了 多担待").
+    thanked = c.cues.get("thanks", 0.0) > 0 and ask < 1
     listing = len(services) >= 2 and book < 1
     # Cancelling or asking about a booking outweighs the booking words it mentions.
     other_booking = 1.5 * topic.get("cancel_booking", 0.0) + topic.get("query:my_bookings", 0.0)
@@ -624,6 +635,9 @@ def _score(topic: dict[str, float], c: _Context, s: Settings, notes: dict[str, l
             put(label, 0.0, "no service word of its own, only hints")
         elif not asked or listing:
             put(label, 0.0, "no ask" if not asked else "several services, no booking word: an announcement")
+        elif thanked and book < 1.5 and not coming_day:
+            # "感谢社区志愿者 上门给我妈理发 老人家开心得很": thanks for a service had, nothing asked.
+            put(label, 0.0, "thanks for a service, nothing asked")
         else:
             value = topic[label] + book + ask + (s.date_bonus if coming_day else 0.0)
             value += s.part_bonus if c.part is not None else 0.0
@@ -677,6 +691,8 @@ def _score(topic: dict[str, float], c: _Context, s: Settings, notes: dict[str, l
     for label in REPORT_LABELS:
         if topic.get(label, 0.0) > 0:
             lower = item_fired if label == "report:elderly_care" else 0.0
+            if thanked and not c.request:
+                lower += THANKS_LOWERING
             put(label, topic[label] + lift - broadcast - humor - neighbourly - lower,
                 f"ask+complaint +{lift:g} broadcast -{broadcast:g} humor -{humor:g} neighbourly -{neighbourly:g}")
     if c.request and max(scores.values(), default=0.0) < s.threshold:

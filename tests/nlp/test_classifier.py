@@ -361,3 +361,16 @@ def test_requests_in_unknown_words(classifier: Classifier, text: str, label: str
 ])
 def test_not_requests_to_the_community(classifier: Classifier, text: str) -> None:
     assert classifier.understand(text, NOW).label == "chitchat"
+
+
+# Sixth round: cue logic for thanks, answers under a quote, and "在不在" questions.
+@pytest.mark.parametrize(("text", "label"), [
+    ("感謝社區志願者 上門給我媽理髮 老人家開心得很", "chitchat"),
+    ("各位邻居 我家装修最后一周了 给大家添麻烦了 多担待", "chitchat"),
+    ("「老孙：菜刀钝了找谁磨」\n- - - - - - - - - - - - - - -\n周六社区有磨刀的 我上回磨过 挺快的", "chitchat"),
+    ("「王姐：周六还有理发吗」\n- - - - - - - - - - - - - - -\n那我也约一个 周六上午", "booking:haircut"),
+    ("老头子这两天心口发闷 义诊的大夫明天上午在不在 想带他去瞅瞅", "booking:free_clinic"),
+    ("谢谢 想给我妈约个理发 周六上午", "booking:haircut"),
+])
+def test_round6_cue_logic(classifier: Classifier, text: str, label: str) -> None:
+    assert classifier.understand(text, NOW).label == label
