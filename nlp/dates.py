@@ -26,7 +26,8 @@ _WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6
 _NUM = r"(?:\d{1,2}|[一二三四五六七八九十廿卅]{1,3})"
 
 # 明个/今个 (dialect for 明儿个) only where 明 does not end a word: 说明个, 证明个, 聪明个.
-_RELATIVE = re.compile(r"大后天|后天|明天|明儿个?|明日|明早|明晚|今天|今儿个?|今日|今早|今晚|后儿个?"
+# 明后天 ("tomorrow or the day after") names no one day: the bot asks.
+_RELATIVE = re.compile(r"大后天|(?<!明)后天|明天|明儿个?|明日|明早|明晚|今天|今儿个?|今日|今早|今晚|后儿个?"
                        r"|(?<![说证表聪发透声简阐注标写查讲指开光文清英辨分])明个儿?|(?<![如至而现古])今个儿?")
 _RELATIVE_OFFSET = {"大": 3, "后": 2, "明": 1, "今": 0}
 # Weekdays: 周六, 星期天, 礼拜六, 这周六, 这个礼拜六, 本周六, 下周二, 下个星期六, 下下周一.
@@ -51,7 +52,7 @@ _WEEK_CHARS = frozenset("周拜期")
 _MONTH_CHARS = frozenset("号日月")
 
 _AM_WORDS = ("上午", "早上", "早晨", "清早", "一早", "大早", "凌晨", "上半天", "早上头")
-_PM_WORDS = ("下午", "晚上", "傍晚", "晚间", "夜里", "夜间", "下半天", "黄昏", "擦黑")
+_PM_WORDS = ("下午", "晚上", "傍晚", "晚间", "夜里", "夜间", "下半天", "黄昏", "擦黑", "午后")
 # 中午 is left undecided (None): noon sits between the morning and afternoon sessions, so the
 # bot should ask rather than guess.
 _PART_RE = re.compile("|".join(sorted(_AM_WORDS + _PM_WORDS, key=len, reverse=True)))

@@ -193,3 +193,67 @@ def test_a_part_tied_to_the_service_counts_before_the_day() -> None:
     text = "想给我妈约个下午的 她最近老头晕 明天行不"  # tied by the booking verb before it
     assert find_part(text, find_days(text, NOW)[0])[0] == "pm"
     assert find_part("上午的理发还有号吗", None, anchors=[3])[0] == "am"
+
+
+# Round 7: every date form of LABELS.md with its variants, the decisions taken for the unclear
+# ones, and the traps, as a table (text, date, part).
+ROUND7 = [
+    # weekdays and their prefixes
+    ("这个礼拜天", D(2026, 11, 29), None),
+    ("礼拜日上午", D(2026, 11, 29), "am"),
+    ("星期天早晨", D(2026, 11, 29), "am"),
+    ("周天", D(2026, 11, 29), None),
+    ("这礼拜六", D(2026, 11, 28), None),
+    ("本周日上午", D(2026, 11, 29), "am"),
+    ("下礼拜天", D(2026, 12, 6), None),
+    ("下个星期天", D(2026, 12, 6), None),
+    ("下个礼拜一早上", D(2026, 11, 30), "am"),
+    ("下下周三", D(2026, 12, 9), None),  # decided: two calendar weeks on
+    ("下下周六", D(2026, 12, 12), None),
+    ("周三晚上", D(2026, 11, 25), "pm"),  # today
+    # weekends
+    ("这周末", D(2026, 11, 28), None),
+    ("这个周末下午", D(2026, 11, 28), "pm"),
+    ("本周末", D(2026, 11, 28), None),
+    ("下周末", D(2026, 12, 5), None),
+    ("下个周末", D(2026, 12, 5), None),
+    # days of the month
+    ("本月28号下午", D(2026, 11, 28), "pm"),
+    ("28日上午", D(2026, 11, 28), "am"),
+    ("29号上午", D(2026, 11, 29), "am"),
+    ("12月10日", D(2026, 12, 10), None),
+    ("12月8日下午", D(2026, 12, 8), "pm"),
+    # relative days
+    ("明儿个一早", D(2026, 11, 26), "am"),
+    ("明儿个早晨", D(2026, 11, 26), "am"),
+    ("今儿个下午", D(2026, 11, 25), "pm"),
+    ("大后天傍晚", D(2026, 11, 28), "pm"),
+    ("后儿个", D(2026, 11, 27), None),
+    ("明天午后", D(2026, 11, 26), "pm"),
+    # parts that name no session
+    ("周四中午", D(2026, 11, 26), None),
+    ("后天晚点儿去", D(2026, 11, 27), None),
+    ("周六早点去", D(2026, 11, 28), None),
+    ("明天12点以后", D(2026, 11, 26), None),
+    # no day: decided null
+    ("明后天", None, None),  # two days, the bot asks
+    ("元旦那天", None, None),
+    ("十二月初三", None, None),  # lunar
+    ("腊月初八", None, None),
+    ("明年开春", None, None),
+    ("月底", None, None),
+    ("下周", None, None),
+    # traps
+    ("3号楼的老张 约周六", D(2026, 11, 28), None),
+    ("5号线那边 周日上午", D(2026, 11, 29), "am"),
+    ("电话13912345678 下周四上午", D(2026, 12, 3), "am"),
+    ("2单元的 后天早上", D(2026, 11, 27), "am"),
+    ("上个月没去成 这回明天", D(2026, 11, 26), None),
+    ("昨天下午没排上 今天还能不", D(2026, 11, 25), None),
+    ("上周六", None, None),
+]
+
+
+@pytest.mark.parametrize(("text", "date", "part"), ROUND7)
+def test_round7_date_forms(text: str, date: dt.date | None, part: str | None) -> None:
+    assert parse_day(normalize(text), NOW)[:2] == (date, part)
