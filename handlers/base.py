@@ -77,10 +77,11 @@ class Context:
             self.tell(member, text)
 
     def tell_staff(self, text: str) -> None:
-        """A post in the community's staff group."""
+        """A post in the community's staff group, through the channel that group lives on (an urgent
+        hazard reported by a resident in the simulator or on WeCom reaches staff where they are)."""
         group = self.community.staff_group()
         if group is not None:
-            self.outgoing.append(Outgoing(self.message.channel, self.community.id, "group", group.id, text))
+            self.outgoing.append(Outgoing(group.channel, self.community.id, "group", group.id, text))
 
     def _conversation_key(self) -> tuple[str, str, str]:
         return (self.message.channel, self.message.group_id or "", self.message.sender_id)
