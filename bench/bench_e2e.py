@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -30,13 +31,26 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
 from bench.common import (  # noqa: E402
-    REPO, bench_env, drop_postgres, free_port, fresh_postgres, ms, rss_mb, serve_cmd, wait_up, wrk,
+    REPO,
+    bench_env,
+    children,
+    cpu_seconds,
+    drop_postgres,
+    free_port,
+    fresh_postgres,
+    ms,
+    pids_named,
+    rss_mb,
+    serve_cmd,
+    wait_up,
+    wrk,
 )
 from bench.fake_api import AES_KEY, AGENT_ID, CORP_ID, CORP_SECRET, TOKEN  # noqa: E402
 
@@ -44,7 +58,13 @@ TEXTS = ["大家早上好", "收到", "哈哈哈 好的", "今天有什么活动
          "今天社区有啥活动不", "[玫瑰][玫瑰]", "天冷了 大家注意保暖", "好的好的", "明天啥活动"]
 
 
-def write_callbacks(path: Path, count: int, *, users: int = 200, first_id: int = 7_000_000_000) -> None:
+def bench_message(i: int) -> tuple[str, str]:
+    """(sender, text) of callback i: 200 residents, mostly chit-chat, some questions."""
+    return f"bench-u{i % 200}", TEXTS[i % len(TEXTS)]
+
+
+def write_callbacks(path: Path, count: int, *, message: Callable[[int], tuple[str, str]] = bench_message,
+                    first_id: int = 7_000_000_000) -> None:
     """`count` encrypted, signed WeCom app callbacks with distinct MsgIds, one per line."""
     import xmltodict
     from wechatpy.enterprise.crypto import WeChatCrypto
@@ -53,9 +73,10 @@ def write_callbacks(path: Path, count: int, *, users: int = 200, first_id: int =
     now = int(time.time())
     with path.open("w", encoding="utf-8") as f:
         for i in range(count):
+            user, text = message(i)
             xml = (f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName>"
-                   f"<FromUserName><![CDATA[bench-u{i % users}]]></FromUserName><CreateTime>{now}</CreateTime>"
-                   f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{TEXTS[i % len(TEXTS)]}]]></Content>"
+                   f"<FromUserName><![CDATA[{user}]]></FromUserName><CreateTime>{now}</CreateTime>"
+                   f"<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[{text}]]></Content>"
                    f"<MsgId>{first_id + i}</MsgId><AgentID>{AGENT_ID}</AgentID></xml>")
             nonce = str(100000 + i)
             out = xmltodict.parse(crypto.encrypt_message(xml, nonce, str(now)))["xml"]
@@ -159,23 +180,128 @@ def openloop(port: int, file: Path, rate: float, seconds: float) -> dict[str, fl
     return json.loads(out.stdout)
 
 
+def startup(tmp: Path, postgres: str | None, rounds: int) -> None:
+    """Seconds from starting `linli serve` to the first answered simulator message (fresh database)."""
+    import urllib.request
+
+    body = json.dumps({"group": "g-res-1", "user": "r-zhang", "text": "今天有什么活动"}).encode()
+    for label in ["SQLite"] + (["PostgreSQL"] if postgres else []):
+        times = []
+        for _ in range(rounds):
+            port, db_name = free_port(), None
+            if label == "SQLite":
+                url = f"sqlite:///{tmp}/start-{time.monotonic_ns()}.db"  # migrated at start-up, in the timing
+            else:
+                url, db_name = fresh_postgres(postgres)  # type: ignore[arg-type]
+            t0 = time.monotonic()
+            proc = subprocess.Popen(serve_cmd(port, url), cwd=REPO, env=bench_env(LINLI_SCHEDULER="true"),
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                while True:
+                    try:
+                        req = urllib.request.Request(f"http://127.0.0.1:{port}/api/sim/messages", data=body,
+                                                     headers={"Content-Type": "application/json"})
+                        with urllib.request.urlopen(req, timeout=5) as resp:
+                            if json.load(resp)["replies"]:
+                                break
+                    except OSError:
+                        time.sleep(0.01)
+                times.append(time.monotonic() - t0)
+            finally:
+                proc.terminate()
+                proc.wait(20)
+                if db_name:
+                    drop_postgres(postgres, db_name)  # type: ignore[arg-type]
+        print(f"start-up to first answer, {label}: median {statistics.median(times):.2f} s, "
+              f"runs {', '.join(f'{t:.2f}' for t in times)}")
+
+
+def rss_run(tmp: Path, count: int, connections: int) -> None:
+    """RSS of one linli process (SQLite) after `count` WeCom callbacks, all handled."""
+    file = tmp / "rss-callbacks.txt"
+    write_callbacks(file, count, first_id=8_000_000_000)
+    os.environ["CALLBACKS"] = str(file)
+    target = Target("linli SQLite")
+    port = target.start(tmp)
+    try:
+        start_rss = rss_mb(target.server_pid)
+        stored = 0
+        samples = []
+        sent = 0
+        while stored < count and sent < count:  # wrk in slices, each going on where the last stopped
+            os.environ["START"] = str(sent)
+            w = wrk(f"http://127.0.0.1:{port}/wecom/callback", script=HERE / "wrk_callbacks.lua", seconds=15,
+                    connections=connections)
+            sent += int(w["requests"])  # type: ignore[call-overload]
+            stored, backlog, _ = inbox_counts(target.url)
+            samples.append((stored, round(rss_mb(target.server_pid), 1)))
+            print(f"  stored {stored}, backlog {backlog}, RSS {samples[-1][1]} MB", flush=True)
+        drain(target)
+        with open(f"/proc/{target.server_pid}/status") as f:
+            peak = next(line.split()[1] for line in f if line.startswith("VmHWM:"))
+        print(f"RSS after {stored} messages (all handled): {rss_mb(target.server_pid):.1f} MB "
+              f"(at start {start_rss:.1f} MB, peak {int(peak) / 1024:.1f} MB)")
+    finally:
+        target.stop()
+
+
+def compare_workers(tmp: Path, postgres: str, seconds: int, rounds: int, connections: int) -> None:
+    """One process vs `linli serve --workers 2` on PostgreSQL, same port, alternating rounds."""
+    rates: dict[int, list[tuple[float, float]]] = {1: [], 2: []}
+    for _ in range(rounds):
+        for workers in (1, 2):
+            target = Target("linli PostgreSQL", postgres)
+            port = target.start(tmp, workers=workers)
+            if workers > 1:
+                time.sleep(3)  # the second worker is up a moment after the first one answers
+            try:
+                bots, pg = children(target.server_pid), pids_named("postgres")
+                cpu0 = (cpu_seconds(bots), cpu_seconds(pg), resource.getrusage(resource.RUSAGE_CHILDREN))
+                w = wrk(f"http://127.0.0.1:{port}/wecom/callback", script=HERE / "wrk_callbacks.lua",
+                        seconds=seconds, connections=connections, threads=2)
+                total, backlog, drain_s = drain(target)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                used = {"bot": cpu_seconds(bots) - cpu0[0], "postgres": cpu_seconds(pg) - cpu0[1],
+                        "wrk": after.ru_utime + after.ru_stime - cpu0[2].ru_utime - cpu0[2].ru_stime}
+                rates[workers].append((w["rate"], total / (seconds + drain_s)))  # type: ignore[arg-type]
+                print(f"  workers={workers}: ack {w['rate']:.0f}/s, handled {rates[workers][-1][1]:.0f}/s, "
+                      f"backlog {backlog}; CPU seconds in {seconds + drain_s:.1f} s: "
+                      + ", ".join(f"{k} {v:.1f}" for k, v in used.items()), flush=True)
+            finally:
+                target.stop()
+    for i, what in enumerate(("ack", "handled")):
+        one = statistics.median(r[i] for r in rates[1])
+        two = statistics.median(r[i] for r in rates[2])
+        print(f"{what}: 1 process {one:.0f}/s, 2 processes {two:.0f}/s, ratio {two / one:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--startup", action="store_true", help="only measure start-up to the first answer")
+    parser.add_argument("--rss", type=int, metavar="N", help="only measure RSS after N callbacks")
+    parser.add_argument("--compare-workers", action="store_true", help="only 1 vs 2 processes (needs --postgres)")
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--postgres", help="also measure linli on PostgreSQL (fresh database next to this URL)")
     parser.add_argument("--latency-seconds", type=float, default=10)
+    parser.add_argument("--latency-rate", type=float, help="open-loop rate (default: half the measured max)")
     parser.add_argument("--callbacks", type=int, default=60_000, help="distinct pre-encrypted callbacks")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install wrk")
     tmp = Path(tempfile.mkdtemp(prefix="linli-e2e-"))
+    if args.startup:
+        return startup(tmp, args.postgres, args.rounds)
+    if args.rss:
+        return rss_run(tmp, args.rss, args.connections)
     file = tmp / "callbacks.txt"
     t0 = time.monotonic()
     write_callbacks(file, args.callbacks)
     print(f"wrote {args.callbacks} encrypted callbacks in {time.monotonic() - t0:.1f} s", flush=True)
     os.environ["CALLBACKS"] = str(file)
+    if args.compare_workers:
+        return compare_workers(tmp, args.postgres, args.seconds, args.rounds, args.connections)
     targets = [Target("bare"), Target("linli SQLite")]
     if args.postgres:
         targets.append(Target("linli PostgreSQL", args.postgres))
@@ -209,7 +335,7 @@ def main() -> None:
     if args.latency_seconds:
         print("\nopen-loop latency at half of each linli target's median max ack rate:")
         for target in targets[1:]:
-            rate = statistics.median(r["ack_rate"] for r in results[target.name]) / 2
+            rate = args.latency_rate or statistics.median(r["ack_rate"] for r in results[target.name]) / 2
             for probe in (targets[0], target):
                 port = probe.start(tmp)
                 try:

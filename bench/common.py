@@ -52,14 +52,15 @@ def serve_cmd(port: int, database_url: str, *extra: str) -> list[str]:
 
 def wrk(url: str, *, script: Path, seconds: float, connections: int, threads: int = 1,
         allow_errors: bool = False) -> dict[str, object]:
+    env = dict(os.environ, THREADS=str(threads))  # wrk_callbacks.lua splits its lines between threads
     out = subprocess.run(
         ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url],
-        capture_output=True, text=True, check=True,
+        capture_output=True, text=True, check=True, env=env,
     ).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    p99 = re.search(r"99%\s+(\S+)", out)
-    p50 = re.search(r"50%\s+(\S+)", out)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)
+    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sock = re.search(r"Socket errors: (.*)", out)
     if (errors or sock) and not allow_errors:
@@ -106,3 +107,45 @@ def rss_mb(pid: int) -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds used so far by these processes (those still running)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
+def pids_named(name: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as f:
+                    if f.read().strip() == name:
+                        found.append(int(entry))
+            except OSError:
+                pass
+    return found
+
+
+def children(pid: int) -> list[int]:
+    """`pid` and its descendants."""
+    out = [pid]
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+            if ppid == pid:
+                out += children(int(entry))
+    return out

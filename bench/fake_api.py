@@ -1,6 +1,6 @@
 """The fake WeCom API of the tests as a stand-alone server for benchmarks and fault runs.
 
-Usage: .venv/bin/python bench/fake_api.py PORT [--fail-rate 0.3] [--seed 1]
+Usage: .venv/bin/python bench/fake_api.py PORT [--fail-rate 0.3] [--seed 1] [--corp-id ID --corp-secret S]
 With --fail-rate, that share of message sends answers with a random fault: HTTP 502, a timeout,
 "system busy" (-1) or a rate limit (45009). GET /stats returns the deliveries so far (JSON).
 """
@@ -31,8 +31,10 @@ def main() -> None:
     parser.add_argument("--fail-rate", type=float, default=0.0)
     parser.add_argument("--slow-seconds", type=float, default=1.5)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--corp-id", default=CORP_ID)
+    parser.add_argument("--corp-secret", default=CORP_SECRET)
     args = parser.parse_args()
-    api = FakeWeChatApi(corp_id=CORP_ID, corp_secret=CORP_SECRET, mp_app_id="wxbench", mp_secret="mp-bench",
+    api = FakeWeChatApi(corp_id=args.corp_id, corp_secret=args.corp_secret, mp_app_id="wxbench", mp_secret="mp-bench",
                         robot_keys=set())
     api.slow_seconds = args.slow_seconds
     rng = random.Random(args.seed)
@@ -50,7 +52,8 @@ def main() -> None:
 
     async def stats(request: web.Request) -> web.Response:
         return web.json_response({"delivered": [[d.kind, d.to, d.content] for d in api.delivered],
-                                  "injected_faults": injected["count"], "calls": len(api.calls)})
+                                  "injected_faults": injected["count"], "calls": len(api.calls),
+                                  "tokens_issued": api._issued})
 
     app.router.add_get("/stats", stats)
     app.router.add_get("/healthz", lambda r: web.json_response({"ok": True}))

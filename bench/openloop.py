@@ -31,6 +31,7 @@ async def run(base: str, requests: list[tuple[str, bytes]], rate: float, seconds
               connections: int) -> dict[str, float]:
     total = int(rate * seconds)
     latencies: list[float] = []
+    timeline: list[tuple[float, float]] = []
     statuses: dict[int, int] = {}
     late = 0
     connector = aiohttp.TCPConnector(limit=connections)
@@ -47,6 +48,7 @@ async def run(base: str, requests: list[tuple[str, bytes]], rate: float, seconds
             except Exception:
                 statuses[0] = statuses.get(0, 0) + 1
             latencies.append(time.perf_counter() - due)
+            timeline.append((due - start, latencies[-1]))
 
         for i in range(total):
             due = start + i / rate
@@ -58,11 +60,18 @@ async def run(base: str, requests: list[tuple[str, bytes]], rate: float, seconds
             tasks.append(asyncio.create_task(one(i, due)))
         await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - start
+    per_second: dict[int, float] = {}
+    for at, latency in timeline:
+        per_second[int(at)] = max(per_second.get(int(at), 0.0), latency)
     latencies.sort()
+    steady = sorted(latency for at, latency in timeline if at >= 2.0)
     pick = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000  # noqa: E731
     return {"sent": total, "achieved_rate": total / elapsed, "p50_ms": pick(0.50), "p99_ms": pick(0.99),
             "max_ms": latencies[-1] * 1000, "mean_ms": statistics.fmean(latencies) * 1000,
-            "late_starts": late, "ok": statuses.get(200, 0), "errors": total - statuses.get(200, 0)}
+            "late_starts": late,
+            "p99_after_2s_ms": steady[min(len(steady) - 1, int(0.99 * len(steady)))] * 1000 if steady else None,
+            "max_ms_per_second": [round(per_second[k] * 1000) for k in sorted(per_second)],
+            "ok": statuses.get(200, 0), "errors": total - statuses.get(200, 0)}
 
 
 def main() -> None:

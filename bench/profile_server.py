@@ -98,7 +98,7 @@ async def main() -> None:
     if args.no_profile:
         return
     if args.html:
-        Path(args.html).write_text(profiler.output_html())
+        Path(args.html).write_text(profiler.output_html())  # noqa: ASYNC240 (after the run)
     print(profiler.output_text(unicode=False, color=False, show_all=False))
 
 

@@ -89,6 +89,7 @@ class Linli:
         if resumed:
             log.info("handled %d message(s) left over from the last run", resumed)
         self.drainer.start()
+        self.background.append(asyncio.create_task(self.pipeline.sweep_forever(), name="inbox-sweeper"))
         if self.settings.scheduler:
             from bot.scheduler import Scheduler
 
@@ -98,6 +99,11 @@ class Linli:
     async def stop(self) -> None:
         if self.scheduler is not None:
             await self.scheduler.stop()
+        for task in self.background:
+            if isinstance(task, asyncio.Task):
+                task.cancel()
+        await asyncio.gather(*(t for t in self.background if isinstance(t, asyncio.Task)), return_exceptions=True)
+        self.background[:] = [t for t in self.background if not isinstance(t, asyncio.Task)]
         await self.drainer.stop()
         await self.pipeline.stop()
         await self.inbox.stop()
@@ -142,6 +148,15 @@ def build_app(linli: Linli) -> web.Application:
         return web.json_response({"ok": True, "scheduler_leader": leader})
 
     app.router.add_get("/healthz", healthz)
+
+    async def metrics(request: web.Request) -> web.Response:
+        """Outbox outcomes of this process since it started (Prometheus text format)."""
+        lines = ["# TYPE linli_outbox_outcomes_total counter"]
+        lines += [f'linli_outbox_outcomes_total{{channel="{channel}",outcome="{outcome}"}} {n}'
+                  for (channel, outcome), n in sorted(linli.drainer.counts.items())]
+        return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+
+    app.router.add_get("/metrics", metrics)
     from bot.staff_web import StaffWeb  # the staff page at /staff (login per staff member)
 
     StaffWeb(linli).add_routes(app)
@@ -187,8 +202,16 @@ async def serve(settings: Settings, *, reuse_port: bool = False) -> None:
         await runner.cleanup()
 
 
+def quiet_sensitive_loggers() -> None:
+    """SQL statement logging prints bound parameters: access tokens (shared through the database)
+    and residents' messages. It stays off even with LINLI_LOG_LEVEL=DEBUG."""
+    for name in ("sqlalchemy", "aiosqlite", "asyncpg"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def _worker_main(settings_values: dict[str, Any], log_level: str) -> None:
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s")
+    quiet_sensitive_loggers()
     asyncio.run(serve(Settings(**settings_values), reuse_port=True))
 
 
@@ -207,12 +230,14 @@ def serve_workers(settings: Settings, workers: int) -> int:
     values = settings.model_dump()
     level = settings.log_level.upper()
     procs: dict[int, multiprocessing.process.BaseProcess] = {}
+    started_at: dict[int, float] = {}
     stopping = False
+    failed = 0
 
     def start(i: int) -> None:
         proc = ctx.Process(target=_worker_main, args=(values, level), name=f"linli-worker-{i}")
         proc.start()
-        procs[i] = proc
+        procs[i], started_at[i] = proc, time.monotonic()
         log.info("worker %d started (pid %s)", i, proc.pid)
 
     def stop_all(signum: int, _frame: Any) -> None:
@@ -234,8 +259,14 @@ def serve_workers(settings: Settings, workers: int) -> int:
             proc.join()
             if stopping:
                 del procs[i]
+            elif time.monotonic() - started_at[i] < 15:
+                # Dying at start-up (bad settings, database not migrated) would only repeat.
+                log.error("worker %d (pid %s) exited with %s during start-up; stopping", i, proc.pid, proc.exitcode)
+                del procs[i]
+                failed = proc.exitcode or 1
+                stop_all(signal.SIGTERM, None)
             else:
                 log.error("worker %d (pid %s) exited with %s; starting it again", i, proc.pid, proc.exitcode)
                 time.sleep(1.0)
                 start(i)
-    return 0
+    return failed

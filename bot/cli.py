@@ -106,10 +106,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         stream=sys.stderr)
     try:
         if args.command == "serve":
-            from bot.app import serve, serve_workers
+            from bot.app import quiet_sensitive_loggers, serve, serve_workers
 
             settings = _settings(args)
             logging.getLogger().setLevel(settings.log_level.upper())
+            quiet_sensitive_loggers()
             if args.workers < 1:
                 print("linli: --workers must be at least 1", file=sys.stderr)
                 return 2

@@ -12,7 +12,8 @@ import asyncio
 import datetime as dt
 import logging
 import random
-from collections import defaultdict
+import time
+from collections import Counter, defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ from storage.models import OutboxMessage
 log = logging.getLogger("linli.outbox")
 
 LEASE = dt.timedelta(seconds=60)
+RECORD_EVERY = 5  # rows sent between two records of their outcomes (see drain_once)
 CLAIM_LOCK = 0x6C696E6C69_01  # pg_advisory_xact_lock key: outbox claims take turns across processes
 _OUTBOX = OutboxMessage.__table__
 
@@ -74,6 +76,8 @@ class OutboxDrainer:
         self._waiters: dict[int, _Waiter] = {}
         self._local_channels = {name for name, sender in self.senders.items() if hasattr(sender, "deliver_in")}
         self._local_sent = 0  # rows delivered inside the claim transaction, counted for drain_once
+        # Outcomes since start, by channel (GET /metrics): sent, retry, failed, released.
+        self.counts: Counter[tuple[str, str]] = Counter()
 
     def wake(self) -> None:
         self._wake.set()
@@ -181,13 +185,28 @@ class OutboxDrainer:
         by_channel: dict[str, list[Delivery]] = defaultdict(list)
         for d in deliveries:
             by_channel[d.channel].append(d)
-        outcomes: list[_Outcome] = []
+        final = 0
+        claimed_at = time.monotonic()
         for channel, items in by_channel.items():
-            outcomes += await self._send_channel(self.senders.get(channel), channel, items)
-        await self._record(outcomes)
-        return self._local_sent - before + sum(o.status in ("sent", "failed") for o in outcomes)
+            sender = self.senders.get(channel)
+            blocked: set[str] = set()
+            # Outcomes are recorded every few rows, not once per claim: a process killed between
+            # a send and its record sends that row again after the lease, so this bounds the
+            # repeats after a crash to RECORD_EVERY rows instead of a whole claim.
+            step = len(items) if hasattr(sender, "send_batch") else RECORD_EVERY
+            for start in range(0, len(items), step):
+                if time.monotonic() - claimed_at > LEASE.total_seconds() / 2:
+                    # A slow API: give the rest back before the lease runs out, or another
+                    # process would claim and send them too.
+                    await self._record([_Outcome(d, "released") for d in items[start:]])
+                    break
+                outcomes = await self._send_channel(sender, channel, items[start:start + step], blocked)
+                await self._record(outcomes)
+                final += sum(o.status in ("sent", "failed") for o in outcomes)
+        return self._local_sent - before + final
 
-    async def _send_channel(self, sender: Sender | None, channel: str, items: list[Delivery]) -> list[_Outcome]:
+    async def _send_channel(self, sender: Sender | None, channel: str, items: list[Delivery],
+                            blocked: set[str]) -> list[_Outcome]:
         if sender is None:
             return [_Outcome(d, "failed", f"no sender for channel {channel!r}") for d in items]
         send_batch = getattr(sender, "send_batch", None)
@@ -200,7 +219,6 @@ class OutboxDrainer:
                 return [_Outcome(d, "retry", str(exc) or type(exc).__name__) for d in items]
             return [_Outcome(d, "sent") for d in items]
         outcomes: list[_Outcome] = []
-        blocked: set[str] = set()
         for d in items:
             if d.target in blocked:
                 # Keep per-target order: a later row waits until the earlier one got through.
@@ -258,6 +276,8 @@ class OutboxDrainer:
 
     def _delivered(self, outcomes: list[_Outcome]) -> None:
         """Wakes whoever waits for the answers to an inbox message (the simulator's POST)."""
+        for o in outcomes:
+            self.counts[(o.delivery.channel, o.status)] += 1
         for o in outcomes:
             if o.status == "sent" and o.delivery.channel in self._local_channels:
                 self._local_sent += 1

@@ -117,6 +117,34 @@ class Pipeline:
         await asyncio.gather(*(self.process(inbox_id) for inbox_id in ids))
         return len(ids)
 
+    async def sweep(self, *, older_than: dt.timedelta = dt.timedelta(seconds=30)) -> int:
+        """Handles stored messages that nobody handled: their handling failed while the database
+        was unreachable (they were acknowledged, so WeChat will not send them again), or the
+        process that stored them died. The claim in `_handle_batch` keeps this exactly-once even
+        when another process is handling the same rows right now."""
+        cutoff = dt.datetime.now(dt.UTC) - older_than  # received_at is the real arrival time
+        async with self.db.transaction() as session:
+            ids = (
+                await session.scalars(
+                    select(_INBOX.c.id)
+                    .where(_INBOX.c.status == "new", _INBOX.c.received_at < cutoff)
+                    .order_by(_INBOX.c.id)
+                    .limit(1000)
+                )
+            ).all()
+        if ids:
+            log.warning("handling %d stored message(s) left unhandled for over %s", len(ids), older_than)
+            await asyncio.gather(*(self.process(inbox_id) for inbox_id in ids), return_exceptions=True)
+        return len(ids)
+
+    async def sweep_forever(self, every: float = 10.0) -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.sweep()
+            except Exception as exc:  # the database is still down: try again later
+                log.warning("sweep for unhandled messages failed: %s", exc)
+
     # -- the worker ---------------------------------------------------------------------------
 
     async def _run(self) -> None:
@@ -180,6 +208,9 @@ class Pipeline:
 
     async def _handle_batch(self, batch: list[_Job], *, isolate: bool) -> list[list[Outgoing]]:
         results: list[list[Outgoing]] = [[] for _ in batch]
+        # Understanding is pure CPU: done before the transaction, so the database connection
+        # (SQLite's only one, which the inbox needs to acknowledge callbacks) is held less long.
+        understood = self._understand_all(batch)
         async with self.db.transaction() as session:
             missing = [j.inbox_id for j in batch if j.message is None]
             if missing:  # jobs resumed after a restart: their messages in one query
@@ -212,7 +243,7 @@ class Pipeline:
                     results[i] = await self._existing_replies(session, job.inbox_id)
                 else:
                     results[i], outcome = await self._handle_one(session, job, job.message, conversations, touched,
-                                                                 isolate=isolate)
+                                                                 isolate=isolate, understood=understood)
                     outcomes.append(outcome)
                     if not isolate and results[i]:
                         now = self.clock.now()
@@ -233,6 +264,7 @@ class Pipeline:
         touched: set[tuple[str, str, str]],
         *,
         isolate: bool,
+        understood: dict[int, Understanding],
     ) -> tuple[list[Outgoing], dict[str, object]]:
         found = self.directory.find_group(message.group_id) if message.group_id else None
         community = found[0] if found else self.directory.community(message.community)
@@ -243,7 +275,7 @@ class Pipeline:
             if community is None:
                 raise LookupError(f"unknown community {message.community!r}")
             now = self.clock.now().astimezone(ZoneInfo(community.timezone))
-            understanding = self.understand(message.text, now)
+            understanding = understood.get(job.inbox_id) or self.understand(message.text, now)
             outcome["label"] = understanding.label
             if key in touched:  # an earlier message of this batch may have asked or answered
                 conversation = await load_conversation(session, message)
@@ -284,6 +316,23 @@ class Pipeline:
         outcome.setdefault("error", None)
         self._log(message, str(outcome["label"] or "?"), outcome["handler"], job.started)  # type: ignore[arg-type]
         return outgoing, outcome
+
+    def _understand_all(self, batch: list[_Job]) -> dict[int, Understanding]:
+        understood: dict[int, Understanding] = {}
+        for job in batch:
+            message = job.message
+            if message is None:
+                continue
+            found = self.directory.find_group(message.group_id) if message.group_id else None
+            community = found[0] if found else self.directory.community(message.community)
+            if community is None:
+                continue  # reported by _handle_one
+            try:
+                now = self.clock.now().astimezone(ZoneInfo(community.timezone))
+                understood[job.inbox_id] = self.understand(message.text, now)
+            except Exception:
+                continue  # _handle_one tries again and records the failure with the message
+        return understood
 
     async def _existing_replies(self, session: AsyncSession, inbox_id: int) -> list[Outgoing]:
         rows = (

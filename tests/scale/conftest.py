@@ -41,9 +41,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-async def wait_healthy(base: str, proc: subprocess.Popen | None = None, timeout: float = 30) -> None:
+async def wait_healthy(base: str, proc: subprocess.Popen | None = None, within: float = 30) -> None:
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within
     async with aiohttp.ClientSession() as http:
         while loop.time() < deadline:
             if proc is not None and proc.poll() is not None:
@@ -55,7 +55,7 @@ async def wait_healthy(base: str, proc: subprocess.Popen | None = None, timeout:
             except (aiohttp.ClientError, TimeoutError):
                 pass
             await asyncio.sleep(0.05)
-    raise AssertionError(f"{base} did not answer /healthz within {timeout} s")
+    raise AssertionError(f"{base} did not answer /healthz within {within} s")
 
 
 @dataclass
@@ -163,9 +163,10 @@ async def start_nginx(tmp: Path, upstream_ports: list[int]) -> Nginx:
     nginx = need_nginx()
     port = free_port()
     conf = nginx_config(tmp, port, upstream_ports)
-    proc = subprocess.Popen([nginx, "-p", str(tmp), "-e", str(tmp / "nginx-error.log"), "-c", str(conf),
-                             "-g", f"daemon off; pid {tmp}/nginx.pid;"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    command = [nginx, "-p", str(tmp), "-e", str(tmp / "nginx-error.log"), "-c", str(conf),
+               "-g", f"daemon off; pid {tmp}/nginx.pid;"]
+    # Popen returns at once: nginx runs beside the test.
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: ASYNC220
     await wait_healthy(f"http://127.0.0.1:{port}", proc)
     return Nginx(port, proc)
 

@@ -24,8 +24,8 @@ KILL_AFTER = 350  # acknowledged messages before the kill
 
 def message(i: int) -> dict[str, str]:
     if i % 10 == 3:  # a hundred residents try to book five places
-        return {"group": "g-res-1", "user": f"k-booker-{i}", "name": f"邻居{i:04d}", "text": "热水壶坏了 周六上午能修不",
-                "msg_id": f"k-{i}"}
+        return {"group": "g-res-1", "user": f"k-booker-{i}", "name": f"邻居{i:04d}",
+                "text": "热水壶坏了 周六上午能修不", "msg_id": f"k-{i}"}
     text = "今天有什么活动" if i % 10 in (1, 6) else "收到 谢谢"
     return {"group": f"g-res-{1 + i % 3}", "user": f"k-user-{i % 50}", "text": text, "msg_id": f"k-{i}"}
 
@@ -59,7 +59,7 @@ async def test_kill_9_during_a_run_then_restart_loses_and_repeats_nothing(postgr
                 rounds += 1
                 limit = asyncio.Semaphore(32)
 
-                async def limited(i: int) -> None:
+                async def limited(i: int, limit: asyncio.Semaphore = limit) -> None:
                     async with limit:
                         if killed.is_set() and bot.proc is not None and bot.proc.poll() is not None:
                             return  # down: this one waits for the next round

@@ -94,7 +94,8 @@ async def test_twenty_residents_booking_five_places_through_nginx_get_exactly_fi
     assert sum("预约成功" in t for t in texts) == REPAIR_CAPACITY
     assert sum("已经约满了" in t for t in texts) == 20 - REPAIR_CAPACITY
     rows = await pg(cluster.database_url,
-                    "SELECT s.capacity, count(b.id) AS n FROM service_sessions s JOIN bookings b ON b.session_id = s.id "
+                    "SELECT s.capacity, count(b.id) AS n FROM service_sessions s "
+                    "JOIN bookings b ON b.session_id = s.id "
                     "WHERE s.service = 'appliance_repair' AND b.status = 'booked' GROUP BY s.id, s.capacity")
     assert [(r["capacity"], r["n"]) for r in rows] == [(REPAIR_CAPACITY, REPAIR_CAPACITY)]
     # Both processes took part in the race.
