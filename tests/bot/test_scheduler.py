@@ -17,14 +17,13 @@ from sqlalchemy import select
 
 from bot.clock import FixedClock
 from bot.message import Outgoing
-from bot.scheduler import (  # noqa: I001
-    THEME_JOB,
+from bot.scheduler import (
     FANOUT_BATCH,
+    THEME_JOB,
     AdvisoryLock,
     DailyJob,
     Scheduler,
     SoleProcess,
-    default_daily_jobs,
     holiday_calendar_known_until,
     warn_if_calendar_runs_out,
 )
