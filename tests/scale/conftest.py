@@ -166,7 +166,9 @@ async def start_nginx(tmp: Path, upstream_ports: list[int]) -> Nginx:
     command = [nginx, "-p", str(tmp), "-e", str(tmp / "nginx-error.log"), "-c", str(conf),
                "-g", f"daemon off; pid {tmp}/nginx.pid;"]
     # Popen returns at once: nginx runs beside the test.
-    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: ASYNC220
+    # Its output goes to a file: an unread pipe would be left open (a ResourceWarning, an error here).
+    with (tmp / "nginx-stderr.log").open("wb") as err:
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err)  # noqa: ASYNC220
     await wait_healthy(f"http://127.0.0.1:{port}", proc)
     return Nginx(port, proc)
 
