@@ -235,8 +235,22 @@ class Classifier:
         bare = _bare(own, hits, days, part_span)
         whole_done = cues.get("done", 0.0) > 0 and all(done.get(i, 0.0) >= 1.0 for i in range(len(clauses.starts)))
         # Asks told inside a story ("昨天那个修电视的大爷真热心 还帮我调了台") ask nothing now.
+        # Asks and booking words in a clause a thanks opens ("谢谢小刘上门帮我婆婆量血压") tell what
+        # was done, too: they count neither for a request nor for a label.
+        thanked_at = {clauses.index(h.start): h.start for h in reversed(hits)
+                      if any(e.kind == "cue" and e.name == "thanks" for e in h.entries)}
+        in_thanks = defaultdict(float)
+        for h in hits:
+            if thanked_at.get(clauses.index(h.start), len(own)) < h.start:
+                for e in h.entries:
+                    if e.kind == "cue" and e.name in ("ask", "book"):
+                        in_thanks[e.name] += e.weight
         told = sum(e.weight for h in hits for e in h.entries
                    if e.kind == "cue" and e.name == "ask" and narration.get(clauses.index(h.start), 0.0) >= 1.0)
+        if in_thanks:
+            for name, weight in in_thanks.items():
+                cues[name] = max(0.0, cues.get(name, 0.0) - weight)
+            told = min(told, cues.get("ask", 0.0))
         request = _request({**cues, "ask": cues.get("ask", 0.0) - told}, topic, fired, whole_done)
         if request:
             notes["request"].append(f"a request to the community ({request})")

@@ -44,6 +44,14 @@ with the rules before the round), chit-chat taken as a request 10.0% (2/20), req
 chit-chat 1.7% (1/60), date+part 96.0% (24/25). Both were then tuned on. Decisions taken there:
 下下周X is two calendar weeks on, 明后天 / 元旦 / lunar dates (十二月初三) name no day, 午后 is pm,
 中午 / 早点 / 晚点儿 name no part.
+
+fresh_round8.jsonl (210: 150 chit-chat naming services, facilities and policies but asking nothing
+-- thanks, notices, adverts with phone numbers, 接龙, stories told after the fact, quoted replies,
+questions to the neighbours, sales, lost-and-found -- and 60 requests in the same everyday words as a
+recall guard) scored 90.0% untouched before the eighth round, chit-chat taken as a request 14.0%
+(21/150), request taken as chit-chat 0.0% (0/60), date+part 100% (22/22). Then tuned on (settled
+or in-hand faults as `done`, relayed group news and repair-shop adverts as broadcast, asks inside a
+thanks clause told, not asked).
 """
 
 from __future__ import annotations
@@ -64,7 +72,7 @@ HERE = Path(__file__).parent
 FILES = ("fresh_round2.jsonl", "fresh_round2b.jsonl", "fresh_round2c.jsonl", "fresh_round3.jsonl",
          "fresh_round3b.jsonl", "fresh_round4.jsonl", "fresh_round4b.jsonl", "fresh_round5.jsonl",
          "fresh_round5b.jsonl", "fresh_round6.jsonl", "fresh_round6b.jsonl", "fresh_round7.jsonl",
-         "fresh_round7b.jsonl",
+         "fresh_round7b.jsonl", "fresh_round8.jsonl",
          # The lead's three spot checks (60 + 60 + 40), each scored untouched before a round:
          # 93.3% (round 1), 93.3% (round 2), 92.5% (round 3).
          "fresh_lead_spot_checks.jsonl")
@@ -79,17 +87,21 @@ def _rows(name: str) -> list[dict]:
     return [json.loads(line) for line in (HERE / name).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+# Chit-chat-heavy by design: its own floor, below the others'.
+FLOORS = {"fresh_round8.jsonl": 0.95}
+
+
 @pytest.mark.parametrize("name", FILES)
 def test_each_fresh_set(classifier: Classifier, name: str) -> None:
     report = evaluate(_rows(name), lambda text: _as_labelled(classifier.understand(text, NOW)))
     wrong = {f"{gold}->{got}": ids for (gold, got), ids in report.confusions.items()}
-    assert report.accuracy.share >= 0.95, (name, report.accuracy, wrong)
+    assert report.accuracy.share >= FLOORS.get(name, 0.95), (name, report.accuracy, wrong)
     assert report.date_accuracy.share >= 0.95, (name, report.date_errors)
 
 
 def test_fresh_sets_together(classifier: Classifier) -> None:
     rows = [row for name in FILES for row in _rows(name)]
-    assert len(rows) >= 1670
+    assert len(rows) >= 1880
     report = evaluate(rows, lambda text: _as_labelled(classifier.understand(text, NOW)))
     print()
     print(format_report(report))
