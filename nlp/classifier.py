@@ -79,6 +79,16 @@ DEVICE_WEIGHT = 1.0
 # The sender speaking for themselves ("我想约", "给俺留一个", "咱家"): no announcement. "我社区",
 # "我街道" are an office speaking of itself.
 _FIRST_PERSON = re.compile(r"[我俺](?!社区|街道|单位|中心|站|局|市|区|院|所)|咱家|咱们家")
+# A plan of the sender's own or their family's, told not asked ("我明天去理发", "我爸明天去量血压",
+# "明天我陪我妈去剪头发", "到时候我去义诊那量个血压"): no booking without a booking word or a question.
+# "我想去" is an ask (想 is not in the run); "我去不了" is a cancellation, "我去哪约" a question.
+_PLAN = re.compile(
+    r"(?<![想带帮给让叫])[我俺](?:妈|爸|老伴|婆婆|公公|奶奶|爷爷|家老爷子|家老太太)?"
+    r"(?:明天|后天|今天|今晚|下午|上午|早上|明早|周[一二三四五六日天末]|到时候?|待会儿?|一会儿?)?"
+    r"(?:要|就|也|得|会|准备|打算|自己)?(?:陪[^\s，。,！!？?]{0,4}?)?去(?!年|世|不了|不成|哪|不去)")
+# How much a message told second-hand, or an invitation among neighbours, lowers the report labels
+# (after halving their evidence: "刷到个视频 有人在楼道里给电动车充电着火了" is no report).
+ASIDE_LOWERING = 1.5
 # A mobile number: adverts ("专业疏通 ... 电话138...") and notices carry one, requests rarely.
 _PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 # Weight of broadcast marks an announcement (which also takes every score to 0) or an advert
@@ -213,8 +223,12 @@ class Classifier:
             cues["neighbourly"] += 2.0
         # A question word inside a longer keyword ("怎么" in "怎么办理") still makes a question,
         # though it adds no weight of its own.
+        # Not one a mask hides, though ("谁能想到" is a figure of speech, its 谁/能 ask nothing).
+        masked = [(m.start(), m.start() + len(term)) for term in self.rules.masks
+                  for m in re.finditer(re.escape(term), own)]
         questioned = cues.get("ask", 0.0) > 0 or any(
-            e.kind == "cue" and e.name == "ask" for h in hidden for e in h.entries)
+            e.kind == "cue" and e.name == "ask" and not any(s <= h.start and h.end <= t for s, t in masked)
+            for h in hidden for e in h.entries)
 
         def counted(label: str, pos: int) -> float:
             """The share of a word that counts where it stands (none in "修好了" or "昨天理发的...")."""
@@ -251,6 +265,25 @@ class Classifier:
             for name, weight in in_thanks.items():
                 cues[name] = max(0.0, cues.get(name, 0.0) - weight)
             told = min(told, cues.get("ask", 0.0))
+        # Seen or heard of ("听说隔壁小区的下水道堵了", "刷到个视频 ..."), or an invitation among
+        # neighbours ("有人一起去义诊吗"): no request unless action is asked for (能不能, 管管, 派人,
+        # 快来, 帮忙: a strong ask, or a question for the seen/heard case), nor a booking without a
+        # strong booking word.
+        strong_ask = cues.get("urgent", 0.0) > 0 or any(
+            e.kind == "cue" and e.name == "ask" and (e.weight >= 1.5 or h.term in ("帮忙", "帮帮忙"))
+            and narration.get(clauses.index(h.start), 0.0) < 1.0 for h in hits for e in h.entries)
+        # Merely seen (看到, 0.5) at a place of the estate is a first-hand report.
+        secondhand = (cues.get("hearsay", 0.0) >= (1.0 if cues.get("place", 0.0) > 0 else 0.5)
+                      and not strong_ask and not questions)
+        inviting = cues.get("invite", 0.0) > 0 and not strong_ask and cues.get("book", 0.0) < 1.5
+        if secondhand or inviting:
+            cues["aside"] = ASIDE_LOWERING
+            notes["aside"].append("told second-hand" if secondhand else "an invitation among neighbours")
+        # A plan of one's own or a booking already made, told ("我明天去理发", "约了周六上午剪头发 剪完去
+        # 喝早茶", "我妈约了律师周五去"): no booking unless a booking word or a question asks for one.
+        if (inviting or _PLAN.search(own) or cues.get("existing_booking", 0.0) > 0) and cues.get(
+                "book", 0.0) < 1.5 and not questions and not strong_ask:
+            cues["plan"] = 1.0
         request = _request({**cues, "ask": cues.get("ask", 0.0) - told}, topic, fired, whole_done)
         if request:
             notes["request"].append(f"a request to the community ({request})")
@@ -525,7 +558,7 @@ def _request(cues: dict[str, float], topic: dict[str, float], fired: set[str], w
     """
     urgent = cues.get("urgent", 0.0) > 0
     addressed = cues.get("addressee", 0.0) > 0
-    if whole_done or cues.get("broadcast", 0.0) >= 1.5 or cues.get("humor", 0.0) > 0:
+    if whole_done or cues.get("broadcast", 0.0) >= 1.5 or cues.get("humor", 0.0) > 0 or cues.get("aside", 0.0) > 0:
         return ""
     if urgent:
         return "urgent"
@@ -649,6 +682,8 @@ def _score(topic: dict[str, float], c: _Context, s: Settings, notes: dict[str, l
             put(label, 0.0, "no service word of its own, only hints")
         elif not asked or listing:
             put(label, 0.0, "no ask" if not asked else "several services, no booking word: an announcement")
+        elif c.cues.get("plan", 0.0) > 0 or c.cues.get("aside", 0.0) > 0 and book < 1.5:
+            put(label, 0.0, "a plan, a booking already made or an invitation, told: nothing asked")
         elif thanked and book < 1.5 and not coming_day:
             # "感谢社区志愿者 上门给我妈理发 老人家开心得很": thanks for a service had, nothing asked.
             put(label, 0.0, "thanks for a service, nothing asked")
@@ -707,7 +742,11 @@ def _score(topic: dict[str, float], c: _Context, s: Settings, notes: dict[str, l
             lower = item_fired if label == "report:elderly_care" else 0.0
             if thanked and not c.request:
                 lower += THANKS_LOWERING
-            put(label, topic[label] + lift - broadcast - humor - neighbourly - lower,
+            value = topic[label] + lift
+            if c.cues.get("aside", 0.0) > 0:
+                # Told second-hand or an invitation: half its weight, and lowered.
+                value = value / 2 - c.cues["aside"]
+            put(label, value - broadcast - humor - neighbourly - lower,
                 f"ask+complaint +{lift:g} broadcast -{broadcast:g} humor -{humor:g} neighbourly -{neighbourly:g}")
     if c.request and max(scores.values(), default=0.0) < s.threshold:
         # A request to the community that no label is sure of: it is a report of some kind, not

@@ -52,6 +52,13 @@ recall guard) scored 90.0% untouched before the eighth round, chit-chat taken as
 (21/150), request taken as chit-chat 0.0% (0/60), date+part 100% (22/22). Then tuned on (settled
 or in-hand faults as `done`, relayed group news and repair-shop adverts as broadcast, asks inside a
 thanks clause told, not asked).
+
+fresh_round9.jsonl (60: 40 chit-chat -- things seen or heard second-hand (听说/看到/刷到/新闻里),
+first-person plans and bookings already made (我明天去理发, 约了周六上午剪头发), invitations among
+neighbours (有人一起去义诊吗), 谁能想到 -- and 20 requests in the same words: 看见...快派人来, 我想约,
+帮我约, 我约了啥) scored 71.7% untouched before the ninth round, chit-chat taken as a request 42.5%
+(17/40), request taken as chit-chat 0.0% (0/20). Then tuned on (cue sets `hearsay` and `invite`,
+first-person plans, masked ask words ask nothing).
 """
 
 from __future__ import annotations
@@ -72,7 +79,7 @@ HERE = Path(__file__).parent
 FILES = ("fresh_round2.jsonl", "fresh_round2b.jsonl", "fresh_round2c.jsonl", "fresh_round3.jsonl",
          "fresh_round3b.jsonl", "fresh_round4.jsonl", "fresh_round4b.jsonl", "fresh_round5.jsonl",
          "fresh_round5b.jsonl", "fresh_round6.jsonl", "fresh_round6b.jsonl", "fresh_round7.jsonl",
-         "fresh_round7b.jsonl", "fresh_round8.jsonl",
+         "fresh_round7b.jsonl", "fresh_round8.jsonl", "fresh_round9.jsonl",
          # The lead's three spot checks (60 + 60 + 40), each scored untouched before a round:
          # 93.3% (round 1), 93.3% (round 2), 92.5% (round 3).
          "fresh_lead_spot_checks.jsonl")
@@ -88,7 +95,7 @@ def _rows(name: str) -> list[dict]:
 
 
 # Chit-chat-heavy by design: its own floor, below the others'.
-FLOORS = {"fresh_round8.jsonl": 0.95}
+FLOORS = {"fresh_round8.jsonl": 0.97, "fresh_round9.jsonl": 0.95}
 
 
 @pytest.mark.parametrize("name", FILES)
