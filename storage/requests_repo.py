@@ -161,6 +161,23 @@ async def _guarded_update(session: AsyncSession, request: Request, read_version:
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
+async def _apply_change(session: AsyncSession, community: str, req: Request, read_version: int,
+                        values: dict[str, object], *, action: str, before: str, after: str, actor: Actor,
+                        now: dt.datetime, note: str | None) -> ChangeResult:
+    """The shared end of every lifecycle change: the guarded update (or Stale when another change
+    got there first), its history row in the same transaction, and the request as it is now."""
+    if not await _guarded_update(session, req, read_version, values):
+        current = await get_request(session, community, req.id)
+        assert current is not None
+        return Stale(current, await _last_actor(session, req.id))
+    session.add(RequestEvent(request_id=req.id, at=now, actor_id=actor.id, actor_name=actor.name,
+                             action=action, from_value=before, to_value=after, note=note))
+    await session.flush()
+    changed = await get_request(session, community, req.id)
+    assert changed is not None
+    return Changed(changed, before)
+
+
 async def change_status(session: AsyncSession, community: str, request_id: int, to_status: str, *,
                         actor: Actor, now: dt.datetime, note: str | None = None,
                         expected_version: int | None = None) -> ChangeResult:
@@ -190,16 +207,8 @@ async def change_status(session: AsyncSession, community: str, request_id: int, 
         values["resolved_at"] = None
     if to_status == "closed":
         values["closed_at"] = now
-    if not await _guarded_update(session, req, read_version, values):
-        current = await get_request(session, community, request_id)
-        assert current is not None
-        return Stale(current, await _last_actor(session, request_id))
-    session.add(RequestEvent(request_id=req.id, at=now, actor_id=actor.id, actor_name=actor.name,
-                             action="status", from_value=before, to_value=to_status, note=note))
-    await session.flush()
-    req = await get_request(session, community, request_id)
-    assert req is not None
-    return Changed(req, before)
+    return await _apply_change(session, community, req, read_version, values, action="status",
+                               before=before, after=to_status, actor=actor, now=now, note=note)
 
 
 async def change_tier(session: AsyncSession, community: str, request_id: int, tier: str, *, actor: Actor,
@@ -215,17 +224,8 @@ async def change_tier(session: AsyncSession, community: str, request_id: int, ti
         return Unchanged(req)
     if req.status not in OPEN_STATUSES:
         return NotAllowed(req)
-    before = req.tier
-    if not await _guarded_update(session, req, req.version, {"tier": tier, "updated_at": now}):
-        current = await get_request(session, community, request_id)
-        assert current is not None
-        return Stale(current, await _last_actor(session, request_id))
-    session.add(RequestEvent(request_id=req.id, at=now, actor_id=actor.id, actor_name=actor.name,
-                             action="tier", from_value=before, to_value=tier, note=note))
-    await session.flush()
-    req = await get_request(session, community, request_id)
-    assert req is not None
-    return Changed(req, before)
+    return await _apply_change(session, community, req, req.version, {"tier": tier, "updated_at": now},
+                               action="tier", before=req.tier, after=tier, actor=actor, now=now, note=note)
 
 
 async def history(session: AsyncSession, request_id: int) -> Sequence[RequestEvent]:
