@@ -1,6 +1,8 @@
 """The fake WeCom API of the tests as a stand-alone server for benchmarks and fault runs.
 
 Usage: .venv/bin/python bench/fake_api.py PORT [--fail-rate 0.3] [--seed 1] [--corp-id ID --corp-secret S]
+    [--robot-key-prefix PREFIX]
+With --robot-key-prefix, every group robot key starting with PREFIX is valid (none is, without it).
 With --fail-rate, that share of message sends answers with a random fault: HTTP 502, a timeout,
 "system busy" (-1) or a rate limit (45009). GET /stats returns the deliveries so far (JSON).
 """
@@ -18,6 +20,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.channels.fake_wechat import FakeWeChatApi  # noqa: E402
 
+
+class _KeysWithPrefix(set[str]):
+    """The robot keys the fake accepts: any key starting with the prefix (`key in keys`)."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and bool(self.prefix) and key.startswith(self.prefix)
+
 CORP_ID = "wwlinlibench001"
 CORP_SECRET = "corp-secret-for-bench"
 AGENT_ID = 1000002
@@ -33,9 +46,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--corp-id", default=CORP_ID)
     parser.add_argument("--corp-secret", default=CORP_SECRET)
+    parser.add_argument("--robot-key-prefix", default="")
     args = parser.parse_args()
     api = FakeWeChatApi(corp_id=args.corp_id, corp_secret=args.corp_secret, mp_app_id="wxbench", mp_secret="mp-bench",
-                        robot_keys=set())
+                        robot_keys=_KeysWithPrefix(args.robot_key_prefix))
     api.slow_seconds = args.slow_seconds
     rng = random.Random(args.seed)
     app = api.app()

@@ -85,11 +85,15 @@ class Linli:
                     "run `linli db upgrade` first"
                 )
         self.inbox.start()
-        resumed = await self.pipeline.resume_pending()
-        if resumed:
-            log.info("handled %d message(s) left over from the last run", resumed)
+        if self.settings.handle_messages:
+            resumed = await self.pipeline.resume_pending()
+            if resumed:
+                log.info("handled %d message(s) left over from the last run", resumed)
+            self.background.append(asyncio.create_task(self.pipeline.sweep_forever(), name="inbox-sweeper"))
+        else:
+            self.pipeline.submit = _store_only  # type: ignore[method-assign]
+            log.warning("handle_messages is off: WeChat callbacks are stored and acknowledged, not handled")
         self.drainer.start()
-        self.background.append(asyncio.create_task(self.pipeline.sweep_forever(), name="inbox-sweeper"))
         if self.settings.scheduler:
             from bot.scheduler import Scheduler
 
@@ -108,6 +112,10 @@ class Linli:
         await self.pipeline.stop()
         await self.inbox.stop()
         await self.db.dispose()
+
+
+def _store_only(inbox_id: int, message: Any = None) -> None:
+    """Pipeline.submit when handle_messages is off: the row stays "new" for a handling process."""
 
 
 def build_linli(settings: Settings, *, clock: Clock | None = None, understand: Understand | None = None,

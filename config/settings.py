@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     # Timed jobs (bot/scheduler.py): off for processes that must never post on their own; with
     # PostgreSQL a follower retries the leader lock this often (takeover well within a minute).
     scheduler: bool = True
+    # false: WeChat callbacks are acknowledged and stored but not handled here (what
+    # `bench/bench_e2e.py --ack-only` measures); the rows wait, "new", for the next process
+    # started with it on (handled at its start-up), or for another process's sweep.
+    handle_messages: bool = True
     scheduler_retry_seconds: float = Field(default=15.0, gt=0)
     # WeChat channels (bot/channels/wecom*.py, official_account.py). Each is mounted only when its
     # credentials are set; secrets come from the environment only (ENV_ONLY). Group robot keys are

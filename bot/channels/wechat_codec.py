@@ -1,0 +1,109 @@
+"""Opening an encrypted WeChat callback (WeCom app, Official Account safe mode) on the hot path.
+
+The layout is wechatpy's and WeChat's (shared/notes/wechat-protocol.md §2): the envelope's
+`<Encrypt>` is base64 of AES-256-CBC (key = base64 of EncodingAESKey + "=", IV = its first 16
+bytes, PKCS#7 padding to 32 bytes) over 16 random bytes, the XML's length (4 bytes, network
+order), the XML and the receive id (corp id or app id); `msg_signature` is the SHA-1 of the sorted
+token, timestamp, nonce and Encrypt.
+
+Why not wechatpy here: its `decrypt_message` + `parse_message` go through xmltodict twice and cost
+≈ 80 µs a callback, as much as aiohttp's whole request; the acknowledgment of a callback is the
+bot's hottest path (issue 8: ≥ 0.4 of a bare aiohttp handler). This does the same steps with a
+precompiled pattern for the envelope and the C XML parser for the message: ≈ 15 µs. wechatpy stays
+the reference: the tests seal callbacks with wechatpy and with the published vectors, and the URL
+check (rare) and every outgoing call still use it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+import struct
+import xml.etree.ElementTree as ET
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+BLOCK = 32  # WeChat's PKCS#7 block size (not AES's 16)
+
+# The envelope is tiny and regular: <Encrypt><![CDATA[base64]]></Encrypt>, CDATA or not.
+_ENCRYPT = re.compile(rb"<Encrypt>\s*(?:<!\[CDATA\[([A-Za-z0-9+/=\s]*)\]\]>|([A-Za-z0-9+/=\s]*))\s*</Encrypt>")
+
+
+class Forged(Exception):
+    """Not from WeChat: wrong signature, or sealed for another corp / app."""
+
+
+class Malformed(Exception):
+    """Not readable: bad envelope, ciphertext, padding or XML. Retrying cannot help."""
+
+
+class CallbackCodec:
+    """Verifies and decrypts the callbacks of one app (its token, EncodingAESKey and receive id)."""
+
+    def __init__(self, token: str, encoding_aes_key: str, receive_id: str) -> None:
+        key = base64.b64decode(encoding_aes_key + "=")
+        if len(key) != 32:
+            raise ValueError("EncodingAESKey must be 43 characters of base64 (a 32-byte key)")
+        self._token = token
+        self._cipher = Cipher(algorithms.AES(key), modes.CBC(key[:16]))
+        self._receive_id = receive_id.encode()
+
+    def signature(self, timestamp: str, nonce: str, encrypt: str) -> str:
+        return hashlib.sha1("".join(sorted((self._token, timestamp, nonce, encrypt))).encode()).hexdigest()
+
+    def open(self, body: bytes, msg_signature: str, timestamp: str, nonce: str) -> dict[str, str]:
+        """The message's top-level fields (tag → text), once the signature and receive id check out."""
+        encrypt = envelope_encrypt(body)
+        if not hmac.compare_digest(self.signature(timestamp, nonce, encrypt).encode(), msg_signature.encode()):
+            raise Forged("wrong signature")
+        return message_fields(self.decrypt(encrypt))
+
+    def decrypt(self, encrypt: str) -> str:
+        try:
+            sealed = base64.b64decode(encrypt, validate=True)
+        except binascii.Error:
+            raise Malformed("Encrypt is not base64") from None
+        if not sealed or len(sealed) % 16:
+            raise Malformed("ciphertext is not whole AES blocks")
+        decryptor = self._cipher.decryptor()
+        plain = decryptor.update(sealed) + decryptor.finalize()
+        pad = plain[-1]
+        if not 1 <= pad <= BLOCK or len(plain) < 20 + pad:
+            raise Malformed("bad padding")
+        content = plain[16:-pad]
+        (length,) = struct.unpack(">I", content[:4])
+        if length > len(content) - 4:
+            raise Malformed("bad message length")
+        if content[4 + length:] != self._receive_id:
+            raise Forged("sealed for another corp id / app id")
+        try:
+            return content[4:4 + length].decode("utf-8")
+        except UnicodeDecodeError:
+            raise Malformed("message is not UTF-8") from None
+
+
+def envelope_encrypt(body: bytes) -> str:
+    """The `<Encrypt>` value of a callback body (no DTDs: WeChat sends none, and entities are a risk)."""
+    if b"<!DOCTYPE" in body or b"<!ENTITY" in body:
+        raise Malformed("XML with a DTD")
+    found = _ENCRYPT.search(body)
+    if found is None:
+        raise Malformed("no Encrypt in the body")
+    value = (found.group(1) if found.group(1) is not None else found.group(2)).strip()
+    if not value:
+        raise Malformed("empty Encrypt")
+    return value.decode("ascii")
+
+
+def message_fields(xml: str) -> dict[str, str]:
+    """Top-level elements of the decrypted message (`<xml><MsgType>…</MsgType>…</xml>`), tag → text."""
+    if "<!DOCTYPE" in xml or "<!ENTITY" in xml:
+        raise Malformed("XML with a DTD")
+    try:
+        root = ET.fromstring(xml)
+    except ET.ParseError as exc:
+        raise Malformed(f"message is not XML ({exc})") from None
+    return {child.tag: (child.text or "") for child in root}
