@@ -152,6 +152,8 @@ class OfficialAccountCallback(CallbackChannel):
                 where=MpReplyWindow.last_message_at <= sent_at))
 
         failed = await self.accept(message, on_new)
+        if failed is None:
+            self.people.remember(sender)
         return failed or _success()
 
 

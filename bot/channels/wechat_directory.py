@@ -92,6 +92,12 @@ class WeChatDirectory:
             return found_member
         return Sender(community, raw_id, f"邻居{raw_id[-4:]}", "resident", True)
 
+    def remember(self, sender: Sender) -> None:
+        """A new sender whose member row is now committed: known from now on, without a query."""
+        if sender.is_new:
+            self._members[(sender.community.id, sender.sender_id)] = Sender(
+                sender.community, sender.sender_id, sender.name, sender.role, False)
+
 
 async def add_member(session: AsyncSession, sender: Sender, group_id: str | None) -> None:
     """Records an unknown sender as a resident (once, even if two processes race)."""

@@ -274,6 +274,8 @@ class WeComAppCallback(CallbackChannel):
             sender_role=sender.role,  # type: ignore[arg-type]
         )
         failed = await self.accept(message, self.member_on_new(sender, None))
+        if failed is None:
+            self.people.remember(sender)
         return failed or web.Response(status=200)
 
 

@@ -143,6 +143,8 @@ class AibotCallback(CallbackChannel):
                 session.add(AibotReplyUrl(msg_id=msg_id, response_url=response_url, expires_at=expires))
 
         failed = await self.accept(message, on_new)
+        if failed is None:
+            self.people.remember(sender)
         return failed or web.Response(status=200)
 
 
