@@ -347,15 +347,17 @@ def main() -> None:
         for target in targets:
             port = target.start(tmp, handling=not args.ack_only)
             try:
+                warm = 0
                 if not target.bare:
                     warm_up(port, file)
                     if not args.ack_only:
-                        drain(target)
+                        warm = drain(target)[0]  # the warm-up's messages are not counted below
                 w = wrk(f"http://127.0.0.1:{port}/wecom/callback", script=HERE / "wrk_callbacks.lua",
                         seconds=args.seconds, connections=args.connections)
                 row: dict[str, float] = {"ack_rate": w["rate"], "p99_ms": ms(w["p99"]), "p50_ms": ms(w["p50"])}
                 if not target.bare and not args.ack_only:
                     total, backlog, seconds = drain(target)
+                    total -= warm
                     row.update(stored=total, backlog=backlog, drain_s=seconds,
                                handled_rate=total / (args.seconds + seconds), rss_mb=rss_mb(target.server_pid))
                 results[target.name].append(row)

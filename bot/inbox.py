@@ -80,7 +80,7 @@ class InboxWriter:
         if self._task is None:
             self.start()
         future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Pending(message, on_new, future))
+        self._queue.put_nowait(_Pending(message, on_new, future))  # unbounded: never waits
         return await future
 
     async def _run(self) -> None:

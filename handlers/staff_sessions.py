@@ -133,7 +133,8 @@ class StaffSessionsHandler:
     name = "staff_sessions"
 
     def match(self, message: Message, understanding: Understanding, conversation: ConversationState | None) -> bool:
-        return parse_command(message.text) is not None
+        # understanding.text is the message normalized already: no second OpenCC pass per message.
+        return _COMMAND.match(understanding.text or normalize(message.text)) is not None
 
     async def handle(self, ctx: Context) -> None:
         command = parse_command(ctx.message.text)

@@ -36,7 +36,7 @@ import datetime as dt
 import logging
 import math
 import re
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +53,9 @@ BOOKING_LABELS = tuple(label for label in RULE_LABELS if label.startswith("booki
 REPORT_LABELS = tuple(label for label in RULE_LABELS if label.startswith("report:"))
 ITEM_LABELS = ("booking:appliance_repair", "booking:knife_sharpening")
 CHITCHAT = "chitchat"
+# Readings kept per process (a few MB at most) and the longest text kept: long texts seldom repeat.
+MEMO_SIZE = 4096
+MEMO_MAX_CHARS = 120
 # A booking needs one word that names its service on its own (理发, 义诊, 磨刀); hints such as
 # 医生 or 血压 only add to it ("医生说我这血压控制得不错" books nothing).
 ANCHOR = 2.0
@@ -142,10 +145,16 @@ class Analysis:
 class Classifier:
     """Reads resident messages with the keyword rules; build one per process (or per test)."""
 
-    def __init__(self, rules: Rules, userdict: Path | None = DEFAULT_USERDICT_PATH, warm: bool = True) -> None:
+    def __init__(self, rules: Rules, userdict: Path | None = DEFAULT_USERDICT_PATH, warm: bool = True,
+                 memo_size: int = MEMO_SIZE) -> None:
         self.rules = rules
         self.userdict = userdict
         self._segmenter: segment.Segmenter | None = None
+        # Group chats repeat themselves ("收到", "好的", "谢谢", "+1", "今天有什么活动"): a reading
+        # depends only on the text and the local day (dates are relative to today), so the last
+        # readings are kept, keyed by both. Understanding is frozen; nothing changes a kept one.
+        self._memo: OrderedDict[tuple[str, dt.date], Understanding] = OrderedDict()
+        self._memo_size = memo_size
         if warm:
             self.warm()
 
@@ -162,6 +171,23 @@ class Classifier:
 
     def understand(self, text: str, now: dt.datetime) -> Understanding:
         """One label for `text` at `now`; never raises (anything unreadable is chit-chat)."""
+        if not self._memo_size or not isinstance(text, str) or len(text) > MEMO_MAX_CHARS:
+            return self.read(text, now)
+        try:
+            key = (text, local_now(now).date())
+        except Exception:  # a bad `now`: read() reports it
+            return self.read(text, now)
+        found = self._memo.get(key)
+        if found is not None:
+            self._memo.move_to_end(key)
+            return found
+        found = self._memo[key] = self.read(text, now)
+        if len(self._memo) > self._memo_size:
+            self._memo.popitem(last=False)
+        return found
+
+    def read(self, text: str, now: dt.datetime) -> Understanding:
+        """`understand` without the memo: every rule runs."""
         try:
             return _summarize(self.analyze(text, now), self.rules.settings)
         except Exception:  # a message must never take the bot down; log it and move on

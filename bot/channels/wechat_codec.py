@@ -32,6 +32,10 @@ BLOCK = 32  # WeChat's PKCS#7 block size (not AES's 16)
 _ENCRYPT = re.compile(rb"<Encrypt>\s*(?:<!\[CDATA\[([A-Za-z0-9+/=\s]*)\]\]>|([A-Za-z0-9+/=\s]*))\s*</Encrypt>")
 
 
+# One flat element of a message, CDATA or plain text without entities (what WeChat sends).
+_FLAT_FIELD = re.compile(r"\s*<(\w+)>(?:<!\[CDATA\[(.*?)\]\]>|([^<&]*))</\1>", re.S)
+
+
 class Forged(Exception):
     """Not from WeChat: wrong signature, or sealed for another corp / app."""
 
@@ -102,8 +106,28 @@ def message_fields(xml: str) -> dict[str, str]:
     """Top-level elements of the decrypted message (`<xml><MsgType>…</MsgType>…</xml>`), tag → text."""
     if "<!DOCTYPE" in xml or "<!ENTITY" in xml:
         raise Malformed("XML with a DTD")
+    fields = _flat_fields(xml)
+    if fields is not None:
+        return fields
     try:
         root = ET.fromstring(xml)
     except ET.ParseError as exc:
         raise Malformed(f"message is not XML ({exc})") from None
     return {child.tag: (child.text or "") for child in root}
+
+
+def _flat_fields(xml: str) -> dict[str, str] | None:
+    """The usual message, read with one regex step per element; None when it is anything else
+    (nesting, entities, empty-element tags, CDATA split around "]]>"), for the XML parser."""
+    text = xml.strip()
+    if not (text.startswith("<xml>") and text.endswith("</xml>")):
+        return None
+    inner, pos, fields = text[5:-6], 0, {}
+    while (found := _FLAT_FIELD.match(inner, pos)) is not None:
+        tag, cdata, plain = found.groups()
+        if cdata is not None and "]]>" in cdata:
+            return None
+        value = cdata if cdata is not None else plain
+        fields[tag] = value if "\r" not in value else value.replace("\r\n", "\n").replace("\r", "\n")  # as XML
+        pos = found.end()
+    return fields if not inner[pos:].strip() else None

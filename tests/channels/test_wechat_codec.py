@@ -115,6 +115,21 @@ def test_message_fields_are_the_top_level_elements() -> None:
     assert fields == {"MsgType": "event", "Event": "click", "ScanCodeInfo": "", "Empty": ""}
 
 
+@pytest.mark.parametrize("xml", [
+    TEXT_XML.format(corp=CORP_ID, content="今天有什么活动"),
+    "<xml><Content><![CDATA[a]]]]><![CDATA[>b]]></Content><MsgType>text</MsgType></xml>",  # "]]>" split
+    "<xml><Content><![CDATA[第一行\r\n第二行\r第三行]]></Content></xml>",
+    "<xml><Content>plain &amp; escaped &lt;b&gt;</Content></xml>",
+    "<xml>\n  <MsgType>text</MsgType>\n  <Content> spaced </Content>\n</xml>\n",
+    "<xml><Outer><Inner>1</Inner></Outer><Empty/><After>2</After></xml>",
+    "<xml><Content><![CDATA[]]></Content><MsgId>1</MsgId><MsgId>2</MsgId></xml>",
+])
+def test_the_quick_reading_of_a_flat_message_agrees_with_the_xml_parser(xml: str) -> None:
+    import xml.etree.ElementTree as ET
+
+    assert message_fields(xml) == {child.tag: child.text or "" for child in ET.fromstring(xml)}
+
+
 def test_a_bad_encoding_aes_key_is_refused_at_start_up() -> None:
     with pytest.raises(ValueError):
         CallbackCodec(APP_TOKEN, "short", CORP_ID)

@@ -135,3 +135,30 @@ async def test_timestamps_come_back_timezone_aware(db: Database) -> None:
     async with db.transaction() as session:
         row = await session.get(InboxMessage, stored.inbox_id)
     assert row is not None and row.sent_at == REFERENCE_NOW and row.sent_at.utcoffset() == dt.timedelta(0)
+
+
+async def test_the_lean_inbox_path_stores_exactly_what_the_orm_path_stores(db: Database) -> None:
+    """Callbacks from known senders take storage/inbox_rows.py; the row must read back the same."""
+    sent_at = dt.datetime(2026, 11, 25, 9, 30, 15, 123456, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+
+    def message(msg_id: str) -> Message:
+        return Message(channel="wecom", community="xingfuli", group_id=None, sender_id="wx-王", sender_name="王 ' 阿姨",
+                       text="热水壶坏了\n'; DROP TABLE inbox; --", msg_id=msg_id, sent_at=sent_at, mentions_bot=True,
+                       sender_role="volunteer")
+
+    lean, orm = InboxWriter(db), InboxWriter(db, fast=False)
+    assert lean._rows is not None and orm._rows is None
+    try:
+        stored = [await lean.store(message("lean")), await orm.store(message("orm")), await lean.store(message("orm"))]
+    finally:
+        await lean.stop()
+        await orm.stop()
+    assert [s.duplicate for s in stored] == [False, False, True]
+    assert stored[2].inbox_id == stored[1].inbox_id  # a retry finds the row the other path stored
+    async with db.transaction() as session:
+        rows = {r.msg_id: r for r in (await session.scalars(select(InboxMessage))).all()}
+    columns = ("channel", "community", "group_id", "sender_id", "sender_name", "sender_role", "text", "mentions_bot",
+               "sent_at", "status")
+    assert {c: getattr(rows["lean"], c) for c in columns} == {c: getattr(rows["orm"], c) for c in columns}
+    assert rows["lean"].sent_at == sent_at
+    assert abs(rows["lean"].received_at - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=1)
