@@ -208,9 +208,10 @@ def drain(target: Target, timeout: float = 180) -> tuple[int, int, float]:
     return total, backlog, time.monotonic() - started
 
 
-def openloop(port: int, file: Path, rate: float, seconds: float) -> dict[str, float]:
+def openloop(port: int, file: Path, rate: float, seconds: float, start: int = 0) -> dict[str, float]:
     out = subprocess.run([sys.executable, str(HERE / "openloop.py"), f"http://127.0.0.1:{port}", str(file),
-                          "--rate", str(rate), "--seconds", str(seconds)], capture_output=True, text=True, check=True)
+                          "--rate", str(rate), "--seconds", str(seconds), "--start", str(start)],
+                         capture_output=True, text=True, check=True)
     return json.loads(out.stdout)
 
 
@@ -382,7 +383,10 @@ def main() -> None:
             for probe in (targets[0], target):
                 port = probe.start(tmp)
                 try:
-                    r = openloop(port, file, rate, args.latency_seconds)
+                    if not probe.bare:  # residents the bot knows, as in the rate runs
+                        warm_up(port, file)
+                        drain(probe)
+                    r = openloop(port, file, rate, args.latency_seconds, start=SENDERS)
                 finally:
                     probe.stop()
                 print(f"  {probe.name:<18} at {rate:.0f}/s: {json.dumps(r)}", flush=True)

@@ -81,8 +81,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, required=True)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--start", type=int, default=0, help="skip the first lines (sent by a warm-up)")
     args = parser.parse_args()
-    result = asyncio.run(run(args.base, load(args.file), args.rate, args.seconds, args.connections))
+    result = asyncio.run(run(args.base, load(args.file)[args.start:], args.rate, args.seconds, args.connections))
     print(json.dumps(result))
 
 

@@ -17,6 +17,7 @@ import asyncio
 import datetime as dt
 import logging
 import sqlite3
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
@@ -74,7 +75,9 @@ class SqliteInboxRows:
             conn = sqlite3.connect(self._path, timeout=10, isolation_level=None, cached_statements=256)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=10000")
+            # No busy handler: SQLite's sleeps 1, 2, 5, 10 … 100 ms between tries, far longer than
+            # the other connection's transactions; `_begin` polls every half millisecond instead.
+            conn.execute("PRAGMA busy_timeout=0")
             self._conn = conn
         return self._conn
 
@@ -92,7 +95,7 @@ class SqliteInboxRows:
             sql = self._select_cache[len(rows)] = (
                 f"INSERT INTO inbox ({', '.join(COLUMNS)}) VALUES {','.join([one] * len(rows))} "
                 "ON CONFLICT (channel, msg_id) DO NOTHING RETURNING id, channel, msg_id")
-        conn.execute("BEGIN IMMEDIATE")
+        _begin(conn)
         try:
             new = {(channel, msg_id): row_id for row_id, channel, msg_id in conn.execute(sql, values).fetchall()}
             old: dict[Key, int] = {}
@@ -122,6 +125,19 @@ class SqliteInboxRows:
     async def close(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self._executor, self._close)
         self._executor.shutdown(wait=True)
+
+
+def _begin(conn: sqlite3.Connection, wait: float = 10.0) -> None:
+    """BEGIN IMMEDIATE, retried while another connection (the bot's main one) holds the write lock."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.0005)  # this thread only; the event loop goes on
 
 
 class PostgresInboxRows:
