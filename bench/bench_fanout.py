@@ -16,8 +16,10 @@ each with its group robot key (LINLI_WECOM_ROBOT_KEY_<GROUP>, the route a reside
 runs as a separate process, and the bot's own OutboxDrainer with the WeChat senders exactly as
 `bot.app.build_linli` builds them (LINLI_WECOM_API_BASE = the fake) sends the rows. Delivery stops
 after --deliver-seconds (then the sustained rate is extrapolated). Afterwards, on the same fake API,
-three baselines of --baseline-sends sequential calls each: bare aiohttp POSTs, the sender's HTTP
-client (GroupRobot / WeChatHttp) alone, and the rate limiter's database transaction alone.
+baselines of --baseline-sends calls each: bare aiohttp POSTs (one at a time, and WAVE at a time
+like the drainer), the sender's HTTP client (GroupRobot / WeChatHttp) alone, the rate limiter's
+database transaction alone (`acquire`, one key), and its reservation for a wave of the drainer
+(`acquire_many` of WAVE keys; counted in keys/s).
 --profile DIR writes a pyinstrument profile of each backend's first delivery (profiled runs are slower).
 """
 
@@ -204,9 +206,13 @@ async def deliver_run(url: str, directory: Directory, queued: int, opts: Deliver
             async def no_limit(key: str, per_minute: int) -> None:
                 return None
 
+            async def no_limits(wanted: list[tuple[str, int, int]]) -> list[int]:
+                return [n for _, _, n in wanted]
+
             for sender in linli.senders.values():
                 if hasattr(sender, "limiter"):
                     sender.limiter.acquire = no_limit  # type: ignore[attr-defined,method-assign]
+                    sender.limiter.acquire_many = no_limits  # type: ignore[attr-defined,method-assign]
         profiler = None
         if opts.profile_to is not None:
             from pyinstrument import Profiler
@@ -284,6 +290,17 @@ async def baselines(linli: object, base: str, n: int, clock: ShiftedClock) -> di
             async with session.post(url, params={"key": BASELINE_KEY}, json=body) as resp:
                 await resp.read()
         out["aiohttp POST"] = n / (time.perf_counter() - started)
+        from bot.outbox import WAVE
+
+        async def post() -> None:
+            async with session.post(url, params={"key": BASELINE_KEY}, json=body) as resp:
+                await resp.read()
+
+        started, calls = time.perf_counter(), 0
+        while calls < n:  # as many in flight as the drainer has: the HTTP ceiling of a concurrent drainer
+            await asyncio.gather(*(post() for _ in range(WAVE)))
+            calls += WAVE
+        out[f"aiohttp POST, {WAVE} at a time"] = calls / (time.perf_counter() - started)
     http = WeChatHttp(10.0)
     robot = GroupRobot(http, base=base)
     try:
@@ -298,6 +315,11 @@ async def baselines(linli: object, base: str, n: int, clock: ShiftedClock) -> di
     for i in range(n):
         await limiter.acquire(f"robot:baseline{i}", ROBOT_PER_MINUTE)
     out["RateLimiter.acquire"] = n / (time.perf_counter() - started)
+    started, keys = time.perf_counter(), 0
+    while keys < n:  # what the drainer does: one reservation per wave of distinct targets
+        await limiter.acquire_many([(f"robot:baseline-many{keys + j}", ROBOT_PER_MINUTE, 1) for j in range(WAVE)])
+        keys += WAVE
+    out[f"RateLimiter.acquire_many ({WAVE} keys), keys"] = keys / (time.perf_counter() - started)
     return out
 
 

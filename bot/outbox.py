@@ -2,24 +2,31 @@
 
 A row is claimed by pushing its `next_attempt_at` forward by a lease (with `FOR UPDATE SKIP
 LOCKED` on PostgreSQL, so several processes never claim the same row), then sent, then marked
-sent. A crash between sending and marking lets the lease run out and the row is sent again:
-at-least-once, never lost. Outcomes of a whole claim are recorded in one transaction.
+sent. Each target (chat or person) gets its rows in id order, across retries and processes: a row
+is not claimed while an earlier row to the same target is leased or backing off.
+
+Rows to different targets go out concurrently, in waves of at most WAVE rows (one per target);
+each wave's outcomes are recorded in one transaction before the next wave starts. A crash between
+sending and recording lets the lease run out and the rows are sent again: at-least-once, never
+lost, and the repeats after a crash are bounded by the rows in flight (one wave, WAVE rows).
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 import random
 import time
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import islice
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
-from bot.channels.base import Delivery, PermanentError, Sender, TemporaryError
+from bot.channels.base import Delivery, PermanentError, Sender, SendNow, TemporaryError
 from bot.clock import Clock
 from storage.db import Database
 from storage.models import OutboxMessage
@@ -27,9 +34,17 @@ from storage.models import OutboxMessage
 log = logging.getLogger("linli.outbox")
 
 LEASE = dt.timedelta(seconds=60)
-RECORD_EVERY = 5  # rows sent between two records of their outcomes (see drain_once)
+WAVE = 16  # rows in flight at once (different targets), recorded together (see _send_in_waves)
 CLAIM_LOCK = 0x6C696E6C69_01  # pg_advisory_xact_lock key: outbox claims take turns across processes
 _OUTBOX = OutboxMessage.__table__
+# The statements of every record, built once.
+_MARK_SENT = (update(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
+              .values(status="sent", sent_at=bindparam("now", type_=_OUTBOX.c.sent_at.type), last_error=None))
+_RELEASE = (update(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))  # not an attempt
+            .values(next_attempt_at=bindparam("now", type_=_OUTBOX.c.next_attempt_at.type),
+                    attempts=_OUTBOX.c.attempts - 1))
+_MARK_FAILED = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id"))
+                .values(status="failed", last_error=bindparam("error", type_=_OUTBOX.c.last_error.type)))
 
 
 def backoff(attempt: int, *, base: float = 2.0, cap: float = 600.0) -> dt.timedelta:
@@ -46,6 +61,20 @@ class _Outcome:
     # (`counts_as_attempt=False`) does not use up one of the row's attempts.
     retry_after: float | None = None
     counts_as_attempt: bool = True
+
+
+async def _attempt(d: Delivery, send: SendNow | Exception) -> _Outcome:
+    """Runs one row's send (or takes the error that kept it from going out) and says how it went."""
+    try:
+        if isinstance(send, Exception):
+            raise send
+        await send()
+    except PermanentError as exc:
+        return _Outcome(d, "failed", str(exc))
+    except (TemporaryError, OSError, TimeoutError) as exc:
+        return _Outcome(d, "retry", str(exc) or type(exc).__name__,
+                        getattr(exc, "retry_after", None), getattr(exc, "counts_as_attempt", True))
+    return _Outcome(d, "sent")
 
 
 class _Waiter:
@@ -189,89 +218,114 @@ class OutboxDrainer:
         claimed_at = time.monotonic()
         for channel, items in by_channel.items():
             sender = self.senders.get(channel)
-            blocked: set[str] = set()
-            # Outcomes are recorded every few rows, not once per claim: a process killed between
-            # a send and its record sends that row again after the lease, so this bounds the
-            # repeats after a crash to RECORD_EVERY rows instead of a whole claim.
-            step = len(items) if hasattr(sender, "send_batch") else RECORD_EVERY
-            for start in range(0, len(items), step):
-                if time.monotonic() - claimed_at > LEASE.total_seconds() / 2:
-                    # A slow API: give the rest back before the lease runs out, or another
-                    # process would claim and send them too.
-                    await self._record([_Outcome(d, "released") for d in items[start:]])
-                    break
-                outcomes = await self._send_channel(sender, channel, items[start:start + step], blocked)
-                await self._record(outcomes)
-                final += sum(o.status in ("sent", "failed") for o in outcomes)
+            if sender is None:
+                outcomes = [_Outcome(d, "failed", f"no sender for channel {channel!r}") for d in items]
+            elif hasattr(sender, "send_batch"):
+                outcomes = await self._send_batch(sender, items)
+            else:
+                final += await self._send_in_waves(sender, items, claimed_at)
+                continue
+            await self._record(outcomes)
+            final += sum(o.status in ("sent", "failed") for o in outcomes)
         return self._local_sent - before + final
 
-    async def _send_channel(self, sender: Sender | None, channel: str, items: list[Delivery],
-                            blocked: set[str]) -> list[_Outcome]:
-        if sender is None:
-            return [_Outcome(d, "failed", f"no sender for channel {channel!r}") for d in items]
-        send_batch = getattr(sender, "send_batch", None)
-        if send_batch is not None:
+    async def _send_in_waves(self, sender: Sender, items: list[Delivery], claimed_at: float) -> int:
+        """Sends one channel's rows of a claim, WAVE at a time, each wave recorded in one transaction.
+
+        A wave holds the next row of up to WAVE different targets, sent concurrently; the rows of
+        one target go out one per wave, in order, and once one of them fails the rest of that
+        target waits (released) until it got through. A process killed in the middle of a wave
+        sends at most that wave's rows again after the lease (at-least-once, bounded by WAVE).
+        """
+        lanes: dict[str, deque[Delivery]] = {}
+        for d in items:  # in id order: so is each lane, and the lanes in order of their first row
+            lanes.setdefault(d.target, deque()).append(d)
+        final = 0
+        while lanes:
+            if time.monotonic() - claimed_at > LEASE.total_seconds() / 2:
+                # A slow API: give the rest back before the lease runs out, or another process
+                # would claim and send them too.
+                await self._record([_Outcome(d, "released") for lane in lanes.values() for d in lane])
+                break
+            targets = list(islice(lanes, WAVE))
+            wave = [lanes[t].popleft() for t in targets]
+            results = await self._send_wave(sender, wave)
+            outcomes = [r for r in results if isinstance(r, _Outcome)]
+            for target, result in zip(targets, results, strict=True):
+                if isinstance(result, _Outcome) and result.status == "retry":
+                    # Keep per-target order: the later rows wait until this one got through.
+                    outcomes.extend(_Outcome(d, "released") for d in lanes.pop(target))
+                elif not lanes[target]:
+                    del lanes[target]
+            await self._record(outcomes)
+            final += sum(o.status in ("sent", "failed") for o in outcomes)
+            crash = next((r for r in results if isinstance(r, BaseException)), None)
+            if crash is not None:
+                # Not an answer from the channel (a bug, or the process stopping): the row stays
+                # leased and is sent again after the lease, like after a crash.
+                raise crash
+        return final
+
+    async def _send_wave(self, sender: Sender, wave: list[Delivery]) -> list[_Outcome | BaseException]:
+        """Sends rows of different targets concurrently: an outcome per row, or what a send raised
+        that is neither a TemporaryError nor a PermanentError."""
+        prepare = getattr(sender, "prepare", None)
+        if prepare is not None:
+            ready: list[SendNow | Exception] = await prepare(wave)
+        else:
+            ready = [functools.partial(sender.send, d) for d in wave]
+        if len(wave) == 1:
             try:
-                await send_batch(items)
-            except PermanentError as exc:
-                return [_Outcome(d, "failed", str(exc)) for d in items]
-            except (TemporaryError, OSError, TimeoutError) as exc:
-                return [_Outcome(d, "retry", str(exc) or type(exc).__name__) for d in items]
-            return [_Outcome(d, "sent") for d in items]
-        outcomes: list[_Outcome] = []
-        for d in items:
-            if d.target in blocked:
-                # Keep per-target order: a later row waits until the earlier one got through.
-                outcomes.append(_Outcome(d, "released"))
-                continue
-            try:
-                await sender.send(d)
-            except PermanentError as exc:
-                outcomes.append(_Outcome(d, "failed", str(exc)))
-            except (TemporaryError, OSError, TimeoutError) as exc:
-                blocked.add(d.target)
-                outcomes.append(_Outcome(d, "retry", str(exc) or type(exc).__name__,
-                                         getattr(exc, "retry_after", None), getattr(exc, "counts_as_attempt", True)))
-            else:
-                outcomes.append(_Outcome(d, "sent"))
-        return outcomes
+                return [await _attempt(wave[0], ready[0])]
+            except Exception as exc:
+                return [exc]
+        return list(await asyncio.gather(*(_attempt(d, r) for d, r in zip(wave, ready, strict=True)),
+                                         return_exceptions=True))
+
+    async def _send_batch(self, sender: Sender, items: list[Delivery]) -> list[_Outcome]:
+        try:
+            await sender.send_batch(items)  # type: ignore[attr-defined]
+        except PermanentError as exc:
+            return [_Outcome(d, "failed", str(exc)) for d in items]
+        except (TemporaryError, OSError, TimeoutError) as exc:
+            return [_Outcome(d, "retry", str(exc) or type(exc).__name__) for d in items]
+        return [_Outcome(d, "sent") for d in items]
 
     async def _record(self, outcomes: list[_Outcome]) -> None:
+        """Stores the outcomes of one wave in one transaction (Core statements, built once)."""
+        if not outcomes:
+            return
         now = self.clock.now()
-        async with self.db.transaction() as session:
-            sent = [o.delivery.id for o in outcomes if o.status == "sent"]
+        sent = [o.delivery.id for o in outcomes if o.status == "sent"]
+        released = [o.delivery.id for o in outcomes if o.status == "released"]
+        retry = {o.delivery.id: o for o in outcomes if o.status == "retry"}
+        async with self.db.engine.begin() as conn:
             if sent:
-                await session.execute(
-                    update(_OUTBOX).where(_OUTBOX.c.id.in_(sent)).values(status="sent", sent_at=now, last_error=None)
-                )
-            released = [o.delivery.id for o in outcomes if o.status == "released"]
+                await conn.execute(_MARK_SENT, {"ids": sent, "now": now})
             if released:
-                await session.execute(
-                    update(OutboxMessage).where(OutboxMessage.id.in_(released))
-                    .values(next_attempt_at=now, attempts=OutboxMessage.attempts - 1)
-                )
+                await conn.execute(_RELEASE, {"ids": released, "now": now})
             for o in outcomes:
                 if o.status == "failed":
                     log.error("outbox row %s to %s failed permanently: %s", o.delivery.id, o.delivery.target, o.error)
-                    await session.execute(
-                        update(OutboxMessage).where(OutboxMessage.id == o.delivery.id)
-                        .values(status="failed", last_error=o.error)
-                    )
-                elif o.status == "retry":
-                    row = await session.get(OutboxMessage, o.delivery.id)
-                    if row is None:
-                        continue
+                    await conn.execute(_MARK_FAILED, {"row_id": o.delivery.id, "error": o.error})
+            if retry:
+                rows = (await conn.execute(select(_OUTBOX.c.id, _OUTBOX.c.attempts)
+                                           .where(_OUTBOX.c.id.in_(list(retry))))).all()
+                for row_id, attempts in sorted(rows):
+                    o = retry[row_id]
                     if not o.counts_as_attempt:
-                        row.attempts -= 1
-                    if row.attempts >= self.max_attempts:
-                        log.error("outbox row %s gave up after %d attempts: %s", row.id, row.attempts, o.error)
-                        row.status, row.last_error = "failed", f"gave up after {row.attempts} attempts: {o.error}"
+                        attempts -= 1
+                    if attempts >= self.max_attempts:
+                        log.error("outbox row %s gave up after %d attempts: %s", row_id, attempts, o.error)
+                        await conn.execute(update(_OUTBOX).where(_OUTBOX.c.id == row_id).values(
+                            attempts=attempts, status="failed",
+                            last_error=f"gave up after {attempts} attempts: {o.error}"))
                         o.status = "failed"
                     else:
-                        log.warning("outbox row %s attempt %d failed (%s); retrying", row.id, row.attempts, o.error)
-                        row.last_error = o.error
-                        row.next_attempt_at = now + max(backoff(row.attempts),
-                                                        dt.timedelta(seconds=o.retry_after or 0))
+                        log.warning("outbox row %s attempt %d failed (%s); retrying", row_id, attempts, o.error)
+                        await conn.execute(update(_OUTBOX).where(_OUTBOX.c.id == row_id).values(
+                            attempts=attempts, last_error=o.error,
+                            next_attempt_at=now + max(backoff(attempts), dt.timedelta(seconds=o.retry_after or 0))))
         self._delivered(outcomes)
 
     def _delivered(self, outcomes: list[_Outcome]) -> None:

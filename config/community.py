@@ -196,12 +196,14 @@ class Community(_Model):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
-    # Lookups used all over the handlers; small lists, so linear scans are fine.
+    # Lookups used all over the handlers. Groups and people are indexed by id (the outbox looks
+    # up a group for every post it sends, and a fan-out posts to thousands of groups); the index
+    # is built on first use and belongs to the very lists it was built from (see `_by_id`).
     def group(self, group_id: str) -> Group | None:
-        return next((g for g in self.groups if g.id == group_id), None)
+        return _by_id(self, "groups", self.groups).get(group_id)
 
     def person(self, person_id: str) -> Person | None:
-        return next((p for p in self.people if p.id == person_id), None)
+        return _by_id(self, "people", self.people).get(person_id)
 
     def team(self, team_id: str) -> Team | None:
         return next((t for t in self.teams if t.id == team_id), None)
@@ -219,6 +221,23 @@ class Community(_Model):
         if building is None:
             return None
         return next((g for g in self.grids if building in g.buildings), None)
+
+
+def _by_id(model: BaseModel, name: str, items: list[Any]) -> dict[str, Any]:
+    """`items` by id (the first of equal ids, as a scan would find), cached in the model's __dict__.
+
+    Not a pydantic field or private attribute: it takes no part in validation, dumps or equality.
+    A copy (`model_copy(update=...)`) inherits the entry but not the list, so the cache is used
+    only while it was built from the very list the model holds now.
+    """
+    key = f"_linli_{name}_by_id"
+    cached = model.__dict__.get(key)
+    if cached is None or cached[0] is not items:
+        index: dict[str, Any] = {}
+        for item in items:
+            index.setdefault(item.id, item)
+        cached = model.__dict__[key] = (items, index)
+    return cached[1]
 
 
 class CommunityFile(_Model):

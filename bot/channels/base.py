@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -37,4 +38,20 @@ class BatchSender(Protocol):
     """A sender that can deliver many rows at once (the simulator writes them in one transaction)."""
 
     async def send_batch(self, deliveries: list[Delivery]) -> None:
+        ...
+
+
+SendNow = Callable[[], Awaitable[None]]
+
+
+class WaveSender(Protocol):
+    """A sender with work to do once per step of deliveries (the WeChat senders reserve the rate
+    limits of a whole step in one database statement)."""
+
+    async def prepare(self, deliveries: list[Delivery]) -> list[SendNow | Exception]:
+        """For each row: a function that sends it now, or the error that keeps it from going out.
+
+        The outbox passes at most one row per target and runs the returned sends concurrently.
+        A row whose send is not run (the drainer stopped) is simply sent again later.
+        """
         ...

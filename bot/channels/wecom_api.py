@@ -13,7 +13,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiohttp
@@ -158,13 +158,19 @@ class SharedTokens:
         self.clock = clock
 
     async def get(self, key: str) -> str | None:
+        found = await self.get_with_expiry(key)
+        return found[0] if found is not None else None
+
+    async def get_with_expiry(self, key: str) -> tuple[str, dt.datetime] | None:
+        """The token and when it stops being usable here (its expiry less TOKEN_MARGIN), if it still is."""
         async with self.db.transaction() as session:
             row = await session.get(ChannelToken, key)
         if row is None or row.expires_at - TOKEN_MARGIN <= self.clock.now():
             return None
-        return row.token
+        return row.token, row.expires_at - TOKEN_MARGIN
 
-    async def put(self, key: str, token: str, expires_in: int) -> None:
+    async def put(self, key: str, token: str, expires_in: int) -> dt.datetime:
+        """Stores the token; returns when it stops being usable (its expiry less TOKEN_MARGIN)."""
         now = self.clock.now()
         values = {"key": key, "token": token, "expires_at": now + dt.timedelta(seconds=expires_in), "updated_at": now}
         async with self.db.transaction() as session:
@@ -173,6 +179,7 @@ class SharedTokens:
                 index_elements=["key"],
                 set_={"token": stmt.excluded.token, "expires_at": stmt.excluded.expires_at,
                       "updated_at": stmt.excluded.updated_at}))
+        return values["expires_at"] - TOKEN_MARGIN
 
     async def drop(self, key: str, token: str) -> None:
         """Forgets `token` unless another process already replaced it."""
@@ -184,52 +191,121 @@ FetchToken = Callable[[bool], Awaitable[tuple[str, int]]]  # (force) -> (token, 
 
 
 class TokenProvider:
+    """The access_token of one app. The database is the source of truth (another process may
+    refresh the token); this process keeps a copy in memory only until that token's own expiry
+    (less TOKEN_MARGIN), and drops it as soon as WeChat rejects it (`refresh`)."""
+
     def __init__(self, key: str, store: SharedTokens, fetch: FetchToken) -> None:
         self.key = key
         self.store = store
         self.fetch = fetch
         self._lock = asyncio.Lock()  # one fetch per process at a time
+        self._memory: tuple[str, dt.datetime] | None = None  # (token, usable until)
+
+    def _remembered(self) -> str | None:
+        if self._memory is not None and self.store.clock.now() < self._memory[1]:
+            return self._memory[0]
+        self._memory = None
+        return None
 
     async def token(self, *, force: bool = False) -> str:
-        cached = await self.store.get(self.key)
+        cached = self._remembered()
         if cached is not None:
             return cached
         async with self._lock:
-            cached = await self.store.get(self.key)
+            cached = self._remembered()
             if cached is not None:
                 return cached
+            stored = await self.store.get_with_expiry(self.key)
+            if stored is not None:
+                self._memory = stored
+                return stored[0]
             token, expires_in = await self.fetch(force)
-            await self.store.put(self.key, token, expires_in)
+            self._memory = (token, await self.store.put(self.key, token, expires_in))
             log.info("fetched a new access_token for %s (valid %d s)", self.key, expires_in)
             return token
 
     async def refresh(self, stale: str) -> str:
         """A token WeChat rejected (40014/42001): drop it and get another (shared by all processes)."""
+        if self._memory is not None and self._memory[0] == stale:
+            self._memory = None
         await self.store.drop(self.key, stale)
         return await self.token(force=True)
 
 
 class RateLimiter:
-    """Fixed one-minute windows per target, counted in the database so all processes share them."""
+    """Fixed one-minute windows per target, counted in the database so all processes share them.
+
+    One statement reserves the sends of a whole step: an `INSERT … ON CONFLICT DO UPDATE SET
+    count = count + n … RETURNING count` over every key of the step. The database serialises the
+    updates of one key's row, so each reservation gets the slots [count - n, count) of its window,
+    and only those below the limit are granted: the grants of all processes in one window never add
+    up to more than the limit. Slots reserved but not used (the send failed, or the rest of a
+    target's rows waited) stay counted: the limiter errs on the side of sending less.
+    """
 
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
+        self._upsert = _rate_upsert(pg_insert if db.is_postgres else sqlite_insert)
+        self._cleaned: dt.datetime | None = None  # the window whose older rows this process deleted
+
+    def _window(self) -> tuple[dt.datetime, dt.datetime]:
+        now = self.clock.now().astimezone(dt.UTC)
+        return now, now.replace(second=0, microsecond=0)
+
+    async def acquire_many(self, wanted: Sequence[tuple[str, int, int]]) -> list[int]:
+        """Reserves, for each (key, per_minute, n), up to n sends in this minute; returns how many it got.
+
+        Requests for the same key are served in the order given. One transaction for all of them.
+        """
+        totals: dict[str, int] = {}
+        for key, _, n in wanted:
+            totals[key] = totals.get(key, 0) + n
+        if not totals:
+            return [0] * len(wanted)
+        _, window = self._window()
+        # Sorted keys: two processes lock the rows of common keys in the same order (no deadlock).
+        params = [{"key": key, "window_start": window, "count": totals[key]} for key in sorted(totals)]
+        async with self.db.engine.begin() as conn:
+            counts: dict[str, int] = {key: count for key, count in await conn.execute(self._upsert, params)}
+            if self._cleaned != window:
+                # Old windows are useless: delete them, once a minute per process. The previous
+                # window is kept, for processes whose clock is a little behind.
+                await conn.execute(delete(_RATE).where(_RATE.c.window_start < window - dt.timedelta(minutes=1)))
+                self._cleaned = window
+        used = {key: counts[key] - totals[key] for key in totals}  # slots taken before this reservation
+        granted: list[int] = []
+        for key, per_minute, n in wanted:
+            got = max(0, min(n, per_minute - used[key]))
+            used[key] += n
+            granted.append(got)
+        return granted
 
     async def acquire(self, key: str, per_minute: int) -> None:
-        now = self.clock.now().astimezone(dt.UTC)
-        window = now.replace(second=0, microsecond=0)
-        async with self.db.transaction() as session:
-            stmt = dialect_insert(session)(ChannelRateCount).values(key=key, window_start=window, count=1)
-            stmt = stmt.on_conflict_do_update(index_elements=["key", "window_start"],
-                                              set_={"count": ChannelRateCount.count + 1})
-            count = (await session.execute(stmt.returning(ChannelRateCount.count))).scalar_one()
-            await session.execute(delete(ChannelRateCount).where(ChannelRateCount.key == key,
-                                                                 ChannelRateCount.window_start < window))
-        if count > per_minute:
-            wait = (window + dt.timedelta(minutes=1) - now).total_seconds()
-            raise Throttled(f"rate limit {per_minute}/min for {key.split(':')[0]} reached",
-                            retry_after=max(wait, 1.0), counts_as_attempt=False)
+        """One send to `key`, or `Throttled` until the next window."""
+        [got] = await self.acquire_many([(key, per_minute, 1)])
+        if not got:
+            raise self.throttled(key, per_minute)
+
+    def throttled(self, key: str, per_minute: int) -> Throttled:
+        """The error for a send over the limit: try again when the window ends (not an attempt)."""
+        now, window = self._window()
+        wait = (window + dt.timedelta(minutes=1) - now).total_seconds()
+        return Throttled(f"rate limit {per_minute}/min for {key.split(':')[0]} reached",
+                         retry_after=max(wait, 1.0), counts_as_attempt=False)
+
+
+_RATE = ChannelRateCount.__table__
+
+
+def _rate_upsert(dialect_insert_fn: Any) -> Any:
+    """The rate limiter's statement, built once per limiter (Core, no ORM entity): run with one
+    parameter set per key, SQLAlchemy sends them as one multi-row INSERT."""
+    stmt = dialect_insert_fn(_RATE)
+    return (stmt.on_conflict_do_update(index_elements=[_RATE.c.key, _RATE.c.window_start],
+                                       set_={"count": _RATE.c.count + stmt.excluded["count"]})
+            .returning(_RATE.c.key, _RATE.c.count))
 
 
 class WeComApi:

@@ -16,6 +16,7 @@ is stored, so a retry continues after the last part that got through instead of 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, update
 
-from bot.channels.base import Delivery, PermanentError, Sender, TemporaryError
+from bot.channels.base import Delivery, PermanentError, Sender, SendNow, TemporaryError
 from bot.channels.wechat_directory import WeChatDirectory
 from bot.channels.wecom_api import (
     APPCHAT_PER_MINUTE,
@@ -64,6 +65,20 @@ class Route:
     send_part: Callable[[str], Awaitable[None]]
 
 
+@dataclass
+class _Plan:
+    """A row ready to go: its route and the parts of its text still to send."""
+
+    delivery: Delivery
+    route: Route
+    parts: list[str]
+    done: int  # parts that went out in an earlier attempt
+
+    @property
+    def remaining(self) -> int:
+        return len(self.parts) - self.done
+
+
 class WeChatSender:
     """The `Sender` of the three WeChat channels (`linli.senders[...]` for each name in CHANNELS)."""
 
@@ -82,19 +97,56 @@ class WeChatSender:
         await self.http.close()
 
     async def send(self, delivery: Delivery) -> None:
-        community = self.people.directory.community(delivery.community)
+        [ready] = await self.prepare([delivery])
+        if isinstance(ready, Exception):
+            raise ready
+        await ready()
+
+    async def prepare(self, deliveries: list[Delivery]) -> list[SendNow | Exception]:
+        """Routes each row and reserves the rate limits of all of them in one statement.
+
+        Returns, for each row, the function that sends it (its parts beyond the reserved ones
+        raise `Throttled`), or the error that keeps it from going out now.
+        """
+        plans: list[_Plan | Exception] = []
+        for d in deliveries:
+            try:
+                plans.append(await self._plan(d))
+            except (PermanentError, TemporaryError) as exc:
+                plans.append(exc)
+        limited = [p for p in plans if isinstance(p, _Plan) and p.route.limit_key is not None and p.remaining]
+        granted = await self.limiter.acquire_many(
+            [(p.route.limit_key or "", p.route.per_minute, p.remaining) for p in limited]) if limited else []
+        allowance = {id(p): got for p, got in zip(limited, granted, strict=True)}
+        ready: list[SendNow | Exception] = []
+        for p in plans:
+            if isinstance(p, Exception):
+                ready.append(p)
+            elif allowance.get(id(p), 1) == 0:
+                ready.append(self.limiter.throttled(p.route.limit_key or "", p.route.per_minute))
+            else:
+                ready.append(functools.partial(self._send_plan, p, allowance.get(id(p))))
+        return ready
+
+    async def _plan(self, d: Delivery) -> _Plan:
+        community = self.people.directory.community(d.community)
         if community is None:
-            raise PermanentError(f"unknown community {delivery.community!r}")
-        route = await self._route(delivery, community)
-        parts = [p for p in split_text(delivery.text, route.max_bytes) if p.strip()]
-        done = await self._parts_sent(delivery.id) if len(parts) > 1 else 0
-        for index in range(done, len(parts)):
-            if route.limit_key is not None:
-                await self.limiter.acquire(route.limit_key, route.per_minute)
+            raise PermanentError(f"unknown community {d.community!r}")
+        route = await self._route(d, community)
+        parts = [p for p in split_text(d.text, route.max_bytes) if p.strip()]
+        done = await self._parts_sent(d.id) if len(parts) > 1 else 0
+        return _Plan(d, route, parts, done)
+
+    async def _send_plan(self, plan: _Plan, allowed: int | None) -> None:
+        """Sends the parts not sent yet; `allowed`: how many the rate limit lets through (None: no limit)."""
+        d, route, parts = plan.delivery, plan.route, plan.parts
+        for n, index in enumerate(range(plan.done, len(parts))):
+            if allowed is not None and n >= allowed:
+                raise self.limiter.throttled(route.limit_key or "", route.per_minute)
             await route.send_part(parts[index])
             if len(parts) > 1:
-                await self._save_parts_sent(delivery.id, index + 1)
-        log.info("outbox row %s sent via %s (%d part(s))", delivery.id, route.name, len(parts) - done)
+                await self._save_parts_sent(d.id, index + 1)
+        log.info("outbox row %s sent via %s (%d part(s))", d.id, route.name, plan.remaining)
 
     # -- choosing the route -------------------------------------------------------------------
 

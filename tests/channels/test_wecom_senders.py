@@ -20,7 +20,7 @@ from config.community import Directory
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import OutboxMessage
-from storage.models_channels import MpReplyWindow
+from storage.models_channels import ChannelRateCount, MpReplyWindow
 from storage.outbox_repo import enqueue
 from tests.channels.conftest import (
     ROBOT_KEY_RES_1,
@@ -97,9 +97,10 @@ async def test_routes_people_and_groups_to_the_right_endpoint(rig: Rig) -> None:
     async with rig.db.transaction() as session:
         session.add(MpReplyWindow(openid=ZHANG_OPENID, last_message_at=rig.clock.now(), sent_since=0))
     await rig.drain_until_done()
-    assert [(d.kind, d.to, d.content) for d in rig.api.delivered] == [
+    # Different targets go out concurrently: only each target's own order is kept.
+    assert sorted((d.kind, d.to, d.content) for d in rig.api.delivered) == sorted([
         ("app", STAFF_LI_USERID, "给李书记"), ("app", "v-he", "给何师傅"), ("robot", ROBOT_KEY_RES_1, "居民群"),
-        ("appchat", "staffchat", "工作群"), ("custom", ZHANG_OPENID, "给张阿姨")]
+        ("appchat", "staffchat", "工作群"), ("custom", ZHANG_OPENID, "给张阿姨")])
     assert {r.status for r in await rig.rows()} == {"sent"}
 
 
@@ -247,3 +248,98 @@ def test_failed_deliveries_are_listed_for_staff(sqlite_url: str, capsys: pytest.
     out = capsys.readouterr().out
     assert "user:r-zhang" in out and "48 h" in out and "您的预约已确认" in out
     assert "v-he" not in out  # delivered rows are not listed
+
+
+async def test_a_long_text_sends_the_parts_the_robot_limit_allows_and_the_rest_next_minute(rig: Rig) -> None:
+    text = "\n".join(f"{i:02d}. 幸福里社区志愿服务活动安排第{i}项内容说明" for i in range(80))  # 3 parts
+    await rig.enqueue(*(to_group("g-res-1", f"第{i}条") for i in range(18)), to_group("g-res-1", text))
+    await rig.drainer.drain_once()
+    assert len(rig.api.delivered) == 20  # 18 short posts and 2 of the 3 parts: the robot's 20 a minute
+    row = (await rig.rows())[-1]
+    assert row.status == "pending" and row.attempts == 0  # waiting for the limit is not an attempt
+    rig.clock.advance(seconds=61)
+    await rig.drainer.drain_once()
+    parts = [d.content for d in rig.api.delivered[18:]]
+    assert len(parts) == 3 and "\n".join(parts) == text
+
+
+async def test_acquire_many_never_lets_a_window_exceed_its_limit(db_url: str, clock: FixedClock) -> None:
+    """Two processes (two engines) reserving concurrently for the same keys: exactly the limit."""
+    import asyncio
+    import random
+
+    from bot.channels.wecom_api import RateLimiter
+
+    dbs = [Database(db_url), Database(db_url)]
+    await upgrade(dbs[0])
+    limiters = [RateLimiter(db, clock) for db in dbs]
+    keys = ["robot:a", "robot:b", "member:c"]
+    granted: dict[str, int] = dict.fromkeys(keys, 0)
+
+    async def reserve(limiter: RateLimiter, seed: int) -> None:
+        rnd = random.Random(seed)
+        for _ in range(10):
+            wanted = [(rnd.choice(keys), 20, rnd.randint(1, 4)) for _ in range(rnd.randint(1, 4))]
+            got = await limiter.acquire_many(wanted)
+            for (key, _, n), g in zip(wanted, got, strict=True):
+                assert 0 <= g <= n
+                granted[key] += g
+
+    try:
+        assert await limiters[0].acquire_many([("robot:x", 20, 15), ("robot:x", 20, 10), ("robot:y", 20, 1)]) == [
+            15, 5, 1]  # requests for one key are served in order
+        await asyncio.gather(*(reserve(limiters[i % 2], i) for i in range(8)))
+        assert granted == dict.fromkeys(keys, 20)  # demand was far above 20 per key: all of it, never more
+        assert await limiters[1].acquire_many([("robot:a", 20, 1)]) == [0]
+        clock.advance(seconds=60)  # the next window
+        assert await limiters[1].acquire_many([("robot:a", 20, 3)]) == [3]
+        clock.advance(seconds=120)
+        await limiters[0].acquire_many([("robot:z", 20, 1)])  # the first call in a new minute cleans up
+        async with dbs[0].transaction() as session:
+            windows = (await session.scalars(select(ChannelRateCount.window_start).distinct())).all()
+        assert sorted(windows) == [clock.now().astimezone(dt.UTC).replace(second=0, microsecond=0)]
+    finally:
+        for db in dbs:
+            await db.dispose()
+
+
+async def test_the_token_is_used_from_memory_until_it_expires_and_dropped_when_rejected(
+        rig: Rig, db_url: str, demo_directory: Directory) -> None:
+    from bot.channels.wecom_api import SharedTokens
+
+    tokens = SharedTokens(rig.db, rig.clock)
+    reads = 0
+    get_with_expiry = tokens.get_with_expiry
+
+    async def counting(key: str):  # type: ignore[no-untyped-def]
+        nonlocal reads
+        reads += 1
+        return await get_with_expiry(key)
+
+    wecom = rig.senders["wecom"].wecom  # type: ignore[attr-defined]
+    wecom.tokens.store = tokens
+    tokens.get_with_expiry = counting  # type: ignore[method-assign]
+    await rig.enqueue(*(to_group("g-staff", f"第{i}条") for i in range(3)))
+    await rig.drain_until_done()
+    assert rig.api.token_fetches["wecom"] == 1 and reads == 1  # one database read, then memory
+    # Another process finds the token rejected and fetches a new one (stored in the database).
+    other = await make_rig(db_url, rig.api, rig.clock, demo_directory)
+    try:
+        rig.api.fail("appchat/send", "expired")
+        await other.enqueue(to_group("g-staff", "另一个进程"))
+        await other.drain_until_done()
+    finally:
+        await other.senders["wecom"].close()  # type: ignore[attr-defined]
+        await other.db.dispose()
+    assert rig.api.token_fetches["wecom"] == 2
+    # This process's copy is rejected now: dropped, and the new token comes from the database.
+    await rig.enqueue(to_group("g-staff", "第3条"))
+    await rig.drain_until_done()
+    assert rig.api.token_fetches["wecom"] == 2
+    assert [d.content for d in rig.api.delivered] == ["第0条", "第1条", "第2条", "另一个进程", "第3条"]
+    # Close to its expiry the copy in memory is no longer used: the database is asked again.
+    reads_before = reads
+    rig.clock.advance(seconds=7200 - 60)
+    await rig.enqueue(to_group("g-staff", "两小时后"))
+    await rig.drain_until_done()
+    assert reads > reads_before and rig.api.token_fetches["wecom"] == 3

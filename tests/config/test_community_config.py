@@ -116,3 +116,17 @@ def test_production_refuses_a_public_simulator_without_a_token(tmp_path: Path) -
     settings = Settings(host="0.0.0.0", production=True, database_url=f"sqlite:///{tmp_path / 'x.db'}")
     with pytest.raises(ConfigError, match="LINLI_SIM_TOKEN"):
         build_linli(settings)
+
+
+def test_group_and_person_lookups_are_indexed_and_follow_copies() -> None:
+    community = load_directory(DEFAULT_COMMUNITY_FILE).communities[0]
+    first = community.groups[0]
+    assert community.group(first.id) is first and community.group("no-such-group") is None
+    assert community.person("staff-li") is next(p for p in community.people if p.id == "staff-li")
+    # A copy with other groups inherits the cached index, but must not use it.
+    renamed = first.model_copy(update={"name": "改名的群"})
+    copy = community.model_copy(update={"groups": [renamed]})
+    assert copy.group(first.id) is renamed and copy.group(community.groups[1].id) is None
+    assert community.group(first.id) is first
+    # The index is no field: not dumped, no part of equality.
+    assert community == community.model_copy() and "_linli" not in community.model_dump_json()
