@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.message import Message
 from storage.db import Database
-from storage.inbox_rows import InboxRows, inbox_rows_for
+from storage.inbox_rows import COLUMNS, InboxRows, inbox_rows_for
 from storage.models import InboxMessage
 
 log = logging.getLogger(__name__)
@@ -106,23 +106,20 @@ class InboxWriter:
 
     async def _write_rows(self, batch: list[_Pending]) -> list[Stored]:
         assert self._rows is not None
-        first: dict[tuple[str, str], _Pending] = {}
-        for item in batch:
-            first.setdefault((item.message.channel, item.message.msg_id), item)
+        first = _first_per_key(batch)
         now = dt.datetime.now(dt.UTC)
         new_ids, old_ids = await self._rows.insert([_row(item.message, now) for item in first.values()])
         return _results(batch, first, new_ids, old_ids)
 
     async def _write(self, batch: list[_Pending]) -> list[Stored]:
         """One multi-row INSERT … ON CONFLICT DO NOTHING for the batch, then the hooks of new rows."""
-        first: dict[tuple[str, str], _Pending] = {}
-        for item in batch:
-            first.setdefault((item.message.channel, item.message.msg_id), item)
+        first = _first_per_key(batch)
+        now = dt.datetime.now(dt.UTC)
         async with self._db.transaction() as session:
             # One executemany of a cached Core statement (SQLAlchemy turns it into multi-row
             # INSERTs): building a fresh multi-VALUES statement per batch cost more than the rows.
             inserted = await session.execute(
-                self._insert, [_values(item.message) for item in first.values()]
+                self._insert, [dict(zip(COLUMNS, _row(item.message, now), strict=True)) for item in first.values()]
             )
             new_ids = {(channel, msg_id): row_id for row_id, channel, msg_id in inserted.all()}
             old_ids: dict[tuple[str, str], int] = {}
@@ -136,6 +133,14 @@ class InboxWriter:
                 if key in new_ids and item.on_new is not None:
                     await item.on_new(session, new_ids[key])
         return _results(batch, first, new_ids, old_ids)
+
+
+def _first_per_key(batch: list[_Pending]) -> dict[tuple[str, str], _Pending]:
+    """The first caller of each (channel, msg_id) in the batch: the only one whose row is inserted."""
+    first: dict[tuple[str, str], _Pending] = {}
+    for item in batch:
+        first.setdefault((item.message.channel, item.message.msg_id), item)
+    return first
 
 
 def _results(batch: list[_Pending], first: dict[tuple[str, str], _Pending], new_ids: dict[tuple[str, str], int],
@@ -161,26 +166,10 @@ async def _find(session: AsyncSession, channel: str, msg_id: str) -> int | None:
 
 
 def _row(m: Message, received_at: dt.datetime) -> tuple[object, ...]:
-    """The row in storage.inbox_rows.COLUMNS order."""
+    """The row in storage.inbox_rows.COLUMNS order (both write paths store this)."""
     return (m.channel, m.msg_id, m.community, m.group_id, m.sender_id, m.sender_name, m.sender_role, m.text,
             m.mentions_bot, m.sent_at, received_at, "new")
 
-
-def _values(m: Message) -> dict[str, object]:
-    return {
-        "channel": m.channel,
-        "msg_id": m.msg_id,
-        "community": m.community,
-        "group_id": m.group_id,
-        "sender_id": m.sender_id,
-        "sender_name": m.sender_name,
-        "sender_role": m.sender_role,
-        "text": m.text,
-        "mentions_bot": m.mentions_bot,
-        "sent_at": m.sent_at,
-        "received_at": dt.datetime.now(dt.UTC),
-        "status": "new",
-    }
 
 
 def message_from_row(row: InboxMessage) -> Message:

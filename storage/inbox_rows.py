@@ -65,7 +65,7 @@ class SqliteInboxRows:
         self._path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox-sqlite")
         self._conn: sqlite3.Connection | None = None
-        self._select_cache: dict[int, str] = {}
+        self._insert_sql: dict[int, str] = {}
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -89,10 +89,10 @@ class SqliteInboxRows:
             row[_SENT_AT] = _sqlite_time(row[_SENT_AT])
             row[_RECEIVED_AT] = _sqlite_time(row[_RECEIVED_AT])
             values.extend(row)
-        sql = self._select_cache.get(len(rows))
+        sql = self._insert_sql.get(len(rows))
         if sql is None:
             one = "(" + ",".join("?" * len(COLUMNS)) + ")"
-            sql = self._select_cache[len(rows)] = (
+            sql = self._insert_sql[len(rows)] = (
                 f"INSERT INTO inbox ({', '.join(COLUMNS)}) VALUES {','.join([one] * len(rows))} "
                 "ON CONFLICT (channel, msg_id) DO NOTHING RETURNING id, channel, msg_id")
         _begin(conn)

@@ -151,9 +151,7 @@ class OfficialAccountCallback(CallbackChannel):
                 index_elements=["openid"], set_={"last_message_at": sent_at, "sent_since": 0},
                 where=MpReplyWindow.last_message_at <= sent_at))
 
-        failed = await self.accept(message, on_new)
-        if failed is None:
-            self.people.remember(sender)
+        failed = await self.accept(message, sender, on_new)
         return failed or _success()
 
 

@@ -163,13 +163,17 @@ class CallbackChannel:
             log.exception("%s: could not look up sender %s", self.channel, raw_id)
             raise Rejected(503, "cannot look up the sender right now") from None
 
-    async def accept(self, message: Message, on_new: OnNew | None) -> web.Response | None:
-        """Stores and submits `message`; returns the error response when it could not be stored."""
+    async def accept(self, message: Message, sender: Sender, on_new: OnNew | None) -> web.Response | None:
+        """Stores and submits `message`; returns the error response when it could not be stored.
+
+        Once stored, a new `sender` is a member (their row went in with the message): remembered,
+        so their next callbacks need no lookup."""
         try:
             stored = await self.inbox.store(message, on_new)
         except Exception:
             log.exception("%s: could not store message %s; asking WeChat to retry", self.channel, message.msg_id)
             return web.Response(status=503, text="cannot store the message right now")
+        self.people.remember(sender)
         if stored.duplicate:
             log.info("%s: message %s is a retry; already stored", self.channel, message.msg_id)
         else:
@@ -273,9 +277,7 @@ class WeComAppCallback(CallbackChannel):
             mentions_bot=True,
             sender_role=sender.role,  # type: ignore[arg-type]
         )
-        failed = await self.accept(message, self.member_on_new(sender, None))
-        if failed is None:
-            self.people.remember(sender)
+        failed = await self.accept(message, sender, self.member_on_new(sender, None))
         return failed or web.Response(status=200)
 
 

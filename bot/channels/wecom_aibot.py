@@ -142,9 +142,7 @@ class AibotCallback(CallbackChannel):
             if response_url:
                 session.add(AibotReplyUrl(msg_id=msg_id, response_url=response_url, expires_at=expires))
 
-        failed = await self.accept(message, on_new)
-        if failed is None:
-            self.people.remember(sender)
+        failed = await self.accept(message, sender, on_new)
         return failed or web.Response(status=200)
 
 
