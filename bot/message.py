@@ -49,4 +49,7 @@ class Outgoing:
     # Rows with the same key are written once: scheduled posts use it to be idempotent
     # (e.g. "theme:g-res-1:2026-11-25").
     idempotency_key: str | None = None
+    # People to @ in a group post: person ids (or WeCom userids of people not in the community
+    # file), "@all" for everyone. Stored with the outbox row; the WeCom group robot notifies them
+    # (`mentioned_list`), other routes send the text without.
     mentions: tuple[str, ...] = field(default=())

@@ -180,13 +180,14 @@ class OutboxDrainer:
             update(t)
             .where(t.c.id.in_(due.scalar_subquery()))
             .values(next_attempt_at=now + LEASE, attempts=t.c.attempts + 1)
-            .returning(t.c.id, t.c.channel, t.c.community, t.c.audience, t.c.target, t.c.text, t.c.reply_to)
+            .returning(t.c.id, t.c.channel, t.c.community, t.c.audience, t.c.target, t.c.text, t.c.reply_to,
+                       t.c.mentions)
         )
         async with self.db.transaction() as session:
             if self.db.is_postgres:
                 await session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
             rows = (await session.execute(claim)).all()
-            claimed = [Delivery(*row) for row in sorted(rows, key=lambda r: r[0])]
+            claimed = [Delivery(*row[:-1], mentions=tuple(row[-1] or ())) for row in sorted(rows, key=lambda r: r[0])]
             # A channel that delivers into the database (the simulator's timeline) delivers in
             # this very transaction: delivered and marked sent together, exactly once.
             local = [d for d in claimed if hasattr(self.senders.get(d.channel), "deliver_in")]

@@ -49,6 +49,11 @@ class Group(_Model):
     wecom_chat_id: str | None = None
     appchat_id: str | None = None
     robot_key_env: str | None = None
+    # How many people are in the group. WeCom counts a post to an app group chat once per member
+    # against the corp's 20,000 person-times a minute, so linli paces appchat posts by it. Unset:
+    # the people of this file who list the group (at least 2); set it when the chat has more.
+    # An appchat holds 2..2000 members.
+    members: int | None = Field(default=None, ge=1, le=2000)
 
 
 class Person(_Model):
@@ -205,6 +210,12 @@ class Community(_Model):
     def person(self, person_id: str) -> Person | None:
         return _by_id(self, "people", self.people).get(person_id)
 
+    def member_count(self, group: Group) -> int:
+        """The group's `members`, else how many people of this file list it (at least 2)."""
+        if group.members is not None:
+            return group.members
+        return max(2, _listed_members(self).get(group.id, 0))
+
     def team(self, team_id: str) -> Team | None:
         return next((t for t in self.teams if t.id == team_id), None)
 
@@ -237,6 +248,19 @@ def _by_id(model: BaseModel, name: str, items: list[Any]) -> dict[str, Any]:
         for item in items:
             index.setdefault(item.id, item)
         cached = model.__dict__[key] = (items, index)
+    return cached[1]
+
+
+def _listed_members(community: Community) -> dict[str, int]:
+    """How many people of the community list each group, cached like `_by_id` (for the same reasons)."""
+    key = "_linli_listed_members"
+    cached = community.__dict__.get(key)
+    if cached is None or cached[0] is not community.people:
+        counts: dict[str, int] = {}
+        for person in community.people:
+            for group_id in set(person.groups):
+                counts[group_id] = counts.get(group_id, 0) + 1
+        cached = community.__dict__[key] = (community.people, counts)
     return cached[1]
 
 

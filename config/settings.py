@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     mp_aes_key: str | None = None  # set: safe mode (encrypted callbacks required)
     mp_api_base: str = "https://api.weixin.qq.com"
     wechat_http_timeout_seconds: float = Field(default=10.0, gt=0)
+    # WeCom app group chats (appchat/send) together: at most this many person-times a minute per
+    # corp, where a post to a chat of N members costs N (protocol notes §4.3: 20,000). Shared by
+    # all bot processes; posts over it wait for the next minute.
+    wecom_appchat_corp_per_minute: int = Field(default=20_000, ge=1)
 
     @field_validator("config")
     @classmethod

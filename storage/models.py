@@ -79,6 +79,8 @@ class OutboxMessage(Base):
     text: Mapped[str] = mapped_column(Text)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     reply_to: Mapped[int | None] = mapped_column(ForeignKey("inbox.id"))
+    # People to @ (`Outgoing.mentions`) as a JSON list; NULL when none.
+    mentions: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
     status: Mapped[str] = mapped_column(String(8), default="pending")  # pending | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

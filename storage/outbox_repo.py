@@ -21,6 +21,7 @@ def outbox_values(out: Outgoing, now: dt.datetime, reply_to: int | None) -> dict
         "text": out.text,
         "idempotency_key": out.idempotency_key,
         "reply_to": reply_to,
+        "mentions": list(out.mentions) or None,
         "status": "pending",
         "attempts": 0,
         "next_attempt_at": now,

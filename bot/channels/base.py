@@ -18,6 +18,7 @@ class Delivery:
     target: str
     text: str
     reply_to: int | None = None  # the inbox row this answers, if any
+    mentions: tuple[str, ...] = ()  # people to @ in a group post (`Outgoing.mentions`)
 
 
 class TemporaryError(Exception):

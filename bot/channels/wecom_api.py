@@ -37,6 +37,9 @@ MARKDOWN_MAX_BYTES = 4096  # webhook markdown
 ROBOT_PER_MINUTE = 20
 MEMBER_PER_MINUTE = 30
 APPCHAT_PER_MINUTE = 20  # our own pace for app group chats (each member gets ≤200/min across chats)
+# All app group chats of a corp together (§4.3): ≤20,000 person-times a minute, a post to a chat
+# of N members costing N (setting wecom_appchat_corp_per_minute).
+APPCHAT_CORP_PER_MINUTE = 20_000
 
 WECOM_TOKEN_ERRORS = frozenset({40014, 42001})  # invalid / expired access_token
 MP_TOKEN_ERRORS = frozenset({40001, 40014, 42001})  # 40001 also means "not the latest token" on the OA

@@ -9,6 +9,12 @@ openids, robot keys and chat ids:
 - to a group: the AI bot's one-use `response_url` when the row answers an AI-bot message from
   that group; else the group's robot webhook; else the group's app chat (appchat/send).
 
+Rate limits (one-minute windows shared by all processes, see `RateLimiter`): a robot posts at
+most 20 messages a minute, the app sends one member at most 30, and app group chats are paced
+per chat and, together, by the corp's person-times a minute (a post to N members costs N).
+A row's `mentions` (people to @) reach the group robot's `mentioned_list`; the other routes
+ignore them.
+
 Long texts go out in parts split at the byte limit on line boundaries; how many parts went out
 is stored, so a retry continues after the last part that got through instead of repeating it.
 """
@@ -27,6 +33,7 @@ from sqlalchemy import select, update
 from bot.channels.base import Delivery, PermanentError, Sender, SendNow, TemporaryError
 from bot.channels.wechat_directory import WeChatDirectory
 from bot.channels.wecom_api import (
+    APPCHAT_CORP_PER_MINUTE,
     APPCHAT_PER_MINUTE,
     MARKDOWN_MAX_BYTES,
     MEMBER_PER_MINUTE,
@@ -57,12 +64,20 @@ MP_MESSAGES_PER_WINDOW = 5  # customer-service messages allowed per message the 
 
 
 @dataclass(frozen=True)
+class Limit:
+    """A rate limit a route's messages count against: `cost` units of `key` each, `per_minute` a window."""
+
+    key: str
+    per_minute: int
+    cost: int = 1
+
+
+@dataclass(frozen=True)
 class Route:
     name: str  # for logs and errors: "robot g-res-1", "app message staff-li", …
     max_bytes: int
-    limit_key: str | None
-    per_minute: int
-    send_part: Callable[[str], Awaitable[None]]
+    limits: tuple[Limit, ...]  # every part sent needs its cost in each of them
+    send_part: Callable[[str, int], Awaitable[None]]  # (the part's text, its index in the row's parts)
 
 
 @dataclass
@@ -83,7 +98,8 @@ class WeChatSender:
     """The `Sender` of the three WeChat channels (`linli.senders[...]` for each name in CHANNELS)."""
 
     def __init__(self, db: Database, people: WeChatDirectory, clock: Clock, http: WeChatHttp, *,
-                 wecom: WeComApi | None = None, robot: GroupRobot | None = None, mp: MpApi | None = None) -> None:
+                 wecom: WeComApi | None = None, robot: GroupRobot | None = None, mp: MpApi | None = None,
+                 appchat_corp_per_minute: int = APPCHAT_CORP_PER_MINUTE) -> None:
         self.db = db
         self.people = people
         self.clock = clock
@@ -91,6 +107,7 @@ class WeChatSender:
         self.wecom = wecom
         self.robot = robot
         self.mp = mp
+        self.appchat_corp_per_minute = appchat_corp_per_minute
         self.limiter = RateLimiter(db, clock)
 
     async def close(self) -> None:
@@ -114,18 +131,28 @@ class WeChatSender:
                 plans.append(await self._plan(d))
             except (PermanentError, TemporaryError) as exc:
                 plans.append(exc)
-        limited = [p for p in plans if isinstance(p, _Plan) and p.route.limit_key is not None and p.remaining]
-        granted = await self.limiter.acquire_many(
-            [(p.route.limit_key or "", p.route.per_minute, p.remaining) for p in limited]) if limited else []
-        allowance = {id(p): got for p, got in zip(limited, granted, strict=True)}
+        limited = [p for p in plans if isinstance(p, _Plan) and p.route.limits and p.remaining]
+        wanted = [(limit.key, limit.per_minute, limit.cost * p.remaining) for p in limited for limit in p.route.limits]
+        granted = iter(await self.limiter.acquire_many(wanted) if wanted else [])
+        # Each row's parts that every one of its limits allows, and the limit that allows the fewest.
+        # A row reserves in all its limits at once, in the same statement, and needs all of them:
+        # when one grants less than another (the corp budget granted but the chat's own limit not,
+        # or the other way round; or only part of a chat's cost left in the corp budget), the
+        # surplus stays counted though unused. Like the unused slots of a failed send, that only
+        # ever makes the limiter send less than it could, never more than a limit allows.
+        allowance: dict[int, tuple[int, Limit]] = {
+            id(p): min(((next(granted) // limit.cost, limit) for limit in p.route.limits), key=lambda g: g[0])
+            for p in limited}
         ready: list[SendNow | Exception] = []
         for p in plans:
             if isinstance(p, Exception):
                 ready.append(p)
-            elif allowance.get(id(p), 1) == 0:
-                ready.append(self.limiter.throttled(p.route.limit_key or "", p.route.per_minute))
+                continue
+            allowed = allowance.get(id(p))
+            if allowed is not None and allowed[0] == 0:
+                ready.append(self.limiter.throttled(allowed[1].key, allowed[1].per_minute))
             else:
-                ready.append(functools.partial(self._send_plan, p, allowance.get(id(p))))
+                ready.append(functools.partial(self._send_plan, p, allowed))
         return ready
 
     async def _plan(self, d: Delivery) -> _Plan:
@@ -137,13 +164,14 @@ class WeChatSender:
         done = await self._parts_sent(d.id) if len(parts) > 1 else 0
         return _Plan(d, route, parts, done)
 
-    async def _send_plan(self, plan: _Plan, allowed: int | None) -> None:
-        """Sends the parts not sent yet; `allowed`: how many the rate limit lets through (None: no limit)."""
+    async def _send_plan(self, plan: _Plan, allowed: tuple[int, Limit] | None) -> None:
+        """Sends the parts not sent yet; `allowed`: how many the rate limits let through, and the
+        limit that stops the rest (None: no limit)."""
         d, route, parts = plan.delivery, plan.route, plan.parts
         for n, index in enumerate(range(plan.done, len(parts))):
-            if allowed is not None and n >= allowed:
-                raise self.limiter.throttled(route.limit_key or "", route.per_minute)
-            await route.send_part(parts[index])
+            if allowed is not None and n >= allowed[0]:
+                raise self.limiter.throttled(allowed[1].key, allowed[1].per_minute)
+            await route.send_part(parts[index], index)
             if len(parts) > 1:
                 await self._save_parts_sent(d.id, index + 1)
         log.info("outbox row %s sent via %s (%d part(s))", d.id, route.name, plan.remaining)
@@ -159,20 +187,33 @@ class WeChatSender:
         if d.channel == "wecom_aibot" and len(d.text.encode("utf-8")) <= MARKDOWN_MAX_BYTES:
             reply_url = await self._response_url(d)
             if reply_url is not None:
-                return Route(f"aibot reply in {group.id}", MARKDOWN_MAX_BYTES, None, 0,
-                             lambda text: self._answer_via_response_url(reply_url, text))
+                return Route(f"aibot reply in {group.id}", MARKDOWN_MAX_BYTES, (),
+                             lambda text, _: self._answer_via_response_url(reply_url, text))
         key = self.people.robot_key(group)
         if key is not None:
             robot = self.robot
             if robot is None:
                 raise PermanentError("the group robot client is not configured")
             digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-            return Route(f"robot {group.id}", TEXT_MAX_BYTES, f"robot:{digest}", ROBOT_PER_MINUTE,
-                         lambda text: robot.send_text(key, text))
+            # People to @ (their WeCom userids; "@all" stays as it is), with the first part only:
+            # a long text split in parts notifies them once.
+            mentioned = [self.people.wecom_userid(community, m) for m in d.mentions]
+            return Route(f"robot {group.id}", TEXT_MAX_BYTES, (Limit(f"robot:{digest}", ROBOT_PER_MINUTE),),
+                         lambda text, index: robot.send_text(key, text, mentioned if index == 0 else None))
         if group.appchat_id and self.wecom is not None:
             wecom, chat_id = self.wecom, group.appchat_id
-            return Route(f"appchat {group.id}", TEXT_MAX_BYTES, f"appchat:{chat_id}", APPCHAT_PER_MINUTE,
-                         lambda text: wecom.appchat_send_text(chat_id, text))
+            # Mentions are not added here: appchat text would need "<@userid>" inside the content
+            # (WeCom ≥ 5.0.6 only; older clients show the markup), which changes what is sent.
+            members = community.member_count(group)
+            if members > self.appchat_corp_per_minute:
+                raise PermanentError(
+                    f"group {group.id!r} has {members} members, more than the corp's "
+                    f"{self.appchat_corp_per_minute} person-times a minute for app group chats "
+                    "(setting wecom_appchat_corp_per_minute)")
+            limits = (Limit(f"appchat:{chat_id}", APPCHAT_PER_MINUTE),
+                      Limit(f"appchat-corp:{wecom.corp_id}", self.appchat_corp_per_minute, members))
+            return Route(f"appchat {group.id}", TEXT_MAX_BYTES, limits,
+                         lambda text, _: wecom.appchat_send_text(chat_id, text))
         raise PermanentError(
             f"no way to post in group {group.id!r}: set its robot key (environment variable named by "
             f"robot_key_env) or its appchat_id with the WeCom app configured")
@@ -181,22 +222,22 @@ class WeChatSender:
         if d.channel == "wecom_aibot" and len(d.text.encode("utf-8")) <= MARKDOWN_MAX_BYTES:
             reply_url = await self._response_url(d)
             if reply_url is not None:
-                return Route(f"aibot reply to {d.target}", MARKDOWN_MAX_BYTES, None, 0,
-                             lambda text: self._answer_via_response_url(reply_url, text))
+                return Route(f"aibot reply to {d.target}", MARKDOWN_MAX_BYTES, (),
+                             lambda text, _: self._answer_via_response_url(reply_url, text))
         if d.channel == "mp":
             openid = self.people.mp_openid(community, d.target)
             if openid is not None:
                 if self.mp is None:
                     raise PermanentError("the Official Account is not configured (LINLI_MP_APP_ID/_SECRET)")
-                return Route(f"OA customer-service message {d.target}", TEXT_MAX_BYTES, None, 0,
-                             lambda text: self._send_mp(openid, text))
+                return Route(f"OA customer-service message {d.target}", TEXT_MAX_BYTES, (),
+                             lambda text, _: self._send_mp(openid, text))
         userid = self.people.wecom_userid(community, d.target)
         if self.wecom is None:
             raise PermanentError(f"cannot message {d.target!r}: the WeCom app is not configured "
                                  "(LINLI_WECOM_CORP_ID/_AGENT_ID/_SECRET)")
         wecom = self.wecom
-        return Route(f"app message {d.target}", TEXT_MAX_BYTES, f"member:{userid}", MEMBER_PER_MINUTE,
-                     lambda text: wecom.send_text(userid, text))
+        return Route(f"app message {d.target}", TEXT_MAX_BYTES, (Limit(f"member:{userid}", MEMBER_PER_MINUTE),),
+                     lambda text, _: wecom.send_text(userid, text))
 
     # -- AI bot response_url ------------------------------------------------------------------
 
@@ -283,5 +324,6 @@ def build_wechat_senders(settings: Settings, db: Database, directory: Directory,
     if settings.mp_app_id and settings.mp_secret:
         mp = MpApi(http, tokens, base=settings.mp_api_base, app_id=settings.mp_app_id, secret=settings.mp_secret)
     sender = WeChatSender(db, WeChatDirectory(directory), clock, http, wecom=wecom,
-                          robot=GroupRobot(http, base=settings.wecom_api_base), mp=mp)
+                          robot=GroupRobot(http, base=settings.wecom_api_base), mp=mp,
+                          appchat_corp_per_minute=settings.wecom_appchat_corp_per_minute)
     return {name: sender for name in CHANNELS}

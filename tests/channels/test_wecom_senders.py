@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.channels.base import Sender
 from bot.channels.wecom_api import split_text
@@ -16,7 +16,7 @@ from bot.channels.wecom_senders import build_wechat_senders
 from bot.clock import FixedClock
 from bot.message import Outgoing
 from bot.outbox import OutboxDrainer
-from config.community import Directory
+from config.community import Directory, Group
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import OutboxMessage
@@ -343,3 +343,116 @@ async def test_the_token_is_used_from_memory_until_it_expires_and_dropped_when_r
     await rig.enqueue(to_group("g-staff", "两小时后"))
     await rig.drain_until_done()
     assert reads > reads_before and rig.api.token_fetches["wecom"] == 3
+
+
+# -- the corp's person-times a minute for app group chats (protocol notes §4.3) ------------------
+
+
+def with_app_chats(directory: Directory, sizes: list[int]) -> Directory:
+    """The demo community plus app group chats chat00, chat01, … of the given member counts."""
+    c = directory.communities[0]
+    chats = [Group(id=f"g-chat-{i:02d}", name=f"志愿者分队{i}", kind="volunteers", appchat_id=f"chat{i:02d}",
+                   members=n) for i, n in enumerate(sizes)]
+    return Directory([c.model_copy(update={"groups": [*c.groups, *chats]}), *directory.communities[1:]],
+                     source=directory.source)
+
+
+async def app_chat_rig(db_url: str, api: FakeWeChatApi, clock: FixedClock, directory: Directory,
+                       sizes: list[int]) -> Rig:
+    rig = await make_rig(db_url, api, clock, with_app_chats(directory, sizes))
+    await rig.enqueue(*(to_group(f"g-chat-{i:02d}", f"早安{i}") for i in range(len(sizes))))
+    return rig
+
+
+async def test_app_group_chats_together_keep_to_the_corps_person_times_a_minute(
+        db_url: str, fake_api: FakeWeChatApi, clock: FixedClock, demo_directory: Directory) -> None:
+    rig = await app_chat_rig(db_url, fake_api, clock, demo_directory, [1000] * 25)  # 25,000 person-times
+    assert rig.settings.wecom_appchat_corp_per_minute == 20_000
+    try:
+        await rig.drainer.drain_once()  # two waves of 16 and 9 chats, each one reservation
+        # The chats of a wave go out concurrently: in any order.
+        assert sorted(d.to for d in fake_api.delivered) == [f"chat{i:02d}" for i in range(20)]  # 20 × 1,000
+        waiting = [r for r in await rig.rows() if r.status == "pending"]
+        assert [r.target for r in waiting] == [f"g-chat-{i:02d}" for i in range(20, 25)]
+        assert all(r.attempts == 0 and "appchat-corp" in (r.last_error or "") for r in waiting)  # not failing
+        assert await rig.drainer.drain_once() == 0  # same minute: nothing more
+        rig.clock.advance(seconds=61)  # the next window
+        assert await rig.drainer.drain_once() == 5
+        assert sorted(d.to for d in fake_api.delivered) == [f"chat{i:02d}" for i in range(25)]
+        async with rig.db.transaction() as session:  # what the limiter counted in each window
+            counts = (await session.execute(
+                select(ChannelRateCount.window_start, ChannelRateCount.count)
+                .where(ChannelRateCount.key.startswith("appchat-corp:")).order_by(ChannelRateCount.window_start)
+            )).all()
+        assert [count for _, count in counts] == [25_000, 5_000]  # asked for; granted 20,000 then 5,000
+    finally:
+        await rig.senders["wecom"].close()  # type: ignore[attr-defined]
+        await rig.db.dispose()
+
+
+async def test_a_chat_the_corp_budget_cannot_fully_cover_waits_and_its_share_stays_counted(
+        db_url: str, fake_api: FakeWeChatApi, clock: FixedClock, demo_directory: Directory) -> None:
+    # 19,000 person-times fit; the 1,500-member chat gets only the 1,000 left, so it waits, and
+    # those 1,000 stay counted: the 500-member chats after it wait too (sending less, never more).
+    sizes = [1000] * 19 + [1500] + [500] * 4
+    rig = await app_chat_rig(db_url, fake_api, clock, demo_directory, sizes)
+    try:
+        await rig.drainer.drain_once()
+        assert sorted(d.to for d in fake_api.delivered) == [f"chat{i:02d}" for i in range(19)]  # 19,000
+        rig.clock.advance(seconds=61)
+        await rig.drainer.drain_once()
+        assert sorted(d.to for d in fake_api.delivered) == [f"chat{i:02d}" for i in range(24)]
+        assert {r.status for r in await rig.rows()} == {"sent"}
+    finally:
+        await rig.senders["wecom"].close()  # type: ignore[attr-defined]
+        await rig.db.dispose()
+
+
+async def test_a_chat_larger_than_the_corp_budget_fails_with_the_reason(
+        db_url: str, fake_api: FakeWeChatApi, clock: FixedClock, demo_directory: Directory) -> None:
+    rig = await make_rig(db_url, fake_api, clock, with_app_chats(demo_directory, [600, 300]),
+                         wecom_appchat_corp_per_minute=500)
+    try:
+        await rig.enqueue(to_group("g-chat-00", "太大"), to_group("g-chat-01", "可以"))
+        await rig.drainer.drain_once()
+        big, small = await rig.rows()
+        assert big.status == "failed" and "600 members" in (big.last_error or "")
+        assert small.status == "sent" and [d.to for d in fake_api.delivered] == ["chat01"]
+    finally:
+        await rig.senders["wecom"].close()  # type: ignore[attr-defined]
+        await rig.db.dispose()
+
+
+# -- mentions (protocol notes §4.4) ------------------------------------------------------------
+
+
+async def test_mentions_reach_the_group_robot_as_its_mentioned_list(rig: Rig) -> None:
+    text = "\n".join(f"{i:02d}. 幸福里社区志愿服务活动安排第{i}项内容说明" for i in range(80))  # 3 parts
+    await rig.enqueue(
+        Outgoing("wecom", "xingfuli", "group", "g-res-1", "请李书记看一下", mentions=("staff-li", "@all")),
+        to_group("g-res-1", "没有人要@"),
+        Outgoing("wecom", "xingfuli", "group", "g-res-1", text, mentions=("v-he",)))
+    await rig.drain_until_done()
+    bodies = [d.body["text"] for d in rig.api.delivered]
+    # Person ids become WeCom userids (staff-li's is LiShuJi); "@all" is passed as it is.
+    assert bodies[0] == {"content": "请李书记看一下", "mentioned_list": [STAFF_LI_USERID, "@all"]}
+    assert bodies[1] == {"content": "没有人要@"}  # no mentions: no mentioned_list key at all
+    assert len(bodies) == 5 and bodies[2]["mentioned_list"] == ["v-he"]  # a long text: @ once, with part 1
+    assert all("mentioned_list" not in b for b in bodies[3:])
+    assert [r.mentions for r in await rig.rows()] == [["staff-li", "@all"], None, ["v-he"]]
+    async with rig.db.transaction() as session:  # no mentions is SQL NULL, not a JSON null
+        assert await session.scalar(select(func.count()).select_from(OutboxMessage)
+                                    .where(OutboxMessage.mentions.is_(None))) == 1
+
+
+async def test_mentions_survive_the_batched_core_insert(rig: Rig) -> None:
+    """The scheduler's (and the pipeline's) many-rows INSERT goes through `outbox_values` too."""
+    from bot.scheduler import enqueue_once
+
+    async with rig.db.transaction() as session:
+        await enqueue_once(session, [
+            Outgoing("wecom", "xingfuli", "group", "g-res-1", "提醒", idempotency_key="k1", mentions=("staff-li",)),
+            Outgoing("wecom", "xingfuli", "group", "g-res-1", "通知", idempotency_key="k2")], now=rig.clock.now())
+    await rig.drain_until_done()
+    assert [d.body["text"] for d in rig.api.delivered] == [
+        {"content": "提醒", "mentioned_list": [STAFF_LI_USERID]}, {"content": "通知"}]

@@ -130,3 +130,21 @@ def test_group_and_person_lookups_are_indexed_and_follow_copies() -> None:
     assert community.group(first.id) is first
     # The index is no field: not dumped, no part of equality.
     assert community == community.model_copy() and "_linli" not in community.model_dump_json()
+
+
+def test_a_groups_member_count_is_its_members_or_the_people_listing_it(tmp_path: Path) -> None:
+    community = load_directory(DEFAULT_COMMUNITY_FILE).communities[0]
+    staff, res_1, vol = (community.group(g) for g in ("g-staff", "g-res-1", "g-vol"))
+    assert staff is not None and res_1 is not None and vol is not None
+    assert staff.members == 3 and community.member_count(staff) == 3  # set in the demo file
+    # Unset: the people of the file who list the group (at least 2).
+    listed = sum("g-vol" in p.groups for p in community.people)
+    assert vol.members is None and community.member_count(vol) == listed == 5
+    lonely = res_1.model_copy(update={"id": "g-nobody"})
+    assert community.member_count(lonely) == 2
+    for bad in ("0", "2001", "many"):
+        path, text = _broken(tmp_path, "        members: 3\n", f"        members: {bad}\n")
+        with pytest.raises(ConfigError) as info:
+            load_directory(path)
+        assert f"{path}:{_line_of(text, f'members: {bad}')}:" in str(info.value)
+        assert "groups[3].members" in str(info.value)
