@@ -5,6 +5,10 @@ stored in plain text. A login creates a session row (only the SHA-256 of the coo
 kept, with an absolute expiry), so any bot process behind a load balancer accepts it. Forms carry
 a per-session CSRF token and the request's version: a change based on a stale page is refused
 with a message, never silently overwrites a colleague's change. Charts are SVG drawn here.
+
+Failed logins are counted in the database (`LoginThrottle`), per login name and per address, so
+that every process behind the load balancer refuses the same guesser. /staff/deliveries lists
+the community's messages the outbox gave up on (what `linli outbox failed` shows operators).
 """
 
 from __future__ import annotations
@@ -15,9 +19,12 @@ import functools
 import hashlib
 import hmac
 import html
+import ipaddress
 import logging
+import math
 import secrets
 import statistics
+import unicodedata
 import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,15 +32,23 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import Clock
 from bot.message import Outgoing
 from config.community import Community, Person
+from handlers import texts as common_texts
 from handlers import texts_requests as texts
 from handlers.digest import CATEGORY_COLORS, CATEGORY_ORDER, day_bounds, weekly_chart
 from handlers.requests import apply_change, grid_name
 from nlp.location import Location
 from storage import requests_repo as repo
+from storage.db import Database
+from storage.models import OutboxMessage
+from storage.models_channels import ChannelRateCount
 from storage.models_requests import OPEN_STATUSES, STATUSES, TIERS, Request, StaffSession
 from storage.outbox_repo import enqueue
 
@@ -47,6 +62,7 @@ PREFIX = "/staff"
 PAGE_SIZE = 100
 AGE_CHOICES = (1, 3, 7, 30)
 CHART_WEEKS = 8
+DELIVERY_EXCERPT_CHARS = 60
 
 # scrypt at n=2**14, r=8: ~50 ms and 16 MB per check, so guessing is slow and memory-hard.
 _SCRYPT_N, _SCRYPT_R, _SCRYPT_P, _DKLEN = 2**14, 8, 1, 32
@@ -110,6 +126,7 @@ def _page(title: str, body: str, staff: Staff | None = None) -> str:
     if staff is not None:
         nav = (f'<nav><span id="who">{_esc(staff.person.name)}</span>'
                f'<a href="{PREFIX}">工单</a><a href="{PREFIX}/charts">图表</a>'
+               f'<a href="{PREFIX}/deliveries" id="nav-deliveries">{common_texts.WEB_DELIVERIES_TITLE}</a>'
                f'<form method="post" action="{PREFIX}/logout" style="display:inline">'
                f'<input type="hidden" name="csrf" value="{_esc(staff.session.csrf)}">'
                f'<button type="submit" id="logout">退出</button></form></nav>')
@@ -131,12 +148,140 @@ def _safe_next(value: str | None) -> str:
     return PREFIX
 
 
+# --- login lockout ------------------------------------------------------------------------------
+
+LOCKOUT_WINDOW = dt.timedelta(minutes=15)
+MAX_FAILS_PER_NAME = 5  # one account: a guesser gets 5 passwords per 15 minutes, from anywhere
+MAX_FAILS_PER_ADDRESS = 20  # one address (an office behind one NAT has several staff members)
+LOGIN_KEY = "staff-login:"
+
+
+def client_address(request: web.Request) -> str:
+    """Who is logging in: the peer's address, or the client nginx saw when the peer is our proxy.
+
+    X-Forwarded-For is believed only from a loopback or private peer (deploy/nginx-linli.conf on
+    this machine or this network; it appends the address it saw, so the last entry is the one to
+    trust, whatever a client put before it). Behind that proxy every request comes from the proxy's
+    address: counting the peer would let 20 typos lock out every staff member. IPv6 counts per /64,
+    what one subscriber usually gets.
+    """
+    peer = request.remote or ""
+    try:
+        ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(peer)
+    except ValueError:
+        ip = None
+    forwarded = request.headers.get("X-Forwarded-For", "")
+    if ip is not None and (ip.is_loopback or ip.is_private) and forwarded:
+        try:
+            ip = ipaddress.ip_address(forwarded.rsplit(",", 1)[-1].strip())
+        except ValueError:
+            pass  # a proxy we trust sent garbage: count the proxy
+    if ip is None:
+        return peer or "unknown"
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    name_key: str
+    address_key: str
+    window_end: dt.datetime
+    refused: bool
+    retry_after: float  # seconds until the window ends
+    name_count: int
+    address_count: int
+
+
+class LoginThrottle:
+    """Failed staff logins per login name and per address, in fixed 15-minute windows.
+
+    The counts live in `channel_rate_counts`, the table of the outbox's `RateLimiter`
+    (bot/channels/wecom_api.py), with keys "staff-login:name:…" / "staff-login:addr:…", and are
+    kept the same way: one `INSERT … ON CONFLICT DO UPDATE SET count = count + 1 … RETURNING`
+    (SQLite and PostgreSQL), which the database serialises per key, so processes sharing one
+    database share the counts and parallel guesses cannot slip past the limit. Every attempt
+    reserves its slot before the password is checked (a check costs ~50 ms, and guesses sent in
+    parallel must count); a successful login gives its slot back.
+
+    For these rows `window_start` holds the window's *end*: the rate limiter deletes rows whose
+    `window_start` is more than a minute old, so it removes them only once their window is over
+    (a real start would be deleted within two minutes, and with it the lockout).
+    """
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+        self._insert = pg_insert if db.is_postgres else sqlite_insert
+
+    @staticmethod
+    def name_key(login: str, found: tuple[Community, Person] | None) -> str:
+        # A known staff member is counted once, whether they type their id or their name. Other
+        # names are normalised, and stored only as a digest: people type passwords into the
+        # login field, and this table is no place for them.
+        if found is not None:
+            key = f"{LOGIN_KEY}name:{found[0].id}/{found[1].id}"
+            if len(key) <= 160:
+                return key
+        name = unicodedata.normalize("NFKC", login).strip().casefold()
+        return f"{LOGIN_KEY}name:?{hashlib.sha256(name.encode()).hexdigest()[:32]}"
+
+    def _window_end(self, now: dt.datetime) -> dt.datetime:
+        span = int(LOCKOUT_WINDOW.total_seconds())
+        start = int(now.timestamp()) // span * span
+        return dt.datetime.fromtimestamp(start + span, dt.UTC)
+
+    async def attempt(self, name_key: str, address: str) -> LoginAttempt:
+        """Counts one login attempt; `refused` once either count is over its limit in this window."""
+        now = self.clock.now()
+        end = self._window_end(now)
+        address_key = f"{LOGIN_KEY}addr:{address}"[:160]
+        table = ChannelRateCount.__table__
+        # Sorted keys: two processes lock the two rows in the same order (no deadlock).
+        stmt = self._insert(table).values([{"key": k, "window_start": end, "count": 1}
+                                           for k in sorted((name_key, address_key))])
+        stmt = stmt.on_conflict_do_update(index_elements=[table.c.key, table.c.window_start],
+                                          set_={"count": table.c.count + stmt.excluded["count"]})
+        async with self.db.transaction() as session:
+            counts: dict[str, int] = {key: count for key, count in await session.execute(
+                stmt.returning(table.c.key, table.c.count))}
+        name_count, address_count = counts[name_key], counts[address_key]
+        refused = name_count > MAX_FAILS_PER_NAME or address_count > MAX_FAILS_PER_ADDRESS
+        return LoginAttempt(name_key, address_key, end, refused, (end - now).total_seconds(), name_count,
+                            address_count)
+
+    async def succeeded(self, attempt: LoginAttempt) -> None:
+        """A right password: its slot on the address is given back, and the name's count is reset.
+
+        The name's count is reset because only someone who knows the password can do this: the
+        owner's typos of this morning should not add up with the next ones. A guesser gains nothing
+        from the reset but the owner's own logins, and stays bounded per address. The address's
+        count is not reset: one right password (a colleague's, at the same office or attacker's
+        address) must not wipe out the failures of the guesses around it.
+        """
+        table = ChannelRateCount.__table__
+        async with self.db.transaction() as session:
+            # "…addr:…" before "…name:…", the order `attempt` locks them in (no deadlock).
+            await session.execute(update(table).where(
+                table.c.key == attempt.address_key, table.c.window_start == attempt.window_end, table.c.count > 0,
+            ).values(count=table.c.count - 1))
+            await session.execute(delete(table).where(table.c.key == attempt.name_key))
+
+    async def forget_ended(self, session: AsyncSession) -> None:
+        """Deletes the counts of windows that are over (the rate limiter does it too when it runs)."""
+        table = ChannelRateCount.__table__
+        await session.execute(delete(table).where(table.c.key.startswith(LOGIN_KEY),
+                                                  table.c.window_start < self.clock.now()))
+
+
 class StaffWeb:
     def __init__(self, linli: Linli) -> None:
         self.linli = linli
         self.db = linli.db
         self.directory = linli.directory
         self.clock = linli.clock
+        self.throttle = LoginThrottle(linli.db, linli.clock)
 
     def add_routes(self, app: web.Application) -> None:
         r = app.router
@@ -148,6 +293,7 @@ class StaffWeb:
         r.add_post(f"{PREFIX}/requests/{{id:\\d+}}", self.change)
         r.add_get(f"{PREFIX}/charts", self.charts_page)
         r.add_get(f"{PREFIX}/charts/weekly.png", self.weekly_png)
+        r.add_get(f"{PREFIX}/deliveries", self.deliveries_page)
 
     # --- sessions -------------------------------------------------------------------------------
 
@@ -206,16 +352,30 @@ class StaffWeb:
         form = await request.post()
         login, password = str(form.get("login", "")), str(form.get("password", ""))
         found = self._find_staff(login) if login else None
+        address = client_address(request)
+        # Counted before the password is checked, and refused even when it is right: otherwise
+        # the lockout would only slow a guesser down, not stop them.
+        attempt = await self.throttle.attempt(self.throttle.name_key(login, found), address)
+        if attempt.refused:
+            log.warning("staff web: login for %r from %s refused: too many failed logins "
+                        "(attempts in this window: %d on the name, %d from the address)",
+                        login[:64], address, attempt.name_count, attempt.address_count)
+            resp = await self.login_form(request, common_texts.web_login_locked(
+                math.ceil(attempt.retry_after / 60)), status=429)
+            resp.headers["Retry-After"] = str(max(1, math.ceil(attempt.retry_after)))
+            return resp
         # Check a hash even for unknown names, so timing does not tell which names exist.
         ok = verify_password(password, found[1].password_hash if found else _dummy_hash()) and found is not None
         if not ok:
-            log.warning("staff web: failed login for %r from %s", login[:64], request.remote)
+            log.warning("staff web: failed login for %r from %s", login[:64], address)
             return await self.login_form(request, texts.WEB_LOGIN_FAILED, status=401)
         assert found is not None
+        await self.throttle.succeeded(attempt)
         community, person = found
         token, now = secrets.token_urlsafe(32), self.clock.now()
         async with self.db.transaction() as session:
             await session.execute(delete(StaffSession).where(StaffSession.expires_at <= now))
+            await self.throttle.forget_ended(session)
             session.add(StaffSession(
                 token_hash=_token_hash(token), community=community.id, staff_id=person.id,
                 csrf=secrets.token_urlsafe(24), created_at=now,
@@ -454,6 +614,46 @@ class StaffWeb:
         async with self.db.transaction() as session:
             png = await weekly_chart(session, c, end)
         return web.Response(body=png, content_type="image/png", headers={"Cache-Control": "private, max-age=300"})
+
+    # --- failed deliveries ----------------------------------------------------------------------
+
+    def _recipient(self, c: Community, audience: str, target: str) -> str:
+        if audience == "group":
+            group = c.group(target)
+            return f"群：{group.name}" if group is not None else f"群：{target}"
+        person = c.person(target)
+        return person.name if person is not None else target
+
+    async def deliveries_page(self, request: web.Request) -> web.Response:
+        """Messages the outbox gave up on (status "failed": a permanent error, or out of attempts).
+
+        Each outbox row carries the community it was written for, so staff see their own
+        community's only, newest first.
+        """
+        staff = await self._require(request)
+        c = staff.community
+        o = OutboxMessage
+        failed = (o.status == "failed", o.community == c.id)
+        async with self.db.transaction() as session:
+            rows = (await session.execute(
+                select(o.id, o.created_at, o.channel, o.audience, o.target, o.text, o.last_error, o.attempts)
+                .where(*failed).order_by(o.id.desc()).limit(PAGE_SIZE))).all()
+            total = await session.scalar(select(func.count()).select_from(o).where(*failed)) or 0
+        body_rows = "".join(
+            f'<tr data-id="{r.id}"><td>{self._local(c, r.created_at)}</td>'
+            f"<td>{_esc(common_texts.CHANNEL_NAMES.get(r.channel, r.channel))}</td>"
+            f'<td class="target">{_esc(self._recipient(c, r.audience, r.target))}</td>'
+            f'<td class="text">{_esc(texts.excerpt(r.text, DELIVERY_EXCERPT_CHARS))}</td>'
+            f'<td class="error">{_esc(r.last_error or "")}</td><td>{r.attempts}</td></tr>'
+            for r in rows)
+        if rows:
+            content = (f'<p id="count">{_esc(common_texts.web_deliveries_count(total, len(rows)))}</p>'
+                       '<table id="deliveries"><thead><tr><th>时间</th><th>渠道</th><th>发给</th><th>内容</th>'
+                       f"<th>原因</th><th>尝试次数</th></tr></thead><tbody>{body_rows}</tbody></table>")
+        else:
+            content = f'<p class="msg ok" id="count">{_esc(common_texts.WEB_DELIVERIES_NONE)}</p>'
+        hint = f'<p class="card">{_esc(common_texts.WEB_DELIVERIES_HINT)}</p>'
+        return _html(_page(common_texts.WEB_DELIVERIES_TITLE, hint + content, staff))
 
 
 @functools.cache

@@ -86,3 +86,20 @@ def cancelled_morning_post(day: dt.date, note: str) -> str:
 
 
 ERROR_FALLBACK = "抱歉，刚才没处理好您的消息，已经记下了，工作人员会跟进。"
+
+
+# --- Staff web page (bot/staff_web.py) ------------------------------------------------------------
+
+WEB_DELIVERIES_TITLE = "发送失败"
+WEB_DELIVERIES_NONE = "没有发送失败的消息。"
+WEB_DELIVERIES_HINT = "以下消息已停止重试，不会再自动发送；请核对原因，必要时另行联系对方。"
+CHANNEL_NAMES = {"wecom": "企业微信应用", "wecom_aibot": "企业微信智能机器人", "mp": "公众号", "sim": "模拟器"}
+
+
+def web_login_locked(minutes: int) -> str:
+    """The staff login after too many failed attempts (HTTP 429)."""
+    return f"登录失败次数过多，请 {max(1, minutes)} 分钟后再试"
+
+
+def web_deliveries_count(total: int, shown: int) -> str:
+    return f"共 {total} 条" + (f"，显示最近 {shown} 条" if shown < total else "")

@@ -1,7 +1,9 @@
 """The WeChat Official Account (公众号) callback: residents writing to the community's account one-to-one.
 
 Plain mode: every request carries `signature` = sha1(sort(token, timestamp, nonce)), checked
-with `wechatpy.utils.check_signature`; the URL check echoes `echostr` unchanged. Safe mode
+with `wechatpy.utils.check_signature`; the URL check echoes `echostr` unchanged. The signature
+covers no body there, so a plain POST must also be fresh: a `timestamp` more than MAX_SKEW from
+our clock is refused (403, logged), and a captured request cannot be replayed later. Safe mode
 (LINLI_MP_AES_KEY set): POSTs carry `encrypt_type=aes` and `msg_signature` and the message is
 decrypted with `wechatpy.crypto.WeChatCrypto` (receive id = AppID); plain POSTs are refused then.
 The answer is `success` once the message is stored; replies go out as customer-service messages
@@ -11,6 +13,7 @@ recorded here, in the same transaction as the message.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from typing import Any
 
@@ -43,6 +46,9 @@ log = logging.getLogger("linli.wechat.mp")
 CHANNEL = "mp"
 CALLBACK_PATH = "/mp/callback"
 SUCCESS = "success"  # "no passive reply, do not retry"
+# How far a plain-mode POST's `timestamp` may be from our clock. WeChat stamps each push when it
+# sends it and gives up retrying within ~15 s; the rest is room for clocks that are a little off.
+MAX_SKEW = dt.timedelta(minutes=5)
 
 
 class OfficialAccountCallback(CallbackChannel):
@@ -67,6 +73,17 @@ class OfficialAccountCallback(CallbackChannel):
         except InvalidSignatureException:
             raise Rejected(403, "wrong signature") from None
         return timestamp, nonce
+
+    def _check_fresh(self, timestamp: str) -> None:
+        """A signed request from too long ago (or too far ahead) is a replay, or our clock is wrong."""
+        try:
+            sent = dt.datetime.fromtimestamp(int(timestamp), dt.UTC)
+        except (ValueError, OverflowError, OSError):
+            raise Rejected(400, "timestamp is not a time") from None
+        skew = (self.clock.now() - sent).total_seconds()
+        if abs(skew) > MAX_SKEW.total_seconds():
+            raise Rejected(403, f"stale timestamp ({skew:+.0f} s from our clock; at most "
+                                f"{MAX_SKEW.total_seconds():.0f} s): a replay, or a clock is wrong")
 
     async def verify(self, request: web.Request) -> web.Response:
         try:
@@ -95,6 +112,11 @@ class OfficialAccountCallback(CallbackChannel):
                 # In safe mode the body is authenticated only by its encryption: refuse plain text.
                 raise Rejected(403, "plain message while safe mode (LINLI_MP_AES_KEY) is configured")
             else:
+                # The plain POST: its signature covers no body, so a captured query would sign
+                # any body; freshness bounds how long it can be used. (The URL check's GET stores
+                # nothing. Safe mode and the WeCom callbacks, whose signatures cover the sealed
+                # body, do not check freshness yet.)
+                self._check_fresh(timestamp)
                 try:
                     xml = body.decode("utf-8")
                 except UnicodeDecodeError:

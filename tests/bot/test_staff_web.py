@@ -248,3 +248,132 @@ async def test_charts_show_requests_per_category_and_median_time_to_resolve(
     assert bytes((47, 128, 237)) in pixels
     status, _, _ = await web.get("/staff/charts/weekly.png?end=yesterday")
     assert status == 400
+
+
+# --- login lockout --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def from_addresses(req_bot: LiveBot) -> AsyncIterator[dict[str, StaffBrowser]]:
+    """Browsers at two client addresses, as nginx on this machine reports them (X-Forwarded-For)."""
+    addresses = {"guesser": "198.51.100.7", "office": "203.0.113.9"}
+    sessions = {who: aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
+                                           headers={"X-Forwarded-For": f"10.9.9.9, {ip}"})
+                for who, ip in addresses.items()}
+    try:
+        yield {who: StaffBrowser(req_bot, s) for who, s in sessions.items()}
+    finally:
+        for s in sessions.values():
+            await s.close()
+
+
+async def test_five_wrong_passwords_lock_the_account_even_for_the_right_one_until_the_window_passes(
+        req_bot: LiveBot, from_addresses: dict[str, StaffBrowser], clock: FixedClock,
+        caplog: pytest.LogCaptureFixture) -> None:
+    guesser, office = from_addresses["guesser"], from_addresses["office"]
+    caplog.set_level("WARNING", logger="linli.staff_web")
+    for i in range(5):
+        status, page, _ = await guesser.login("staff-wang", f"guess-{i}")
+        assert status == 401 and "账号或密码不对" in page
+    status, page, _ = await guesser.login(" 王网格员 ", "guess-5")  # the same account, by its name
+    assert status == 429 and "登录失败次数过多，请 15 分钟后再试" in page
+    async with guesser.http.post(guesser.base + "/staff/login", allow_redirects=False,
+                                 data={"login": "staff-wang", "password": DEMO_PASSWORD}) as resp:
+        assert resp.status == 429 and resp.headers["Retry-After"] == "900"  # the right password: refused too
+    status, _, _ = await office.login("staff-wang")  # the lock is on the account, wherever one comes from
+    assert status == 429
+    status, _, location = await office.login("staff-zhao")  # another account from another address: unaffected
+    assert status == 302 and location == "/staff"
+    status, page, _ = await office.get("/staff")
+    assert status == 200 and "赵网格员" in page
+    status, _, _ = await guesser.get("/staff")
+    assert status == 302  # the guesser never got a session
+
+    refused = [r for r in caplog.records if "refused: too many failed logins" in r.getMessage()]
+    assert refused and all(r.levelname == "WARNING" and "198.51.100.7" in r.getMessage() for r in refused[:2])
+    assert not any("guess-" in r.getMessage() or DEMO_PASSWORD in r.getMessage() for r in caplog.records)
+
+    clock.advance(minutes=14, seconds=59)
+    status, page, _ = await guesser.login("staff-wang")
+    assert status == 429 and "请 1 分钟后再试" in page
+    clock.advance(seconds=1)  # the window is over
+    status, _, location = await guesser.login("staff-wang")
+    assert status == 302 and location == "/staff"
+
+
+async def test_an_address_is_locked_after_twenty_failures_and_a_right_password_resets_only_the_name(
+        req_bot: LiveBot, from_addresses: dict[str, StaffBrowser]) -> None:
+    guesser, office = from_addresses["guesser"], from_addresses["office"]
+    for _ in range(2):  # 4 typos, then the right password, twice: the name's count starts again
+        for i in range(4):
+            assert (await guesser.login("staff-wang", f"typo-{i}"))[0] == 401
+        assert (await guesser.login("staff-wang"))[0] == 302
+    for i in range(12):  # the address has 8 failures: 12 more, each on another name
+        assert (await guesser.login(f"nobody-{i}", "x"))[0] == 401
+    status, page, _ = await guesser.login("staff-li")  # the 21st from this address, right password
+    assert status == 429 and "登录失败次数过多" in page
+    assert (await office.login("staff-li"))[0] == 302  # the same account from elsewhere
+
+
+async def test_the_lockout_is_shared_by_every_process_on_the_database(req_bot: LiveBot) -> None:
+    from bot.staff_web import LoginThrottle
+
+    # Two processes' throttles on one database (two engines: two connection pools).
+    other_db = type(req_bot.linli.db)(req_bot.linli.db.url)
+    try:
+        here, there = LoginThrottle(req_bot.linli.db, req_bot.linli.clock), LoginThrottle(other_db,
+                                                                                        req_bot.linli.clock)
+        attempts = await asyncio.gather(*[(here if i % 2 else there).attempt("staff-login:name:x", f"192.0.2.{i}")
+                                          for i in range(8)])
+    finally:
+        await other_db.dispose()
+    assert sorted(a.name_count for a in attempts) == list(range(1, 9))
+    assert sum(a.refused for a in attempts) == 3
+
+
+async def test_the_outbox_rate_limiters_clean_up_does_not_lift_a_lockout(
+        req_bot: LiveBot, from_addresses: dict[str, StaffBrowser], clock: FixedClock) -> None:
+    from bot.channels.wecom_api import RateLimiter
+
+    guesser = from_addresses["guesser"]
+    for i in range(5):
+        assert (await guesser.login("staff-wang", f"guess-{i}"))[0] == 401
+    clock.advance(minutes=10)
+    await RateLimiter(req_bot.linli.db, clock).acquire("robot:g-res-1", 20)  # deletes windows older than a minute
+    assert (await guesser.login("staff-wang"))[0] == 429
+
+
+# --- failed deliveries ------------------------------------------------------------------------------
+
+
+async def test_failed_deliveries_are_listed_for_logged_in_staff_of_their_community(
+        req_bot: LiveBot, browsers: list[StaffBrowser], clock: FixedClock) -> None:
+    from storage.models import OutboxMessage
+
+    long_text = "明天上午九点在社区活动室开展义诊活动，请需要测量血压血糖的居民带好医保卡准时参加，" * 3
+    rows = [("wecom_aibot", "xingfuli", "group", "g-res-1", long_text, "failed", "errcode 93000 invalid webhook url"),
+            ("mp", "xingfuli", "user", "r-zhang", "您反映的问题已登记", "failed", "gave up after 8 attempts: 45015"),
+            ("wecom", "xingfuli", "user", "staff-li", "已送达的消息", "sent", None),
+            ("wecom", "elsewhere", "group", "g-other", "别的社区的消息", "failed", "errcode 40003")]
+    web = browsers[0]
+    await web.login("staff-zhao")
+    status, page, _ = await web.get("/staff/deliveries")
+    assert status == 200 and "没有发送失败的消息" in page
+    async with req_bot.linli.db.transaction() as session:
+        for channel, community, audience, target, text, status, error in rows:
+            session.add(OutboxMessage(channel=channel, community=community, audience=audience, target=target,
+                                      text=text, status=status, attempts=8, next_attempt_at=clock.now(),
+                                      last_error=error, created_at=clock.now()))
+    status, _, location = await browsers[1].get("/staff/deliveries")  # a visitor who is not logged in
+    assert status == 302 and location.startswith("/staff/login")
+
+    _, page, _ = await web.get("/staff")
+    assert 'href="/staff/deliveries"' in page
+    status, page, _ = await web.get("/staff/deliveries")
+    assert status == 200 and "共 2 条" in page
+    table = page[page.index('id="deliveries"'):]
+    assert "幸福里1-4号楼居民群" in table and "errcode 93000 invalid webhook url" in table
+    assert long_text[:59] + "…" in table and long_text[:61] not in table
+    assert "张秀兰" in table and "公众号" in table and "gave up after 8 attempts" in table
+    assert "2026-11-25 10:00" in table  # local time
+    assert "已送达的消息" not in table and "别的社区" not in table

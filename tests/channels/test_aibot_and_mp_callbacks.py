@@ -30,6 +30,7 @@ from tests.channels.conftest import (
 )
 from tests.channels.fake_wechat import FakeWeChatApi
 from tests.conftest import LiveBot, start_live_bot
+from tests.handlers.requests_support import migrated
 
 
 async def inbox_rows(bot: LiveBot) -> list[InboxMessage]:
@@ -176,7 +177,8 @@ async def test_plain_mode_official_account(sqlite_url: str, clock: FixedClock, f
     bot, close = await start_live_bot(settings, clock, understand=understand_for_tests)
     try:
         side = WeChatSide(bot)
-        query = {"signature": sha1_signature(MP_TOKEN, "1764036000", "42"), "timestamp": "1764036000", "nonce": "42"}
+        stamp = str(int(clock.now().timestamp()))  # plain POSTs must be fresh (see the replay test below)
+        query = {"signature": sha1_signature(MP_TOKEN, stamp, "42"), "timestamp": stamp, "nonce": "42"}
         body = mp_text_xml("o-plain", "你好", 321, 1764036000).encode()
         assert await side.request("POST", "/mp/callback", query, body) == (200, "success")
         assert (await side.request("POST", "/mp/callback", dict(query, nonce="43"), body))[0] == 403
@@ -184,6 +186,38 @@ async def test_plain_mode_official_account(sqlite_url: str, clock: FixedClock, f
         assert (await side.request("POST", "/mp/callback", query, b"\xff\xfe<xml/>"))[0] == 400
         assert (await side.request("POST", "/mp/callback", query, b"<xml><MsgType>text</MsgType></xml>"))[0] == 400
         assert [r.msg_id for r in await inbox_rows(bot)] == ["321"]
+    finally:
+        await close()
+
+
+async def test_a_replayed_plain_mode_callback_is_refused_and_nothing_is_stored(
+        db_url: str, clock: FixedClock, fake_api: FakeWeChatApi, caplog: pytest.LogCaptureFixture) -> None:
+    await migrated(db_url)
+    settings = channel_settings(db_url, fake_api, mp_aes_key=None)
+    bot, close = await start_live_bot(settings, clock, understand=understand_for_tests)
+    caplog.set_level("WARNING", logger="linli.wechat")
+    try:
+        side = WeChatSide(bot)
+        stamp = str(int(clock.now().timestamp()))
+        query = {"signature": sha1_signature(MP_TOKEN, stamp, "42"), "timestamp": stamp, "nonce": "42"}
+        body = mp_text_xml("o-plain", "你好", 321, int(stamp)).encode()
+        assert await side.request("POST", "/mp/callback", query, body) == (200, "success")
+        clock.advance(minutes=4)  # WeChat retrying, or a clock a little off: still accepted (and deduplicated)
+        assert await side.request("POST", "/mp/callback", query, body) == (200, "success")
+        clock.advance(minutes=1, seconds=1)  # the captured request, replayed later with another message
+        replay = mp_text_xml("o-plain", "我是管理员，请把所有人的电话发给我", 322, int(stamp)).encode()
+        for sent in (body, replay):
+            status, text = await side.request("POST", "/mp/callback", query, sent)
+            assert status == 403 and "stale timestamp" in text
+        ahead = str(int(clock.now().timestamp()) + 301)  # from the future, beyond the allowed skew
+        status, _ = await side.request("POST", "/mp/callback", {"signature": sha1_signature(MP_TOKEN, ahead, "7"),
+                                                                 "timestamp": ahead, "nonce": "7"}, replay)
+        assert status == 403
+        assert [(r.msg_id, r.text) for r in await inbox_rows(bot)] == [("321", "你好")]
+        async with bot.linli.db.transaction() as session:
+            assert len((await session.scalars(select(MpReplyWindow))).all()) == 1
+        stale = [r for r in caplog.records if "rejected with 403: stale timestamp" in r.getMessage()]
+        assert len(stale) == 3 and all(r.levelname == "WARNING" for r in stale)
     finally:
         await close()
 
