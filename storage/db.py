@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -33,6 +33,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _drop_closed_postgres_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """At checkout, a pooled connection the server has closed (PostgreSQL restarted) is replaced.
+
+    Instead of SQLAlchemy's pool_pre_ping, which pays BEGIN, a query and ROLLBACK (three round
+    trips, ≈ 0.5 ms of CPU) on every checkout, about as much as the transaction it precedes:
+    asyncpg notices a closed socket by itself, so asking it is free. A connection that died
+    without the socket closing fails its first statement instead; SQLAlchemy then sees a
+    disconnect and renews the whole pool, and that work is retried (the sweep, the outbox).
+    """
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    if driver is not None and driver.is_closed():
+        raise exc.DisconnectionError("the server closed this connection")
+
+
 class Database:
     """Owns the engine; `transaction()` is the unit of work every handler runs in."""
 
@@ -45,10 +59,12 @@ class Database:
             # add lock waits (p99 up to 1 s measured); grouped commits give the throughput.
             kwargs.update(pool_size=1, max_overflow=0, pool_timeout=60)
         else:
-            kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+            kwargs.update(pool_size=10, max_overflow=10)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        else:
+            event.listen(self.engine.sync_engine, "checkout", _drop_closed_postgres_connection)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property
