@@ -37,6 +37,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.channels.wecom_api import rate_count_upsert
 from bot.clock import Clock
 from bot.message import Outgoing
 from config.community import Community, Person
@@ -213,7 +214,7 @@ class LoginThrottle:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
-        self._insert = pg_insert if db.is_postgres else sqlite_insert
+        self._upsert = rate_count_upsert(pg_insert if db.is_postgres else sqlite_insert)
 
     @staticmethod
     def name_key(login: str, found: tuple[Community, Person] | None) -> str:
@@ -237,15 +238,10 @@ class LoginThrottle:
         now = self.clock.now()
         end = self._window_end(now)
         address_key = f"{LOGIN_KEY}addr:{address}"[:160]
-        table = ChannelRateCount.__table__
         # Sorted keys: two processes lock the two rows in the same order (no deadlock).
-        stmt = self._insert(table).values([{"key": k, "window_start": end, "count": 1}
-                                           for k in sorted((name_key, address_key))])
-        stmt = stmt.on_conflict_do_update(index_elements=[table.c.key, table.c.window_start],
-                                          set_={"count": table.c.count + stmt.excluded["count"]})
+        params = [{"key": k, "window_start": end, "count": 1} for k in sorted((name_key, address_key))]
         async with self.db.transaction() as session:
-            counts: dict[str, int] = {key: count for key, count in await session.execute(
-                stmt.returning(table.c.key, table.c.count))}
+            counts: dict[str, int] = {key: count for key, count in await session.execute(self._upsert, params)}
         name_count, address_count = counts[name_key], counts[address_key]
         refused = name_count > MAX_FAILS_PER_NAME or address_count > MAX_FAILS_PER_ADDRESS
         return LoginAttempt(name_key, address_key, end, refused, (end - now).total_seconds(), name_count,

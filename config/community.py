@@ -7,7 +7,7 @@ what is wrong, e.g. ``demo.yaml:41: communities[0].services[2].team: unknown tea
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -235,32 +235,39 @@ class Community(_Model):
 
 
 def _by_id(model: BaseModel, name: str, items: list[Any]) -> dict[str, Any]:
-    """`items` by id (the first of equal ids, as a scan would find), cached in the model's __dict__.
-
-    Not a pydantic field or private attribute: it takes no part in validation, dumps or equality.
-    A copy (`model_copy(update=...)`) inherits the entry but not the list, so the cache is used
-    only while it was built from the very list the model holds now.
-    """
-    key = f"_linli_{name}_by_id"
-    cached = model.__dict__.get(key)
-    if cached is None or cached[0] is not items:
-        index: dict[str, Any] = {}
+    """`items` by id (the first of equal ids, as a scan would find), cached with the model."""
+    def index() -> dict[str, Any]:
+        found: dict[str, Any] = {}
         for item in items:
-            index.setdefault(item.id, item)
-        cached = model.__dict__[key] = (items, index)
-    return cached[1]
+            found.setdefault(item.id, item)
+        return found
+
+    return _cached(model, f"{name}_by_id", items, index)
 
 
 def _listed_members(community: Community) -> dict[str, int]:
-    """How many people of the community list each group, cached like `_by_id` (for the same reasons)."""
-    key = "_linli_listed_members"
-    cached = community.__dict__.get(key)
-    if cached is None or cached[0] is not community.people:
+    """How many people of the community list each group, cached with the community."""
+    def count() -> dict[str, int]:
         counts: dict[str, int] = {}
         for person in community.people:
             for group_id in set(person.groups):
                 counts[group_id] = counts.get(group_id, 0) + 1
-        cached = community.__dict__[key] = (community.people, counts)
+        return counts
+
+    return _cached(community, "listed_members", community.people, count)
+
+
+def _cached(model: BaseModel, name: str, source: list[Any], build: Callable[[], Any]) -> Any:
+    """What `build` derives from `source` (a list the model holds), kept in the model's __dict__.
+
+    Not a pydantic field or private attribute: it takes no part in validation, dumps or equality.
+    A copy (`model_copy(update=...)`) inherits the entry but not the list, so the entry is used
+    only while it was built from the very list the model holds now.
+    """
+    key = f"_linli_{name}"
+    cached = model.__dict__.get(key)
+    if cached is None or cached[0] is not source:
+        cached = model.__dict__[key] = (source, build())
     return cached[1]
 
 

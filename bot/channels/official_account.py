@@ -76,10 +76,7 @@ class OfficialAccountCallback(CallbackChannel):
 
     def _check_fresh(self, timestamp: str) -> None:
         """A signed request from too long ago (or too far ahead) is a replay, or our clock is wrong."""
-        try:
-            sent = dt.datetime.fromtimestamp(int(timestamp), dt.UTC)
-        except (ValueError, OverflowError, OSError):
-            raise Rejected(400, "timestamp is not a time") from None
+        sent = epoch_time(timestamp, "timestamp")
         skew = (self.clock.now() - sent).total_seconds()
         if abs(skew) > MAX_SKEW.total_seconds():
             raise Rejected(403, f"stale timestamp ({skew:+.0f} s from our clock; at most "

@@ -250,7 +250,7 @@ class RateLimiter:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
-        self._upsert = _rate_upsert(pg_insert if db.is_postgres else sqlite_insert)
+        self._upsert = rate_count_upsert(pg_insert if db.is_postgres else sqlite_insert)
         self._cleaned: dt.datetime | None = None  # the window whose older rows this process deleted
 
     def _window(self) -> tuple[dt.datetime, dt.datetime]:
@@ -302,9 +302,11 @@ class RateLimiter:
 _RATE = ChannelRateCount.__table__
 
 
-def _rate_upsert(dialect_insert_fn: Any) -> Any:
-    """The rate limiter's statement, built once per limiter (Core, no ORM entity): run with one
-    parameter set per key, SQLAlchemy sends them as one multi-row INSERT."""
+def rate_count_upsert(dialect_insert_fn: Any) -> Any:
+    """Adds `count` to each (key, window_start) row of `channel_rate_counts` and returns the new
+    counts: the rate limiter's statement, and the staff login throttle's. Built once per user
+    (Core, no ORM entity): run with one parameter set per key, SQLAlchemy sends them as one
+    multi-row INSERT."""
     stmt = dialect_insert_fn(_RATE)
     return (stmt.on_conflict_do_update(index_elements=[_RATE.c.key, _RATE.c.window_start],
                                        set_={"count": _RATE.c.count + stmt.excluded["count"]})
