@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
@@ -29,7 +30,7 @@ def _upgrade(connection: Connection, url: str, revision: str) -> None:
     command.upgrade(cfg, revision)
 
 
-async def upgrade(db: Database, revision: str = "heads") -> None:
+async def upgrade(db: Database, revision: str = "head") -> None:
     """Brings the schema to `revision`; safe when several processes start at once on PostgreSQL."""
     async with db.engine.connect() as conn:
         if db.is_postgres:
@@ -44,7 +45,8 @@ async def upgrade(db: Database, revision: str = "heads") -> None:
 
 
 async def current_revision(db: Database) -> str | None:
-    """The applied revision(s), comma-separated (capabilities' migrations branch off 0001)."""
+    """The applied revision; comma-separated revisions for a database left part-way up the branches
+    that 0002-0006 make before 0007 merges them."""
     from alembic.runtime.migration import MigrationContext
 
     async with db.engine.connect() as conn:
@@ -52,9 +54,10 @@ async def current_revision(db: Database) -> str | None:
     return ",".join(sorted(heads)) or None
 
 
-def head_revision() -> str | None:
-    """The revision(s) this code needs, in the form `current_revision` gives."""
-    from alembic.script import ScriptDirectory
+def script_directory() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config("sqlite://"))
 
-    heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
-    return ",".join(sorted(heads)) or None
+
+def head_revision() -> str | None:
+    """The revision this code needs (there is one head: Alembic raises if a new branch makes two)."""
+    return script_directory().get_current_head()

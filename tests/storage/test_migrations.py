@@ -7,8 +7,26 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 from storage.db import Database
-from storage.migrate import current_revision, head_revision, upgrade
+from storage.migrate import current_revision, head_revision, script_directory, upgrade
 from storage.models import Base
+
+
+def test_the_migrations_have_exactly_one_head() -> None:
+    heads = script_directory().get_heads()
+    assert len(heads) == 1, f"several Alembic heads {heads}: add a merge revision"
+    assert head_revision() == heads[0]
+
+
+async def test_a_database_on_the_old_branch_heads_upgrades_to_the_merge(db_url: str) -> None:
+    db = Database(db_url)
+    try:
+        for branch_head in ("0002", "0003", "0004", "0006"):
+            await upgrade(db, branch_head)
+        assert await current_revision(db) == "0002,0003,0004,0006"
+        await upgrade(db)
+        assert await current_revision(db) == head_revision()
+    finally:
+        await db.dispose()
 
 
 async def test_migrations_match_the_models(db_url: str) -> None:
