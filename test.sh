@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Installs what the tests need and runs the whole suite (pytest arguments pass through).
-# Needs a PostgreSQL server and Debian's Chromium: installed and started here when missing and
-# this user is root; otherwise those tests are skipped with a reason — except in CI (CI=true),
-# where a missing PostgreSQL or Chromium fails the run.
+# Needs a PostgreSQL server, Debian's Chromium and nginx: installed (and started) here when missing
+# and this user is root; otherwise those tests are skipped with a reason — except in CI (CI=true),
+# where a missing PostgreSQL, Chromium or nginx fails the run.
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/ensure-venv.sh test
 
-if [ "$(id -u)" = 0 ] && ! command -v chromium >/dev/null 2>&1; then
-    echo "linli: installing Debian's chromium for the browser tests…" >&2
+# Debian packages the tests drive: Chromium (browser tests) and nginx (tests/scale: two bot
+# processes behind deploy/nginx-linli.conf). PostgreSQL is handled below.
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-noto-cjk)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+if [ "$(id -u)" = 0 ] && [ ${#missing[@]} -gt 0 ]; then
+    echo "linli: installing Debian's ${missing[*]} for the tests…" >&2
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+    apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 if [ -z "${LINLI_TEST_POSTGRES_URL:-}" ]; then
