@@ -92,7 +92,6 @@ class Linli:
                 log.info("handled %d message(s) left over from the last run", resumed)
             self.background.append(asyncio.create_task(self.pipeline.sweep_forever(), name="inbox-sweeper"))
         else:
-            self.pipeline.submit = _store_only  # type: ignore[method-assign]
             log.warning("handle_messages is off: WeChat callbacks are stored and acknowledged, not handled")
         self.drainer.start()
         if self.settings.scheduler:
@@ -115,10 +114,6 @@ class Linli:
         await self.db.dispose()
 
 
-def _store_only(inbox_id: int, message: Any = None) -> None:
-    """Pipeline.submit when handle_messages is off: the row stays "new" for a handling process."""
-
-
 def build_linli(settings: Settings, *, clock: Clock | None = None, understand: Understand | None = None,
                 directory: Directory | None = None) -> Linli:
     directory = directory or load_directory(settings.config)
@@ -139,6 +134,7 @@ def build_linli(settings: Settings, *, clock: Clock | None = None, understand: U
         clock,
         conversation_ttl=dt.timedelta(seconds=settings.conversation_ttl_seconds),
         on_outbox=drainer.wake,
+        handle=settings.handle_messages,
     )
     return Linli(settings, directory, db, clock, InboxWriter(db), pipeline, drainer, senders)
 

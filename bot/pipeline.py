@@ -62,7 +62,10 @@ class Pipeline:
         conversation_ttl: dt.timedelta = dt.timedelta(minutes=10),
         on_outbox: Callable[[], None] | None = None,
         max_batch: int = 100,
+        handle: bool = True,
     ) -> None:
+        """`handle=False` (LINLI_HANDLE_MESSAGES=false) makes `submit` leave the stored row "new" for
+        a process that handles: its `resume_pending` at start or its `sweep`."""
         self.db = db
         self.directory = directory
         self.router = router
@@ -71,6 +74,7 @@ class Pipeline:
         self.conversation_ttl = conversation_ttl
         self._on_outbox = on_outbox
         self._max_batch = max_batch
+        self.handle = handle
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[list[Outgoing]]] = set()
@@ -85,8 +89,11 @@ class Pipeline:
         await self._queue.put(_Job(inbox_id, message, future))
         return await future
 
-    def submit(self, inbox_id: int, message: Message | None = None) -> asyncio.Task[list[Outgoing]]:
-        """Handles a stored message in the background (channels that acknowledge first)."""
+    def submit(self, inbox_id: int, message: Message | None = None) -> asyncio.Task[list[Outgoing]] | None:
+        """Handles a stored message in the background (channels that acknowledge first); without
+        `handle`, does nothing and returns None: the row waits for a process that handles."""
+        if not self.handle:
+            return None
         task = asyncio.create_task(self.process(inbox_id, message), name=f"handle-{inbox_id}")
         self._background.add(task)
         task.add_done_callback(self._background.discard)
