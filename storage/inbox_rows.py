@@ -3,9 +3,9 @@
 A callback is acknowledged only once its row is committed, so this insert is on every callback's
 path (issue 8). Through the async ORM session a batch cost ≈ 0.9 ms of fixed CPU (session, pool
 checkout and reset, a thread hop per statement) plus ≈ 45 µs a row; here it is one hop and one
-statement: a dedicated sqlite3 connection on its own thread (sqlite3 releases the GIL while SQLite
-works, so the commit overlaps the event loop), or a dedicated asyncpg connection (one round trip,
-the statement prepared once).
+statement: a dedicated sqlite3 connection (written to on the event loop itself when SQLite's write
+lock is free, on its own thread when it has to wait for the lock), or a dedicated asyncpg
+connection (one round trip, the statement prepared once).
 
 Rows are tuples in `COLUMNS` order, datetimes aware. `insert` returns the ids of the new rows and
 of rows already there (retries), by (channel, msg_id).
@@ -19,6 +19,7 @@ import logging
 import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, Protocol
 
 from sqlalchemy.engine import make_url
@@ -59,29 +60,48 @@ def _sqlite_time(value: dt.datetime) -> str:
 
 
 class SqliteInboxRows:
-    """A second connection to the same SQLite file, used only by the inbox writer's thread."""
+    """A second connection to the same SQLite file, used only by the inbox writer.
+
+    A batch is written on the event loop itself when SQLite's write lock is free (the usual case
+    unless the pipeline's transaction holds it): a WAL commit without fsync costs tens of
+    microseconds, less than handing the batch to a thread and waking the loop again (≈ 150 µs,
+    and the GIL the thread then shares with the loop). When the lock is held, the batch goes to
+    the connection's thread, which polls for the lock without stopping the loop. The writer
+    sends one batch at a time, so the two never use the connection at once.
+    """
+
+    # Checkpoints (they fsync the database file) run on the thread, never on the loop: every this
+    # many commits on the loop, the next batch goes through the thread and checkpoints after it.
+    CHECKPOINT_EVERY = 500
 
     def __init__(self, path: str) -> None:
         self._path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inbox-sqlite")
         self._conn: sqlite3.Connection | None = None
         self._insert_sql: dict[int, str] = {}
+        self._loop_commits = 0
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
             # Autocommit mode: the transaction below is explicit. BEGIN IMMEDIATE takes the write
-            # lock first (waiting up to busy_timeout for the pipeline's transaction), so it never
-            # fails half-way on a stale read snapshot.
-            conn = sqlite3.connect(self._path, timeout=10, isolation_level=None, cached_statements=256)
+            # lock first, so it never fails half-way on a stale read snapshot. Used from the loop
+            # and from the thread in turn (never at once), hence check_same_thread=False.
+            conn = sqlite3.connect(self._path, timeout=10, isolation_level=None, cached_statements=256,
+                                   check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             # No busy handler: SQLite's sleeps 1, 2, 5, 10 … 100 ms between tries, far longer than
-            # the other connection's transactions; `_begin` polls every half millisecond instead.
+            # the other connection's transactions; `_begin` polls every half millisecond instead
+            # (on the thread), and on the loop one try tells whether the lock is free.
             conn.execute("PRAGMA busy_timeout=0")
+            # No automatic checkpoint inside a commit made on the loop: `insert` runs them on the thread.
+            conn.execute("PRAGMA wal_autocheckpoint=0")
             self._conn = conn
         return self._conn
 
-    def _insert(self, rows: list[tuple[Any, ...]]) -> tuple[dict[Key, int], dict[Key, int]]:
+    def _insert(self, rows: list[tuple[Any, ...]], *, wait: bool = True,
+                checkpoint: bool = False) -> tuple[dict[Key, int], dict[Key, int]] | None:
+        """Inserts and commits the batch; with wait=False, returns None at once if the lock is held."""
         conn = self._connection()
         values = []
         for row in rows:
@@ -95,7 +115,10 @@ class SqliteInboxRows:
             sql = self._insert_sql[len(rows)] = (
                 f"INSERT INTO inbox ({', '.join(COLUMNS)}) VALUES {','.join([one] * len(rows))} "
                 "ON CONFLICT (channel, msg_id) DO NOTHING RETURNING id, channel, msg_id")
-        _begin(conn)
+        if wait:
+            _begin(conn)
+        elif not _try_begin(conn):
+            return None
         try:
             new = {(channel, msg_id): row_id for row_id, channel, msg_id in conn.execute(sql, values).fetchall()}
             old: dict[Key, int] = {}
@@ -112,10 +135,26 @@ class SqliteInboxRows:
             except sqlite3.Error:
                 pass
             raise
+        if checkpoint:
+            try:
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")  # copies what no reader still needs
+            except sqlite3.Error as exc:  # the rows are committed; the next checkpoint catches up
+                log.warning("inbox WAL checkpoint failed: %s", exc)
         return new, old
 
     async def insert(self, rows: list[tuple[Any, ...]]) -> tuple[dict[Key, int], dict[Key, int]]:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, self._insert, rows)
+        if self._loop_commits < self.CHECKPOINT_EVERY:
+            done = self._insert(rows, wait=False)
+            if done is not None:
+                self._loop_commits += 1
+                return done
+            checkpoint = False
+        else:
+            checkpoint, self._loop_commits = True, 0
+        loop = asyncio.get_running_loop()
+        done = await loop.run_in_executor(self._executor, partial(self._insert, rows, checkpoint=checkpoint))
+        assert done is not None  # the thread waits for the lock
+        return done
 
     def _close(self) -> None:
         if self._conn is not None:
@@ -127,17 +166,24 @@ class SqliteInboxRows:
         self._executor.shutdown(wait=True)
 
 
+def _try_begin(conn: sqlite3.Connection) -> bool:
+    """BEGIN IMMEDIATE if the write lock is free now; False if another connection holds it."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        return True
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+        return False
+
+
 def _begin(conn: sqlite3.Connection, wait: float = 10.0) -> None:
     """BEGIN IMMEDIATE, retried while another connection (the bot's main one) holds the write lock."""
     deadline = time.monotonic() + wait
-    while True:
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc) or time.monotonic() > deadline:
-                raise
-            time.sleep(0.0005)  # this thread only; the event loop goes on
+    while not _try_begin(conn):
+        if time.monotonic() > deadline:
+            raise sqlite3.OperationalError("database is locked (inbox waited 10 s for the write lock)")
+        time.sleep(0.0005)  # this thread only; the event loop goes on
 
 
 class PostgresInboxRows:
