@@ -347,7 +347,10 @@ class Pipeline:
                 select(OutboxMessage).where(OutboxMessage.reply_to == inbox_id).order_by(OutboxMessage.id)
             )
         ).all()
-        return [Outgoing(r.channel, r.community, r.audience, r.target, r.text) for r in rows]  # type: ignore[arg-type]
+        return [
+            Outgoing(r.channel, r.community, r.audience, r.target, r.text, mentions=tuple(r.mentions or ()))  # type: ignore[arg-type]
+            for r in rows
+        ]
 
     def _log(self, message: Message, label: str, handler: str | None, started: float) -> None:
         if not log.isEnabledFor(logging.INFO):
