@@ -41,6 +41,7 @@ from bot.channels.wecom_api import rate_count_upsert
 from bot.clock import Clock
 from bot.message import Outgoing
 from config.community import Community, Person
+from config.settings import IPNetwork
 from handlers import texts as common_texts
 from handlers import texts_requests as texts
 from handlers.digest import CATEGORY_COLORS, CATEGORY_ORDER, day_bounds, weekly_chart
@@ -157,14 +158,15 @@ MAX_FAILS_PER_ADDRESS = 20  # one address (an office behind one NAT has several 
 LOGIN_KEY = "staff-login:"
 
 
-def client_address(request: web.Request) -> str:
+def client_address(request: web.Request, trusted_proxies: Sequence[IPNetwork]) -> str:
     """Who is logging in: the peer's address, or the client nginx saw when the peer is our proxy.
 
-    X-Forwarded-For is believed only from a loopback or private peer (deploy/nginx-linli.conf on
-    this machine or this network; it appends the address it saw, so the last entry is the one to
-    trust, whatever a client put before it). Behind that proxy every request comes from the proxy's
-    address: counting the peer would let 20 typos lock out every staff member. IPv6 counts per /64,
-    what one subscriber usually gets.
+    X-Forwarded-For is believed only from a peer in `trusted_proxies` (LINLI_TRUSTED_PROXIES:
+    loopback by default, where deploy/nginx-linli.conf runs; it appends the address it saw, so the
+    last entry is the one to trust, whatever a client put before it). Behind that proxy every
+    request comes from the proxy's address: counting the peer would let 20 typos lock out every
+    staff member. From any other peer the header is a client's claim and is ignored. IPv6 counts
+    per /64, what one subscriber usually gets.
     """
     peer = request.remote or ""
     try:
@@ -172,7 +174,7 @@ def client_address(request: web.Request) -> str:
     except ValueError:
         ip = None
     forwarded = request.headers.get("X-Forwarded-For", "")
-    if ip is not None and (ip.is_loopback or ip.is_private) and forwarded:
+    if ip is not None and forwarded and _is_trusted(ip, trusted_proxies):
         try:
             ip = ipaddress.ip_address(forwarded.rsplit(",", 1)[-1].strip())
         except ValueError:
@@ -182,6 +184,12 @@ def client_address(request: web.Request) -> str:
     if ip.version == 6:
         return str(ipaddress.ip_network(f"{ip}/64", strict=False))
     return str(ip)
+
+
+def _is_trusted(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, trusted: Sequence[IPNetwork]) -> bool:
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # a dual-stack socket's view of an IPv4 peer
+    return any(ip in network for network in trusted)
 
 
 @dataclass(frozen=True)
@@ -278,6 +286,7 @@ class StaffWeb:
         self.directory = linli.directory
         self.clock = linli.clock
         self.throttle = LoginThrottle(linli.db, linli.clock)
+        self.trusted_proxies = linli.settings.trusted_proxy_networks
 
     def add_routes(self, app: web.Application) -> None:
         r = app.router
@@ -348,7 +357,7 @@ class StaffWeb:
         form = await request.post()
         login, password = str(form.get("login", "")), str(form.get("password", ""))
         found = self._find_staff(login) if login else None
-        address = client_address(request)
+        address = client_address(request, self.trusted_proxies)
         # Counted before the password is checked, and refused even when it is right: otherwise
         # the lockout would only slow a guesser down, not stop them.
         attempt = await self.throttle.attempt(self.throttle.name_key(login, found), address)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,21 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 CONFIG_DIR = Path(__file__).resolve().parent
 DEFAULT_COMMUNITY_FILE = CONFIG_DIR / "demo_community.yaml"
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(value: str) -> tuple[IPNetwork, ...]:
+    """"127.0.0.1/8, ::1, 10.0.0.5" → networks (a bare address is a network of one); "" → none."""
+    networks = []
+    for item in value.split(","):
+        if item.strip():
+            try:
+                networks.append(ipaddress.ip_network(item.strip(), strict=False))
+            except ValueError:
+                raise ValueError(f"not an IP address or CIDR network: {item.strip()!r}") from None
+    return tuple(networks)
 
 
 # Settings that may only come from the environment (or the command line), never from a file.
@@ -70,6 +86,10 @@ class Settings(BaseSettings):
     # started with it on (handled at its start-up), or for another process's sweep.
     handle_messages: bool = True
     scheduler_retry_seconds: float = Field(default=15.0, gt=0)
+    # Peers whose X-Forwarded-For the staff login believes (its per-address lockout counts the
+    # client the proxy saw): comma-separated addresses or CIDR networks. Loopback by default, where
+    # deploy/nginx-linli.conf runs; add the proxy's address when it runs on another machine.
+    trusted_proxies: str = "127.0.0.1/8,::1"
     # WeChat channels (bot/channels/wecom*.py, official_account.py). Each is mounted only when its
     # credentials are set; secrets come from the environment only (ENV_ONLY). Group robot keys are
     # per group: the variable named by the group's `robot_key_env` (default LINLI_WECOM_ROBOT_KEY_<GROUP>).
@@ -98,6 +118,19 @@ class Settings(BaseSettings):
         if not value.is_file():
             raise ValueError(f"community config file not found: {value}")
         return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _trusted_proxies_parse(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):  # a YAML list in the settings file
+            value = ",".join(str(v) for v in value)
+        if isinstance(value, str):
+            parse_networks(value)
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_networks(self.trusted_proxies)
 
     @classmethod
     def settings_customise_sources(

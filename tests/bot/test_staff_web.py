@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import struct
 import zlib
 from collections.abc import AsyncIterator
+from unittest import mock
 
 import aiohttp
 import pytest
@@ -16,7 +18,7 @@ from bot.clock import FixedClock
 from bot.staff_web import hash_password, verify_password
 from storage import requests_repo as repo
 from storage.models_requests import Request, StaffSession
-from tests.conftest import LiveBot
+from tests.conftest import LiveBot, make_settings, start_live_bot
 from tests.handlers import requests_support
 from tests.handlers.test_requests import number_in, one_reply
 
@@ -253,18 +255,24 @@ async def test_charts_show_requests_per_category_and_median_time_to_resolve(
 # --- login lockout --------------------------------------------------------------------------------
 
 
-@pytest.fixture
-async def from_addresses(req_bot: LiveBot) -> AsyncIterator[dict[str, StaffBrowser]]:
+@contextlib.asynccontextmanager
+async def browsers_at_two_addresses(bot: LiveBot) -> AsyncIterator[dict[str, StaffBrowser]]:
     """Browsers at two client addresses, as nginx on this machine reports them (X-Forwarded-For)."""
     addresses = {"guesser": "198.51.100.7", "office": "203.0.113.9"}
     sessions = {who: aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
                                            headers={"X-Forwarded-For": f"10.9.9.9, {ip}"})
                 for who, ip in addresses.items()}
     try:
-        yield {who: StaffBrowser(req_bot, s) for who, s in sessions.items()}
+        yield {who: StaffBrowser(bot, s) for who, s in sessions.items()}
     finally:
         for s in sessions.values():
             await s.close()
+
+
+@pytest.fixture
+async def from_addresses(req_bot: LiveBot) -> AsyncIterator[dict[str, StaffBrowser]]:
+    async with browsers_at_two_addresses(req_bot) as browsers:
+        yield browsers
 
 
 async def test_five_wrong_passwords_lock_the_account_even_for_the_right_one_until_the_window_passes(
@@ -313,6 +321,70 @@ async def test_an_address_is_locked_after_twenty_failures_and_a_right_password_r
     status, page, _ = await guesser.login("staff-li")  # the 21st from this address, right password
     assert status == 429 and "登录失败次数过多" in page
     assert (await office.login("staff-li"))[0] == 302  # the same account from elsewhere
+
+
+@pytest.mark.parametrize(("trusted_proxies", "peer_trusted"), [
+    ("198.51.100.0/24, 127.0.0.1", True),  # the bot's peer here is 127.0.0.1: this proxy is ours
+    ("192.0.2.0/24,::1", False),  # nginx elsewhere: a client at 127.0.0.1 could claim any address
+])
+async def test_x_forwarded_for_counts_for_the_address_lockout_only_from_a_trusted_proxy(
+        db_url: str, clock: FixedClock, caplog: pytest.LogCaptureFixture, trusted_proxies: str,
+        peer_trusted: bool) -> None:
+    await requests_support.migrated(db_url)
+    bot, close = await start_live_bot(make_settings(db_url, trusted_proxies=trusted_proxies), clock,
+                                      understand=requests_support.keyword_understand)
+    caplog.set_level("WARNING", logger="linli.staff_web")
+    try:
+        async with browsers_at_two_addresses(bot) as browsers:
+            guesser, office = browsers["guesser"], browsers["office"]
+            for i in range(20):  # each on another name: only the address's count reaches 20
+                assert (await guesser.login(f"nobody-{i}", "x"))[0] == 401
+            assert (await guesser.login("staff-li"))[0] == 429
+            # The office's header names another client: believed from our proxy, ignored otherwise
+            # (then both are the peer, 127.0.0.1, whose 20 failures lock out everyone behind it).
+            status, _, _ = await office.login("staff-li")
+            assert status == (302 if peer_trusted else 429)
+    finally:
+        await close()
+    failed = [r.getMessage() for r in caplog.records if r.getMessage().startswith("staff web: failed login")]
+    assert len(failed) == 20
+    assert all(("from 198.51.100.7" if peer_trusted else "from 127.0.0.1") in m for m in failed)
+
+
+def test_trusted_proxies_are_addresses_or_networks() -> None:
+    from aiohttp.test_utils import make_mocked_request
+    from pydantic import ValidationError
+
+    from bot.staff_web import client_address
+    from config.settings import Settings
+
+    assert [str(n) for n in Settings().trusted_proxy_networks] == ["127.0.0.0/8", "::1/128"]
+    assert [str(n) for n in Settings(trusted_proxies=" 10.0.0.7 , fd00::/8,").trusted_proxy_networks] == [
+        "10.0.0.7/32", "fd00::/8"]
+    assert [str(n) for n in Settings(trusted_proxies=["10.1.0.0/16", "::1"]).trusted_proxy_networks] == [
+        "10.1.0.0/16", "::1/128"]  # a list in the settings file
+    assert Settings(trusted_proxies="").trusted_proxy_networks == ()  # no proxy: the peer counts
+    for wrong in ("10.0.0.0/33", "localhost", "10.0.0.1;10.0.0.2"):
+        with pytest.raises(ValidationError, match="not an IP address or CIDR network"):
+            Settings(trusted_proxies=wrong)
+
+    def request(peer: str, forwarded: str | None = None):  # type: ignore[no-untyped-def]
+        transport = mock.Mock()
+        transport.get_extra_info.side_effect = lambda key, default=None: (
+            (peer, 40000, 0, 0) if key == "peername" else default)
+        headers = {"X-Forwarded-For": forwarded} if forwarded is not None else {}
+        return make_mocked_request("POST", "/staff/login", headers=headers, transport=transport)
+
+    loopback = Settings().trusted_proxy_networks
+    assert client_address(request("127.0.0.1", "203.0.113.9"), loopback) == "203.0.113.9"
+    assert client_address(request("::ffff:127.0.0.1", "203.0.113.9"), loopback) == "203.0.113.9"
+    assert client_address(request("::1", "6.6.6.6, 2001:db8:1:2::99"), loopback) == "2001:db8:1:2::/64"
+    assert client_address(request("127.0.0.1", "not an address"), loopback) == "127.0.0.1"
+    assert client_address(request("127.0.0.1"), loopback) == "127.0.0.1"
+    # Private but not listed (the old rule believed these): the header is the client's own claim.
+    assert client_address(request("10.0.0.7", "203.0.113.9"), loopback) == "10.0.0.7"
+    assert client_address(request("10.0.0.7", "203.0.113.9"),
+                          Settings(trusted_proxies="10.0.0.0/8").trusted_proxy_networks) == "203.0.113.9"
 
 
 async def test_the_lockout_is_shared_by_every_process_on_the_database(req_bot: LiveBot) -> None:
