@@ -292,6 +292,9 @@ class Classifier:
             for name, weight in in_thanks.items():
                 cues[name] = max(0.0, cues.get(name, 0.0) - weight)
             told = min(told, cues.get("ask", 0.0))
+            if in_thanks.get("ask") and cues.get("ask", 0.0) <= 0:
+                # "感谢网格员帮我妈申请了高龄津贴": the ask word is the thanks', no question is left.
+                questioned = False
         # Seen or heard of ("听说隔壁小区的下水道堵了", "刷到个视频 ..."), or an invitation among
         # neighbours ("有人一起去义诊吗"): no request unless action is asked for (能不能, 管管, 派人,
         # 快来, 帮忙: a strong ask, or a question for the seen/heard case), nor a booking without a
@@ -307,8 +310,10 @@ class Classifier:
             cues["aside"] = ASIDE_LOWERING
             notes["aside"].append("told second-hand" if secondhand else "an invitation among neighbours")
         # A plan of one's own or a booking already made, told ("我明天去理发", "约了周六上午剪头发 剪完去
-        # 喝早茶", "我妈约了律师周五去"): no booking unless a booking word or a question asks for one.
-        if (inviting or _PLAN.search(own) or cues.get("existing_booking", 0.0) > 0) and cues.get(
+        # 喝早茶", "我妈约了律师周五去"), or put off ("等好了再说吧", cue set `defer`, optional): no
+        # booking unless a booking word or a question asks for one.
+        if (inviting or _PLAN.search(own) or cues.get("existing_booking", 0.0) > 0
+                or cues.get("defer", 0.0) > 0) and cues.get(
                 "book", 0.0) < 1.5 and not questions and not strong_ask:
             cues["plan"] = 1.0
         request = _request({**cues, "ask": cues.get("ask", 0.0) - told}, topic, fired, whole_done)
@@ -644,7 +649,10 @@ def _bare(text: str, hits: list[Hit], days: list[DayMention], part_span: tuple[i
     if len(text) > 16:
         return False
     covered = bytearray(len(text))
-    spans = [(h.start, h.end) for h in hits] + [(d.start, d.end) for d in days]
+    # A word that only lowers ("真热闹", "哈哈") names nothing: "今天的活动真热闹" is not bare.
+    spans = [(h.start, h.end) for h in hits
+             if not all(e.kind == "cue" and e.name in LOWERING_CUES for e in h.entries)]
+    spans += [(d.start, d.end) for d in days]
     if part_span:
         spans.append(part_span)
     for start, end in spans:

@@ -26,7 +26,7 @@ CODE_CUES: tuple[str, ...] = (
 # Cue sets whose words lower scores; hiding a keyword is what they are for ("修好了" hides 修).
 LOWERING_CUES: frozenset[str] = frozenset(
     {"narration", "done", "humor", "broadcast", "existing_booking", "asking_group", "neighbourly", "thanks",
-     "notice", "peers"}
+     "notice", "peers", "defer"}
 )
 RULE_LABELS: tuple[str, ...] = tuple(label for label in LABELS if label != "chitchat")
 MAX_WEIGHT = 10.0

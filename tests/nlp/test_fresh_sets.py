@@ -59,6 +59,18 @@ neighbours (有人一起去义诊吗), 谁能想到 -- and 20 requests in the sa
 帮我约, 我约了啥) scored 71.7% untouched before the ninth round, chit-chat taken as a request 42.5%
 (17/40), request taken as chit-chat 0.0% (0/20). Then tuned on (cue sets `hearsay` and `invite`,
 first-person plans, masked ask words ask nothing).
+
+fresh_round10.jsonl (200, dev.jsonl's mix: 29% chit-chat, ten of each booking and report label, 13
+policy questions, a quarter of bookings without a day; vocabulary chosen to differ from dev.jsonl:
+appliance brands (美的/格力/苏泊尔), 剃头/戗菜刀/园艺剪, 新农合/廉租房/退役军人/残疾证/生育津贴/创业担保
+贷款, pests (蚂蚁/蛾子/耗子/臭虫), noise (麻将/钢琴/鹦鹉), stalls on the road, Sichuan/Shanghai/
+Cantonese words, Traditional in 8%) scored 93.0% untouched before the tenth round, chit-chat taken as
+a request 10.3% (6/58), request taken as chit-chat 4.9% (7/142), date+part 98.0% (49/50). Then tuned
+on (whole word families: tests with a qualifier 空腹血糖, smoke, stalls and cars that cannot get
+through, car makes as parking hints, instruments and singing as noise, lectures as events,
+cue set `defer` for putting it off, blame told with 是…弄坏的, money received as done, an ask word
+inside a thanks clause asks no question, lowering cue words do not make a message bare, northern
+parts of day 后晌/头午).
 """
 
 from __future__ import annotations
@@ -79,7 +91,7 @@ HERE = Path(__file__).parent
 FILES = ("fresh_round2.jsonl", "fresh_round2b.jsonl", "fresh_round2c.jsonl", "fresh_round3.jsonl",
          "fresh_round3b.jsonl", "fresh_round4.jsonl", "fresh_round4b.jsonl", "fresh_round5.jsonl",
          "fresh_round5b.jsonl", "fresh_round6.jsonl", "fresh_round6b.jsonl", "fresh_round7.jsonl",
-         "fresh_round7b.jsonl", "fresh_round8.jsonl", "fresh_round9.jsonl",
+         "fresh_round7b.jsonl", "fresh_round8.jsonl", "fresh_round9.jsonl", "fresh_round10.jsonl",
          # The lead's three spot checks (60 + 60 + 40), each scored untouched before a round:
          # 93.3% (round 1), 93.3% (round 2), 92.5% (round 3).
          "fresh_lead_spot_checks.jsonl")
@@ -94,8 +106,9 @@ def _rows(name: str) -> list[dict]:
     return [json.loads(line) for line in (HERE / name).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-# Chit-chat-heavy by design: its own floor, below the others'.
-FLOORS = {"fresh_round8.jsonl": 0.97, "fresh_round9.jsonl": 0.95}
+# Chit-chat-heavy by design: its own floor, below the others'. Round 10's sit a little below what
+# the rules reach on them after tuning.
+FLOORS = {"fresh_round8.jsonl": 0.97, "fresh_round9.jsonl": 0.95, "fresh_round10.jsonl": 0.97}
 
 
 @pytest.mark.parametrize("name", FILES)
@@ -108,7 +121,7 @@ def test_each_fresh_set(classifier: Classifier, name: str) -> None:
 
 def test_fresh_sets_together(classifier: Classifier) -> None:
     rows = [row for name in FILES for row in _rows(name)]
-    assert len(rows) >= 1880
+    assert len(rows) >= 2080
     report = evaluate(rows, lambda text: _as_labelled(classifier.understand(text, NOW)))
     print()
     print(format_report(report))
