@@ -100,6 +100,8 @@ NOTICE_BROADCAST = 6.0
 # How much thanks with no ask lowers a report label ("各位邻居 我家装修最后一周了 给大家添麻烦了").
 THANKS_LOWERING = 1.0
 PHONE_BROADCAST = 2.0
+# How much a booking word with a service of its own lowers the report labels.
+BOOKED_LOWERING = 1.0
 
 
 @dataclass(frozen=True)
@@ -772,9 +774,13 @@ def _score(topic: dict[str, float], c: _Context, s: Settings, notes: dict[str, l
     # for someone who cannot get about ("洗衣机坏了 ... 能上门看看吗 我腿脚不好"): a request on behalf
     # of someone has the label of what is asked.
     item_fired = 1.0 if c.fired & set(ITEM_LABELS) and (ask >= 1 or book >= 1) else 0.0
+    # A service named and booked outright ("... 被骗签了理财合同 帮他约个法律咨询"): the trouble told is
+    # why it is booked, so the report labels give way a little.
+    booked = BOOKED_LOWERING if book >= 1.5 and any(b in c.anchored and scores.get(b, 0.0) > 0
+                                                    for b in BOOKING_LABELS) else 0.0
     for label in REPORT_LABELS:
         if topic.get(label, 0.0) > 0:
-            lower = item_fired if label == "report:elderly_care" else 0.0
+            lower = (item_fired if label == "report:elderly_care" else 0.0) + booked
             if thanked and not c.request:
                 lower += THANKS_LOWERING
             value = topic[label] + lift

@@ -70,7 +70,13 @@ on (whole word families: tests with a qualifier 空腹血糖, smoke, stalls and 
 through, car makes as parking hints, instruments and singing as noise, lectures as events,
 cue set `defer` for putting it off, blame told with 是…弄坏的, money received as done, an ask word
 inside a thanks clause asks no question, lowering cue words do not make a message bare, northern
-parts of day 后晌/头午).
+parts of day 后晌/头午). fresh_round10b.jsonl (80, the same mix, written after that round and scored
+untouched) scored 93.8% (75/80; the same with the rules before the round), chit-chat taken as a
+request 0.0% (0/23), request taken as chit-chat 5.3% (3/57), date+part 100% (20/20). Then tuned on
+(bookings made before referred to, "是哪天" asks, receiving a notice is no notice, a service booked
+outright lowers the report labels a little). Left as a judgement call: a loose billboard over the
+gate (r10b_031) read as a repair, labelled safety; a message counting fans worn out last summer
+(r10_199) read as an appliance repair.
 """
 
 from __future__ import annotations
@@ -92,6 +98,7 @@ FILES = ("fresh_round2.jsonl", "fresh_round2b.jsonl", "fresh_round2c.jsonl", "fr
          "fresh_round3b.jsonl", "fresh_round4.jsonl", "fresh_round4b.jsonl", "fresh_round5.jsonl",
          "fresh_round5b.jsonl", "fresh_round6.jsonl", "fresh_round6b.jsonl", "fresh_round7.jsonl",
          "fresh_round7b.jsonl", "fresh_round8.jsonl", "fresh_round9.jsonl", "fresh_round10.jsonl",
+         "fresh_round10b.jsonl",
          # The lead's three spot checks (60 + 60 + 40), each scored untouched before a round:
          # 93.3% (round 1), 93.3% (round 2), 92.5% (round 3).
          "fresh_lead_spot_checks.jsonl")
@@ -108,7 +115,8 @@ def _rows(name: str) -> list[dict]:
 
 # Chit-chat-heavy by design: its own floor, below the others'. Round 10's sit a little below what
 # the rules reach on them after tuning.
-FLOORS = {"fresh_round8.jsonl": 0.97, "fresh_round9.jsonl": 0.95, "fresh_round10.jsonl": 0.97}
+FLOORS = {"fresh_round8.jsonl": 0.97, "fresh_round9.jsonl": 0.95, "fresh_round10.jsonl": 0.97,
+          "fresh_round10b.jsonl": 0.97}
 
 
 @pytest.mark.parametrize("name", FILES)
@@ -121,7 +129,7 @@ def test_each_fresh_set(classifier: Classifier, name: str) -> None:
 
 def test_fresh_sets_together(classifier: Classifier) -> None:
     rows = [row for name in FILES for row in _rows(name)]
-    assert len(rows) >= 2080
+    assert len(rows) >= 2380
     report = evaluate(rows, lambda text: _as_labelled(classifier.understand(text, NOW)))
     print()
     print(format_report(report))
