@@ -34,7 +34,6 @@ from bot.channels.wecom import (
     epoch_time,
     query_params,
     read_body,
-    rejection,
     text_field,
 )
 from bot.channels.wecom_api import dialect_insert
@@ -53,6 +52,7 @@ MAX_SKEW = dt.timedelta(minutes=5)
 
 class OfficialAccountCallback(CallbackChannel):
     channel = CHANNEL
+    logger = log
 
     def __init__(self, *args: Any, token: str, aes_key: str | None, app_id: str | None,
                  path: str = CALLBACK_PATH, **kwargs: Any) -> None:
@@ -62,8 +62,7 @@ class OfficialAccountCallback(CallbackChannel):
         self.path = path
 
     def add_routes(self, app: web.Application) -> None:
-        app.router.add_get(self.path, self.verify)
-        app.router.add_post(self.path, self.receive)
+        super().add_routes(app)
         log.info("mp: callback at %s (%s mode)", self.path, "safe" if self.crypto else "plain")
 
     def _check_plain_signature(self, request: web.Request) -> tuple[str, str]:
@@ -82,48 +81,35 @@ class OfficialAccountCallback(CallbackChannel):
             raise Rejected(403, f"stale timestamp ({skew:+.0f} s from our clock; at most "
                                 f"{MAX_SKEW.total_seconds():.0f} s): a replay, or a clock is wrong")
 
-    async def verify(self, request: web.Request) -> web.Response:
-        try:
-            self._check_plain_signature(request)
-            echostr = query_params(request, "echostr")[0]
-        except Rejected as exc:
-            return rejection(self.channel, request, exc)
-        log.info("mp: callback URL verified")
-        return web.Response(text=echostr, content_type="text/plain")
+    def echo(self, request: web.Request) -> str:
+        self._check_plain_signature(request)
+        return query_params(request, "echostr")[0]
 
-    async def receive(self, request: web.Request) -> web.Response:
+    async def open(self, request: web.Request) -> str:
+        timestamp, nonce = self._check_plain_signature(request)
+        body = await read_body(request)
+        if request.query.get("encrypt_type", "raw").lower() == "aes":
+            if self.crypto is None:
+                raise Rejected(400, "encrypted message, but LINLI_MP_AES_KEY is not set")
+            msg_signature = query_params(request, "msg_signature")[0]
+            try:
+                return self.crypto.decrypt_message(body, msg_signature, timestamp, nonce)
+            except FORGED as exc:
+                raise Rejected(403, f"not from WeChat ({type(exc).__name__})") from None
+            except CORRUPT as exc:
+                raise Rejected(400, f"cannot decrypt the message ({type(exc).__name__})") from None
+        if self.crypto is not None:
+            # In safe mode the body is authenticated only by its encryption: refuse plain text.
+            raise Rejected(403, "plain message while safe mode (LINLI_MP_AES_KEY) is configured")
+        # The plain POST: its signature covers no body, so a captured query would sign
+        # any body; freshness bounds how long it can be used. (The URL check's GET stores
+        # nothing. Safe mode and the WeCom callbacks, whose signatures cover the sealed
+        # body, do not check freshness yet.)
+        self._check_fresh(timestamp)
         try:
-            timestamp, nonce = self._check_plain_signature(request)
-            body = await read_body(request)
-            if request.query.get("encrypt_type", "raw").lower() == "aes":
-                if self.crypto is None:
-                    raise Rejected(400, "encrypted message, but LINLI_MP_AES_KEY is not set")
-                msg_signature = query_params(request, "msg_signature")[0]
-                try:
-                    xml = self.crypto.decrypt_message(body, msg_signature, timestamp, nonce)
-                except FORGED as exc:
-                    raise Rejected(403, f"not from WeChat ({type(exc).__name__})") from None
-                except CORRUPT as exc:
-                    raise Rejected(400, f"cannot decrypt the message ({type(exc).__name__})") from None
-            elif self.crypto is not None:
-                # In safe mode the body is authenticated only by its encryption: refuse plain text.
-                raise Rejected(403, "plain message while safe mode (LINLI_MP_AES_KEY) is configured")
-            else:
-                # The plain POST: its signature covers no body, so a captured query would sign
-                # any body; freshness bounds how long it can be used. (The URL check's GET stores
-                # nothing. Safe mode and the WeCom callbacks, whose signatures cover the sealed
-                # body, do not check freshness yet.)
-                self._check_fresh(timestamp)
-                try:
-                    xml = body.decode("utf-8")
-                except UnicodeDecodeError:
-                    raise Rejected(400, "body is not UTF-8") from None
-            return await self._handle(xml)
-        except Rejected as exc:
-            return rejection(self.channel, request, exc)
-        except Exception:  # a bug of ours: WeChat may retry later, and the log says why
-            log.exception("mp: callback failed")
-            return web.Response(status=503)
+            return body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise Rejected(400, "body is not UTF-8") from None
 
     async def _handle(self, xml: str) -> web.Response:
         try:

@@ -144,9 +144,13 @@ def epoch_time(value: Any, name: str) -> dt.datetime:
 
 
 class CallbackChannel:
-    """What the three WeChat callbacks share: identify the sender, store durably, hand off."""
+    """What the three WeChat callbacks share: the GET URL check and the POST skeleton (verify and
+    decrypt in `open`, refuse with `Rejected`, then `_handle`), identifying the sender, storing
+    durably, handing off. A channel supplies `echo`, `open` and `_handle`."""
 
     channel = CHANNEL
+    logger = log  # each channel logs under its own name
+    path: str  # where the channel mounts (set by each channel)
 
     def __init__(self, db: Database, people: WeChatDirectory, inbox: InboxWriter, pipeline: Pipeline,
                  clock: Clock) -> None:
@@ -155,6 +159,39 @@ class CallbackChannel:
         self.inbox = inbox
         self.pipeline = pipeline
         self.clock = clock
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get(self.path, self.verify)
+        app.router.add_post(self.path, self.receive)
+
+    def echo(self, request: web.Request) -> str:
+        """Checks a URL check (GET) and returns what to echo; raises `Rejected`."""
+        raise NotImplementedError
+
+    async def open(self, request: web.Request) -> Any:
+        """Checks a callback (POST) is from WeChat and returns its message, decrypted; raises `Rejected`."""
+        raise NotImplementedError
+
+    async def _handle(self, payload: Any) -> web.Response:
+        """Answers the opened message (stores it via `accept`, records an event, or ignores it)."""
+        raise NotImplementedError
+
+    async def verify(self, request: web.Request) -> web.Response:
+        try:
+            echo = self.echo(request)
+        except Rejected as exc:
+            return rejection(self.channel, request, exc)
+        self.logger.info("%s: callback URL verified", self.channel)
+        return web.Response(text=echo, content_type="text/plain")
+
+    async def receive(self, request: web.Request) -> web.Response:
+        try:
+            return await self._handle(await self.open(request))
+        except Rejected as exc:
+            return rejection(self.channel, request, exc)
+        except Exception:  # a bug of ours: WeChat may retry later, and the log says why
+            self.logger.exception("%s: callback failed", self.channel)
+            return web.Response(status=503)
 
     async def identify(self, raw_id: str, community: Community | None = None) -> Sender:
         try:
@@ -216,34 +253,18 @@ class WeComAppCallback(CallbackChannel):
         self.agent_id = agent_id
         self.path = path
 
-    def add_routes(self, app: web.Application) -> None:
-        app.router.add_get(self.path, self.verify)
-        app.router.add_post(self.path, self.receive)
+    def echo(self, request: web.Request) -> str:
+        return check_echo(self.crypto, request)
 
-    async def verify(self, request: web.Request) -> web.Response:
+    async def open(self, request: web.Request) -> dict[str, str]:
+        signature, timestamp, nonce = query_params(request, "msg_signature", "timestamp", "nonce")
+        body = await read_body(request)
         try:
-            echo = check_echo(self.crypto, request)
-        except Rejected as exc:
-            return rejection(self.channel, request, exc)
-        log.info("wecom: callback URL verified")
-        return web.Response(text=echo, content_type="text/plain")
-
-    async def receive(self, request: web.Request) -> web.Response:
-        try:
-            signature, timestamp, nonce = query_params(request, "msg_signature", "timestamp", "nonce")
-            body = await read_body(request)
-            try:
-                fields = self.codec.open(body, signature, timestamp, nonce)
-            except Forged as exc:
-                raise Rejected(403, f"not from WeCom ({exc})") from None
-            except Malformed as exc:
-                raise Rejected(400, f"cannot decrypt the message ({exc})") from None
-            return await self._handle(fields)
-        except Rejected as exc:
-            return rejection(self.channel, request, exc)
-        except Exception:  # a bug of ours: WeChat may retry later, and the log says why
-            log.exception("wecom: callback failed")
-            return web.Response(status=503)
+            return self.codec.open(body, signature, timestamp, nonce)
+        except Forged as exc:
+            raise Rejected(403, f"not from WeCom ({exc})") from None
+        except Malformed as exc:
+            raise Rejected(400, f"cannot decrypt the message ({exc})") from None
 
     async def _handle(self, fields: dict[str, str]) -> web.Response:
         kind = text_field(fields.get("MsgType"), "MsgType")

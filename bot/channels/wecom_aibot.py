@@ -32,7 +32,6 @@ from bot.channels.wecom import (
     epoch_time,
     query_params,
     read_body,
-    rejection,
     text_field,
 )
 from bot.message import Message
@@ -47,6 +46,7 @@ RESPONSE_URL_TTL = dt.timedelta(hours=1)
 
 class AibotCallback(CallbackChannel):
     channel = CHANNEL
+    logger = log
 
     def __init__(self, *args: Any, token: str, aes_key: str, path: str = CALLBACK_PATH, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -54,37 +54,25 @@ class AibotCallback(CallbackChannel):
         self.path = path
 
     def add_routes(self, app: web.Application) -> None:
-        app.router.add_get(self.path, self.verify)
-        app.router.add_post(self.path, self.receive)
+        super().add_routes(app)
         log.info("wecom_aibot: callback at %s", self.path)
 
-    async def verify(self, request: web.Request) -> web.Response:
-        try:
-            echo = check_echo(self.crypto, request)
-        except Rejected as exc:
-            return rejection(self.channel, request, exc)
-        log.info("wecom_aibot: callback URL verified")
-        return web.Response(text=echo, content_type="text/plain")
+    def echo(self, request: web.Request) -> str:
+        return check_echo(self.crypto, request)
 
-    async def receive(self, request: web.Request) -> web.Response:
+    async def open(self, request: web.Request) -> dict[str, Any]:
+        signature, timestamp, nonce = query_params(request, "msg_signature", "timestamp", "nonce")
+        envelope = _json_object(await read_body(request), "body")
+        encrypted = envelope.get("encrypt")
+        if not isinstance(encrypted, str) or not encrypted:
+            raise Rejected(400, "missing field encrypt")
         try:
-            signature, timestamp, nonce = query_params(request, "msg_signature", "timestamp", "nonce")
-            envelope = _json_object(await read_body(request), "body")
-            encrypted = envelope.get("encrypt")
-            if not isinstance(encrypted, str) or not encrypted:
-                raise Rejected(400, "missing field encrypt")
-            try:
-                plain = self.crypto.decrypt_message({"Encrypt": encrypted}, signature, timestamp, nonce)
-            except FORGED as exc:
-                raise Rejected(403, f"not from WeCom ({type(exc).__name__})") from None
-            except CORRUPT as exc:
-                raise Rejected(400, f"cannot decrypt the message ({type(exc).__name__})") from None
-            return await self._handle(_json_object(plain.encode("utf-8"), "decrypted message"))
-        except Rejected as exc:
-            return rejection(self.channel, request, exc)
-        except Exception:  # a bug of ours: WeChat may retry later, and the log says why
-            log.exception("wecom_aibot: callback failed")
-            return web.Response(status=503)
+            plain = self.crypto.decrypt_message({"Encrypt": encrypted}, signature, timestamp, nonce)
+        except FORGED as exc:
+            raise Rejected(403, f"not from WeCom ({type(exc).__name__})") from None
+        except CORRUPT as exc:
+            raise Rejected(400, f"cannot decrypt the message ({type(exc).__name__})") from None
+        return _json_object(plain.encode("utf-8"), "decrypted message")
 
     async def _handle(self, data: dict[str, Any]) -> web.Response:
         msgtype = data.get("msgtype")
