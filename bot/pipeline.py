@@ -44,7 +44,7 @@ Understand = Callable[[str, dt.datetime], Understanding]
 class _Job:
     inbox_id: int
     message: Message | None
-    future: asyncio.Future[list[Outgoing]]
+    future: asyncio.Future[list[Outgoing]] | None  # None: submitted, nobody waits for the answers
     started: float = field(default_factory=time.perf_counter)
 
 
@@ -62,6 +62,7 @@ class Pipeline:
         conversation_ttl: dt.timedelta = dt.timedelta(minutes=10),
         on_outbox: Callable[[], None] | None = None,
         max_batch: int = 100,
+        max_backlog: int = 1000,
         handle: bool = True,
     ) -> None:
         """`handle=False` (LINLI_HANDLE_MESSAGES=false) makes `submit` leave the stored row "new" for
@@ -75,33 +76,47 @@ class Pipeline:
         self._on_outbox = on_outbox
         self._max_batch = max_batch
         self.handle = handle
+        self._max_backlog = max_backlog
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
+        self._room = asyncio.Event()  # set while the queue is shorter than max_backlog
+        self._room.set()
         self._worker: asyncio.Task[None] | None = None
-        self._background: set[asyncio.Task[list[Outgoing]]] = set()
 
     # -- public API -------------------------------------------------------------------------
 
     async def process(self, inbox_id: int, message: Message | None = None) -> list[Outgoing]:
         """Handles one stored message once; returns what the bot said in answer to it."""
-        if self._worker is None or self._worker.done():
-            self._worker = asyncio.create_task(self._run(), name="pipeline-worker")
         future: asyncio.Future[list[Outgoing]] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Job(inbox_id, message, future))
+        self._enqueue(_Job(inbox_id, message, future))
         return await future
 
-    def submit(self, inbox_id: int, message: Message | None = None) -> asyncio.Task[list[Outgoing]] | None:
-        """Handles a stored message in the background (channels that acknowledge first); without
-        `handle`, does nothing and returns None: the row waits for a process that handles."""
+    def submit(self, inbox_id: int, message: Message | None = None) -> bool:
+        """Queues a stored message for handling in the background (channels that acknowledge
+        first); False without `handle`: the row waits for a process that handles."""
         if not self.handle:
-            return None
-        task = asyncio.create_task(self.process(inbox_id, message), name=f"handle-{inbox_id}")
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-        return task
+            return False
+        self._enqueue(_Job(inbox_id, message, None))
+        return True
+
+    async def room(self) -> None:
+        """Waits while `max_backlog` messages wait for handling (callbacks call it before they
+        submit). Acknowledging is cheaper than handling, so under a flood the acknowledgments
+        would outrun handling without bound: memory grows and each message waits longer for its
+        answer. Holding the acknowledgment back instead keeps handling abreast of them; WeChat
+        waits 5 s for an answer, and the backlog is a fraction of a second of work."""
+        while self.handle and self._queue.qsize() >= self._max_backlog:
+            self._room.clear()
+            await self._room.wait()
+
+    def _enqueue(self, job: _Job) -> None:
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._run(), name="pipeline-worker")
+        self._queue.put_nowait(job)  # unbounded: `room` is where callbacks wait
 
     async def drain_background(self) -> None:
-        while self._background:
-            await asyncio.gather(*list(self._background), return_exceptions=True)
+        """Waits until every message queued so far is handled."""
+        if self._worker is not None and not self._worker.done():
+            await self._queue.join()
 
     async def stop(self) -> None:
         await self.drain_background()
@@ -159,21 +174,29 @@ class Pipeline:
             batch = [await self._queue.get()]
             while len(batch) < self._max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            if self._queue.qsize() < self._max_backlog:
+                self._room.set()
             try:
                 results = await self._handle_batch_with_retries(batch)
             except Exception as exc:
                 # The database itself failed (connection lost, commit refused): nothing was
-                # committed, the rows stay "new" and are handled again at the next start.
+                # committed, the rows stay "new" and the sweep (or the next start) handles them.
                 log.error("handling %d message(s) failed: %s", len(batch), exc)
                 for job in batch:
-                    if not job.future.done():
+                    if job.future is not None and not job.future.done():
                         job.future.set_exception(exc)
+                self._done(batch)
                 continue
             if any(results) and self._on_outbox is not None:
                 self._on_outbox()
             for job, outgoing in zip(batch, results, strict=True):
-                if not job.future.done():
+                if job.future is not None and not job.future.done():
                     job.future.set_result(outgoing)
+            self._done(batch)
+
+    def _done(self, batch: list[_Job]) -> None:
+        for _ in batch:
+            self._queue.task_done()
 
     async def _handle_batch_with_retries(self, batch: list[_Job]) -> list[list[Outgoing]]:
         """A batch whose transaction fails (e.g. a PostgreSQL deadlock between two processes
@@ -217,7 +240,7 @@ class Pipeline:
         results: list[list[Outgoing]] = [[] for _ in batch]
         # Understanding is pure CPU: done before the transaction, so the database connection
         # (SQLite's only one, which the inbox needs to acknowledge callbacks) is held less long.
-        understood = self._understand_all(batch)
+        understood = await self._understand_all(batch)
         async with self.db.transaction() as session:
             missing = [j.inbox_id for j in batch if j.message is None]
             if missing:  # jobs resumed after a restart: their messages in one query
@@ -324,9 +347,13 @@ class Pipeline:
         self._log(message, str(outcome["label"] or "?"), outcome["handler"], job.started)  # type: ignore[arg-type]
         return outgoing, outcome
 
-    def _understand_all(self, batch: list[_Job]) -> dict[int, Understanding]:
+    async def _understand_all(self, batch: list[_Job]) -> dict[int, Understanding]:
         understood: dict[int, Understanding] = {}
-        for job in batch:
+        for i, job in enumerate(batch):
+            if i and i % 16 == 0:
+                # A batch of 100 new texts is ≈ 10 ms of CPU: callbacks waiting for their
+                # acknowledgment get the loop between stretches (p99 latency, BENCHMARKS.md).
+                await asyncio.sleep(0)
             message = job.message
             if message is None:
                 continue

@@ -214,6 +214,7 @@ class CallbackChannel:
         if stored.duplicate:
             log.info("%s: message %s is a retry; already stored", self.channel, message.msg_id)
         else:
+            await self.pipeline.room()  # under a flood, acknowledge no faster than messages are handled
             self.pipeline.submit(stored.inbox_id, message)
         return None
 

@@ -47,7 +47,7 @@ async def test_a_process_that_does_not_handle_leaves_the_row_for_one_that_does(d
         message = Message(channel="sim", community="xingfuli", group_id="g-res-1", sender_id="r-zhang",
                           sender_name="张阿姨", text="今天有什么活动", msg_id="store-only-1", sent_at=clock.now())
         stored = await linli.inbox.store(message)
-        assert linli.pipeline.submit(stored.inbox_id, message) is None
+        assert linli.pipeline.submit(stored.inbox_id, message) is False
         await linli.pipeline.drain_background()
         async with linli.db.transaction() as session:
             row = await session.get(InboxMessage, stored.inbox_id)
