@@ -157,7 +157,7 @@ class Target:
     def bare(self) -> bool:
         return self.name == "bare"
 
-    def start(self, tmp: Path, workers: int = 1, handling: bool = True) -> int:
+    def start(self, tmp: Path, workers: int = 1, handling: bool = True, database_url: str | None = None) -> int:
         port = free_port()
         if self.bare:
             self.procs.append(subprocess.Popen([sys.executable, str(HERE / "bare_server.py"), str(port)], cwd=REPO))
@@ -167,7 +167,9 @@ class Target:
         self.procs.append(subprocess.Popen([sys.executable, str(HERE / "fake_api.py"), str(api_port)], cwd=REPO,
                                            env=bench_env()))
         wait_up(api_port)
-        if self.postgres:
+        if database_url:  # a database the caller made (and drops)
+            self.url = database_url
+        elif self.postgres:
             self.url, self.db_name = fresh_postgres(self.postgres)
         else:
             self.url = f"sqlite:///{tmp}/e2e-{time.monotonic_ns()}.db"
