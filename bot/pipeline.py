@@ -105,13 +105,17 @@ class Pipeline:
         answer. Holding the acknowledgment back instead keeps handling abreast of them; WeChat
         waits 5 s for an answer, and the backlog is a fraction of a second of work."""
         while self.handle and self._queue.qsize() >= self._max_backlog:
+            self._ensure_worker()
             self._room.clear()
             await self._room.wait()
 
     def _enqueue(self, job: _Job) -> None:
+        self._ensure_worker()
+        self._queue.put_nowait(job)  # unbounded: `room` is where callbacks wait
+
+    def _ensure_worker(self) -> None:
         if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._run(), name="pipeline-worker")
-        self._queue.put_nowait(job)  # unbounded: `room` is where callbacks wait
 
     async def drain_background(self) -> None:
         """Waits until every message queued so far is handled."""
@@ -177,26 +181,27 @@ class Pipeline:
             if self._queue.qsize() < self._max_backlog:
                 self._room.set()
             try:
-                results = await self._handle_batch_with_retries(batch)
-            except Exception as exc:
-                # The database itself failed (connection lost, commit refused): nothing was
-                # committed, the rows stay "new" and the sweep (or the next start) handles them.
-                log.error("handling %d message(s) failed: %s", len(batch), exc)
-                for job in batch:
-                    if job.future is not None and not job.future.done():
-                        job.future.set_exception(exc)
-                self._done(batch)
-                continue
-            if any(results) and self._on_outbox is not None:
-                self._on_outbox()
-            for job, outgoing in zip(batch, results, strict=True):
-                if job.future is not None and not job.future.done():
-                    job.future.set_result(outgoing)
-            self._done(batch)
+                await self._handle_and_answer(batch)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
 
-    def _done(self, batch: list[_Job]) -> None:
-        for _ in batch:
-            self._queue.task_done()
+    async def _handle_and_answer(self, batch: list[_Job]) -> None:
+        try:
+            results = await self._handle_batch_with_retries(batch)
+        except Exception as exc:
+            # The database itself failed (connection lost, commit refused): nothing was
+            # committed, the rows stay "new" and the sweep (or the next start) handles them.
+            log.error("handling %d message(s) failed: %s", len(batch), exc)
+            for job in batch:
+                if job.future is not None and not job.future.done():
+                    job.future.set_exception(exc)
+            return
+        if any(results) and self._on_outbox is not None:
+            self._on_outbox()
+        for job, outgoing in zip(batch, results, strict=True):
+            if job.future is not None and not job.future.done():
+                job.future.set_result(outgoing)
 
     async def _handle_batch_with_retries(self, batch: list[_Job]) -> list[list[Outgoing]]:
         """A batch whose transaction fails (e.g. a PostgreSQL deadlock between two processes
