@@ -77,6 +77,20 @@ request 0.0% (0/23), request taken as chit-chat 5.3% (3/57), date+part 100% (20/
 outright lowers the report labels a little). Left as a judgement call: a loose billboard over the
 gate (r10b_031) read as a repair, labelled safety; a message counting fans worn out last summer
 (r10_199) read as an appliance repair.
+
+fresh_round11.jsonl (160, dev.jsonl's mix: 29% chit-chat, eight of each booking and report label,
+10 policy questions, a quarter of bookings without a day; written as a careful annotator about a
+residential estate in winter: 暖气/地暖, frozen pipes, ice and snow, fireworks, 年货, cleaning before
+the Spring Festival, flu and vaccines, old people falling, parcel lockers, charging piles, 物业费,
+garbage sorting, pets, delivery e-bikes, school runs; indirect requests (complaints, questions to
+the group, a neighbour's problem forwarded), the request in the last sentence, and chit-chat naming
+all of these) scored 96.9% untouched before the eleventh round (155/160), chit-chat taken as a
+request 6.4% (3/47), request taken as chit-chat 1.8% (2/113), date+part 100% (40/40). Then tuned
+on (word families: a relayed outage notice 贴了通知/存点水, sympathy 真不容易 as thanks, garbage
+sorting as a programme and a code scan that fails as masks, 地暖 and frozen pipes 冻住/冻上了,
+fireworks 烟花/炮仗 and ice 融雪剂/撒盐/冰面, burning rubbish, 把路都堵, whether a booking went
+through 成功没有/没收到消息). Left as a judgement call: "修好的电暖器又坏了 算了 不修了 直接买个新的"
+(f11-021) reads as cancelling a repair, labelled chit-chat (nothing booked is named).
 """
 
 from __future__ import annotations
@@ -98,7 +112,7 @@ FILES = ("fresh_round2.jsonl", "fresh_round2b.jsonl", "fresh_round2c.jsonl", "fr
          "fresh_round3b.jsonl", "fresh_round4.jsonl", "fresh_round4b.jsonl", "fresh_round5.jsonl",
          "fresh_round5b.jsonl", "fresh_round6.jsonl", "fresh_round6b.jsonl", "fresh_round7.jsonl",
          "fresh_round7b.jsonl", "fresh_round8.jsonl", "fresh_round9.jsonl", "fresh_round10.jsonl",
-         "fresh_round10b.jsonl",
+         "fresh_round10b.jsonl", "fresh_round11.jsonl",
          # The lead's three spot checks (60 + 60 + 40), each scored untouched before a round:
          # 93.3% (round 1), 93.3% (round 2), 92.5% (round 3).
          "fresh_lead_spot_checks.jsonl")
@@ -113,10 +127,11 @@ def _rows(name: str) -> list[dict]:
     return [json.loads(line) for line in (HERE / name).read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-# Chit-chat-heavy by design: its own floor, below the others'. Round 10's sit a little below what
+# Chit-chat-heavy by design: its own floor, below the others'. Rounds 10 and 11 sit a little below what
 # the rules reach on them after tuning.
 FLOORS = {"fresh_round8.jsonl": 0.97, "fresh_round9.jsonl": 0.95, "fresh_round10.jsonl": 0.97,
-          "fresh_round10b.jsonl": 0.97}
+          "fresh_round10b.jsonl": 0.97,
+          "fresh_round11.jsonl": 0.97}
 
 
 @pytest.mark.parametrize("name", FILES)
@@ -129,7 +144,7 @@ def test_each_fresh_set(classifier: Classifier, name: str) -> None:
 
 def test_fresh_sets_together(classifier: Classifier) -> None:
     rows = [row for name in FILES for row in _rows(name)]
-    assert len(rows) >= 2380
+    assert len(rows) >= 2540
     report = evaluate(rows, lambda text: _as_labelled(classifier.understand(text, NOW)))
     print()
     print(format_report(report))
