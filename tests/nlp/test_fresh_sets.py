@@ -91,6 +91,12 @@ sorting as a programme and a code scan that fails as masks, 地暖 and frozen pi
 fireworks 烟花/炮仗 and ice 融雪剂/撒盐/冰面, burning rubbish, 把路都堵, whether a booking went
 through 成功没有/没收到消息). Left as a judgement call: "修好的电暖器又坏了 算了 不修了 直接买个新的"
 (f11-021) reads as cancelling a repair, labelled chit-chat (nothing booked is named).
+fresh_round11b.jsonl (60, the same mix and winter themes, written after that round and scored
+untouched) scored 93.3% (56/60; 95.0% with the rules before the round: the new 烟花 word took spent
+fireworks litter for a hazard), chit-chat taken as a request 5.9% (1/17), request taken as chit-chat
+2.3% (1/43), date+part 100% (15/15). Then tuned on (what is left of fireworks 鞭炮纸/烟花筒/纸屑 is
+rubbish, icicles and things coming down 冰柱/冰锥/往下掉/砸碎, risky heating 电炉取暖/煤炉/生炉子 and
+wires lying about 拖在地上, the idiom 不挪窝 masked).
 """
 
 from __future__ import annotations
@@ -112,7 +118,7 @@ FILES = ("fresh_round2.jsonl", "fresh_round2b.jsonl", "fresh_round2c.jsonl", "fr
          "fresh_round3b.jsonl", "fresh_round4.jsonl", "fresh_round4b.jsonl", "fresh_round5.jsonl",
          "fresh_round5b.jsonl", "fresh_round6.jsonl", "fresh_round6b.jsonl", "fresh_round7.jsonl",
          "fresh_round7b.jsonl", "fresh_round8.jsonl", "fresh_round9.jsonl", "fresh_round10.jsonl",
-         "fresh_round10b.jsonl", "fresh_round11.jsonl",
+         "fresh_round10b.jsonl", "fresh_round11.jsonl", "fresh_round11b.jsonl",
          # The lead's three spot checks (60 + 60 + 40), each scored untouched before a round:
          # 93.3% (round 1), 93.3% (round 2), 92.5% (round 3).
          "fresh_lead_spot_checks.jsonl")
@@ -131,7 +137,7 @@ def _rows(name: str) -> list[dict]:
 # the rules reach on them after tuning.
 FLOORS = {"fresh_round8.jsonl": 0.97, "fresh_round9.jsonl": 0.95, "fresh_round10.jsonl": 0.97,
           "fresh_round10b.jsonl": 0.97,
-          "fresh_round11.jsonl": 0.97}
+          "fresh_round11.jsonl": 0.97, "fresh_round11b.jsonl": 0.97}
 
 
 @pytest.mark.parametrize("name", FILES)
@@ -144,7 +150,7 @@ def test_each_fresh_set(classifier: Classifier, name: str) -> None:
 
 def test_fresh_sets_together(classifier: Classifier) -> None:
     rows = [row for name in FILES for row in _rows(name)]
-    assert len(rows) >= 2540
+    assert len(rows) >= 2600
     report = evaluate(rows, lambda text: _as_labelled(classifier.understand(text, NOW)))
     print()
     print(format_report(report))
