@@ -110,7 +110,8 @@ async def _list(settings, now: dt.datetime | None) -> int:  # type: ignore[no-un
             print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1])
         print(f"({len(rows) - 1} job(s) at {now.isoformat()}; they run in the process that holds the "
               "scheduler lock" + (f"; last runs unknown: {problem}" if problem else "") + ")")
-        print(f"holiday calendar (chinesecalendar) known until {holiday_calendar_known_until()}")
+        print("holiday calendar (chinesecalendar and themes.calendar) known until "
+              f"{holiday_calendar_known_until(scheduler.directory.communities)}")
     finally:
         await db.dispose()
     return 0

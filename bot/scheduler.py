@@ -40,7 +40,7 @@ from bot.clock import Clock
 from bot.message import Outgoing
 from config.community import Community, Directory
 from handlers import texts
-from handlers.themes import DayPlan, plan_for
+from handlers.themes import DayPlan, calendar_known_until, package_calendar_ends, plan_for
 from storage.db import Database
 from storage.models import OutboxMessage
 from storage.models_scheduler import SchedulerRun
@@ -136,24 +136,27 @@ THEME_JOB = DailyJob(
 )
 
 
-def holiday_calendar_known_until() -> dt.date:
-    """The last day `chinese_calendar` has official holiday data for (it ships whole years)."""
-    from chinese_calendar import constants
+def holiday_calendar_known_until(communities: Iterable[Community] = ()) -> dt.date:
+    """The last day with official holiday data for all `communities`: each community's is the later
+    of chinesecalendar's end and the last year its file's `themes.calendar` has entries in."""
+    return min((calendar_known_until(c) for c in communities), default=package_calendar_ends())
 
-    return dt.date(max(constants.holidays).year, 12, 31)
 
-
-def warn_if_calendar_runs_out(today: dt.date) -> bool:
+def warn_if_calendar_runs_out(today: dt.date, communities: Iterable[Community] = ()) -> bool:
     """Logs a warning when the holiday calendar ends soon; True if it did."""
     from importlib.metadata import version
 
-    until = holiday_calendar_known_until()
+    communities = list(communities)
+    until = holiday_calendar_known_until(communities)
     if today + CALENDAR_WARNING < until:
         return False
-    log.warning("the holiday calendar (chinesecalendar %s) ends on %s: upgrade it (pip install -U "
-                "chinesecalendar) once next year's holidays are published; after that date weekends count as "
-                "rest days and weekdays as workdays, with no holidays or make-up workdays", version("chinesecalendar"),
-                until)
+    short = [c.id for c in communities if calendar_known_until(c) == until]
+    log.warning("the holiday calendar%s ends on %s (chinesecalendar %s ends on %s): once the State Council "
+                "publishes next year's holidays, enter them under themes.calendar in the community file or "
+                "upgrade the package (pip install -U chinesecalendar); after that date weekends count as "
+                "rest days and weekdays as workdays, with no holidays or make-up workdays",
+                f" of {', '.join(short[:5])}{' …' if len(short) > 5 else ''}" if short else "", until,
+                version("chinesecalendar"), package_calendar_ends())
     return True
 
 
@@ -577,7 +580,7 @@ class Scheduler:
         aps.start()
         self._aps = aps
         log.info("this process is the scheduler leader: %d job(s)", len(aps.get_jobs()))
-        warn_if_calendar_runs_out(self.clock.now().date())
+        warn_if_calendar_runs_out(self.clock.now().date(), self.directory.communities)
         try:
             await self.catch_up()
         except Exception:  # the bot must keep answering messages even if the catch-up fails

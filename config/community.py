@@ -122,6 +122,65 @@ class ThemeOverride(_Model):
     note: str = ""
 
 
+# A holiday range longer than this is a typo (the longest, Spring Festival, is about nine days).
+MAX_HOLIDAY_DAYS = 31
+
+
+class CalendarHoliday(_Model):
+    """One public holiday of the State Council's schedule: a single `date` or `from`..`to`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    name: str = Field(min_length=1)  # as residents say it: 春节, 国庆节
+    date: dt.date | None = None
+    from_: dt.date | None = Field(default=None, alias="from")
+    to: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _a_date_or_a_range(self) -> CalendarHoliday:
+        if self.date is not None and (self.from_ is not None or self.to is not None):
+            raise ValueError("a holiday has either 'date' or 'from' and 'to', not both")
+        if self.date is None and (self.from_ is None or self.to is None):
+            raise ValueError("a holiday needs 'date', or both 'from' and 'to'")
+        return self
+
+    def days(self) -> list[dt.date]:
+        """Every date of the holiday (none for a range whose `to` is before its `from`)."""
+        if self.date is not None:
+            return [self.date]
+        assert self.from_ is not None and self.to is not None
+        return [self.from_ + dt.timedelta(days=i) for i in range((self.to - self.from_).days + 1)]
+
+
+class HolidayCalendar(_Model):
+    """The State Council's holidays and make-up workdays (调休) as the community file gives them.
+
+    Entries win over the chinesecalendar package for their dates; the rest of the year they cover
+    is ordinary (weekends rest, weekdays work) once the package has no data for it.
+    """
+
+    holidays: list[CalendarHoliday] = Field(default_factory=list)
+    workdays: list[dt.date] = Field(default_factory=list)  # make-up workdays, usually weekend days
+
+    def day(self, day: dt.date) -> tuple[bool, str | None] | None:
+        """(is_holiday, holiday name) when an entry names `day`, else None."""
+        cached = self.__dict__.get("_linli_days")
+        if cached is None or cached[0] is not self.holidays or cached[1] is not self.workdays:
+            days: dict[dt.date, tuple[bool, str | None]] = {}
+            for holiday in self.holidays:
+                for date in holiday.days():
+                    days.setdefault(date, (True, holiday.name))
+            for date in self.workdays:
+                days.setdefault(date, (False, None))
+            cached = self.__dict__["_linli_days"] = (self.holidays, self.workdays, days)
+        return cached[2].get(day)
+
+    def years(self) -> set[int]:
+        """The years with at least one entry: the file covers them whole."""
+        dates = [d for h in self.holidays for d in (h.date, h.from_, h.to) if d is not None]
+        return {d.year for d in [*dates, *self.workdays]}
+
+
 class Themes(_Model):
     post_time: dt.time = dt.time(8, 0)
     grace_minutes: int = Field(default=120, ge=0)
@@ -131,6 +190,8 @@ class Themes(_Model):
     # An official make-up workday (调休) falls on a weekend: "monday".."friday" posts that day's
     # theme (the calendar does not say which weekday is being made up), "none" posts nothing.
     makeup_workday: Literal["none", "monday", "tuesday", "wednesday", "thursday", "friday"] = "monday"
+    # Next year's holidays as the State Council publishes them, before chinesecalendar has them.
+    calendar: HolidayCalendar = Field(default_factory=HolidayCalendar)
 
     def theme_for_weekday(self, weekday: int) -> Theme | None:
         return self.weekly.get(WEEKDAYS[weekday])
@@ -297,6 +358,21 @@ class Directory:
 # Loading with line numbers
 
 
+class _Loader(yaml.SafeLoader):
+    """safe_load, except that an impossible date (2027-02-30) stays text for pydantic to report
+    with its line, instead of a bare ValueError from PyYAML."""
+
+
+def _date_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    try:
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _date_or_text)
+
+
 def _line_of(node: yaml.Node | None, loc: Sequence[Any]) -> int | None:
     """Follows a pydantic error location through the composed YAML tree to a 1-based line."""
     line = node.start_mark.line + 1 if node is not None else None
@@ -364,8 +440,38 @@ def _cross_reference_errors(data: CommunityFile) -> list[tuple[tuple[Any, ...], 
         for day, theme in c.themes.weekly.items():
             if theme.team is not None and theme.team not in team_ids:
                 errors.append(((*base, "themes", "weekly", day, "team"), f"unknown team {theme.team!r}"))
+        errors.extend(_holiday_calendar_errors((*base, "themes", "calendar"), c.themes.calendar))
         if c.staff_group() is None:
             errors.append(((*base, "groups"), "a community needs one group of kind 'staff'"))
+    return errors
+
+
+def _holiday_calendar_errors(base: tuple[Any, ...], calendar: HolidayCalendar) -> list[tuple[tuple[Any, ...], str]]:
+    """Ranges in order and not too long; no date two different holidays, or a holiday and a workday."""
+    errors: list[tuple[tuple[Any, ...], str]] = []
+    taken: dict[dt.date, tuple[int, str]] = {}  # date -> (index, name) of the first holiday with it
+    for hi, holiday in enumerate(calendar.holidays):
+        here = (*base, "holidays", hi)
+        if holiday.from_ is not None and holiday.to is not None:
+            if holiday.to < holiday.from_:
+                errors.append(((*here, "to"), f"'to' ({holiday.to}) is before 'from' ({holiday.from_})"))
+                continue
+            if (holiday.to - holiday.from_).days + 1 > MAX_HOLIDAY_DAYS:
+                errors.append(((*here, "to"), f"{holiday.from_}..{holiday.to} is longer than {MAX_HOLIDAY_DAYS} "
+                                              "days: a typo?"))
+                continue
+        clashes: dict[int, tuple[str, dt.date]] = {}
+        for date in holiday.days():
+            first = taken.setdefault(date, (hi, holiday.name))
+            if first[1] != holiday.name:
+                clashes.setdefault(first[0], (first[1], date))
+        for other, (name, date) in clashes.items():
+            errors.append((here, f"{holiday.name!r} overlaps holiday {name!r} (holidays[{other}]) on {date}"))
+    for wi, date in enumerate(calendar.workdays):
+        if date in taken:
+            hi, name = taken[date]
+            errors.append(((*base, "workdays", wi), f"{date} is both a make-up workday and holiday {name!r} "
+                                                     f"(holidays[{hi}])"))
     return errors
 
 
@@ -378,7 +484,7 @@ def load_directory(path: Path | str) -> Directory:
         raise ConfigError(f"{path}: cannot read the community file: {exc.strerror or exc}") from exc
     try:
         node = yaml.compose(text)
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_Loader)  # a SafeLoader
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else str(path)

@@ -27,7 +27,8 @@ from bot.scheduler import (
     holiday_calendar_known_until,
     warn_if_calendar_runs_out,
 )
-from config.community import Community, Directory, Group, Theme, ThemeOverride
+from config.community import Community, Directory, Group, HolidayCalendar, Theme, ThemeOverride
+from handlers.themes import plan_for
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import OutboxMessage
@@ -390,6 +391,61 @@ def test_operators_are_warned_before_the_holiday_calendar_runs_out(caplog: pytes
     assert caplog.text == ""
     assert warn_if_calendar_runs_out(until - dt.timedelta(days=30))
     assert f"ends on {until}" in caplog.text and "pip install -U chinesecalendar" in caplog.text
+
+
+def with_calendar(directory: Directory, calendar: dict[str, Any]) -> Community:
+    return demo(directory, themes={"calendar": HolidayCalendar.model_validate(calendar)}).communities[0]
+
+
+def test_the_files_calendar_moves_the_end_and_the_warning(demo_directory: Directory,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    package_end = holiday_calendar_known_until()
+    plain = demo_directory.communities[0]
+    # the year after the package's (2027 with chinesecalendar 1.11.0) entered in the file; made-up dates
+    year = package_end.year + 1
+    entered = with_calendar(demo_directory, {"holidays": [{"name": "春节", "from": f"{year}-02-08",
+                                                           "to": f"{year}-02-12"}]})
+    next_end = dt.date(year, 12, 31)
+    assert holiday_calendar_known_until([plain]) == package_end
+    assert holiday_calendar_known_until([entered]) == next_end
+    day = package_end - dt.timedelta(days=29)  # 2026-12-02 with chinesecalendar 1.11.0
+    assert not warn_if_calendar_runs_out(day, [entered])
+    assert caplog.text == ""
+    assert warn_if_calendar_runs_out(next_end - dt.timedelta(days=30), [entered])
+    assert f"of xingfuli ends on {next_end}" in caplog.text
+    caplog.clear()
+    # Several communities: the calendar is known as far as the shortest one's.
+    other = entered.model_copy(update={"id": "riverside"})
+    assert holiday_calendar_known_until([entered, plain.model_copy(update={"id": "riverside"})]) == package_end
+    assert holiday_calendar_known_until([entered, other]) == next_end
+    assert warn_if_calendar_runs_out(day, [entered, plain])
+    assert f"ends on {package_end}" in caplog.text and "themes.calendar" in caplog.text
+
+
+# made-up dates, not the State Council's schedule
+CALENDAR_2027 = {"holidays": [{"name": "春节", "from": "2027-02-08", "to": "2027-02-12"}], "workdays": ["2027-02-20"]}
+
+
+async def test_a_holiday_from_the_file_gets_the_greeting_and_its_name(db: Database, demo_directory: Directory,
+                                                                      clock: FixedClock) -> None:
+    community = with_calendar(demo_directory, CALENDAR_2027)
+    wednesday = dt.date(2027, 2, 10)  # would be policy day
+    assert plan_for(community, wednesday).holiday_name == "春节"
+    [run] = await scheduler(db, Directory([community]), clock).run("theme", wednesday)
+    rows = await outbox(db)
+    assert run.queued == 3 and all(r.text == community.themes.holiday_greeting for r in rows)
+
+
+async def test_a_workday_from_the_file_on_a_saturday_gets_the_make_up_theme(db: Database, demo_directory: Directory,
+                                                                            clock: FixedClock) -> None:
+    community = with_calendar(demo_directory, CALENDAR_2027)
+    [run] = await scheduler(db, Directory([community]), clock).run("theme", dt.date(2027, 2, 20))
+    rows = await outbox(db)
+    assert run.queued == 3
+    assert rows[0].text.startswith("早上好！今天是2月20日 周六，调休上班，社区活动照常：学习日。")
+    # without the entry that Saturday is an ordinary weekend
+    [run] = await scheduler(db, demo_directory, clock).run("theme", dt.date(2027, 2, 27))
+    assert run.posts == 0
 
 
 async def test_sqlite_processes_always_lead(sqlite_url: str, demo_directory: Directory, clock: FixedClock) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import func, select, text
 
 from bot.scheduler import SCHEDULER_LOCK_KEY
 from config.settings import DEFAULT_COMMUNITY_FILE
+from handlers.themes import package_calendar_ends
 from storage.db import Database
 from storage.models import OutboxMessage
 
@@ -159,6 +160,10 @@ def test_jobs_list_shows_each_communitys_next_run_in_its_own_zone(tmp_path: Path
         "themes": {"post_time": "07:30", "grace_minutes": 60,
                    "weekly": {"monday": {"title": "学习日", "description": "集中学习"}}},
     })
+    # Both enter the year after the package's in their files (made-up dates): the printed end moves.
+    next_year = package_calendar_ends().year + 1
+    config["communities"][0]["themes"]["calendar"] = {"workdays": [f"{next_year}-02-20"]}
+    config["communities"][1]["themes"]["calendar"] = {"holidays": [{"name": "春节", "date": f"{next_year}-02-10"}]}
     path = tmp_path / "two.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
     # The server's own zone must not matter.
@@ -174,7 +179,7 @@ def test_jobs_list_shows_each_communitys_next_run_in_its_own_zone(tmp_path: Path
     assert rows[("theme", "riverside")] == ["theme", "riverside", "07:30", "Europe/London", "60", "min",
                                             "2026-11-25T07:30:00+00:00", "Wed", "-"]
     assert any("last runs unknown: no database yet" in line for line in lines)
-    assert lines[-1].startswith("holiday calendar (chinesecalendar) known until 20")
+    assert lines[-1] == f"holiday calendar (chinesecalendar and themes.calendar) known until {next_year}-12-31"
     assert not (tmp_path / "none.db").exists()  # listing creates no database
 
     bad = _linli("jobs", "run", "fireworks", "--database-url", f"sqlite:///{tmp_path / 'x.db'}", cwd=tmp_path)

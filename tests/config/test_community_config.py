@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -148,3 +149,66 @@ def test_a_groups_member_count_is_its_members_or_the_people_listing_it(tmp_path:
             load_directory(path)
         assert f"{path}:{_line_of(text, f'members: {bad}')}:" in str(info.value)
         assert "groups[3].members" in str(info.value)
+
+
+# --- themes.calendar: the State Council's holidays as data (made-up dates) ---------------------
+
+EMPTY_CALENDAR = "      calendar:\n        holidays: []\n        workdays: []\n"
+
+
+def _with_calendar(tmp_path: Path, body: str) -> tuple[Path, str]:
+    return _broken(tmp_path, EMPTY_CALENDAR, "      calendar:\n" + body)
+
+
+def test_a_calendar_with_ranges_dates_and_workdays_loads(tmp_path: Path) -> None:
+    path, _ = _with_calendar(tmp_path, (
+        "        holidays:\n"
+        "          - {name: 元旦, date: 2027-01-01}\n"
+        "          - name: 春节\n"
+        "            from: 2027-02-08\n"
+        "            to: 2027-02-12\n"
+        "          - {name: 春节, from: 2027-02-12, to: 2027-02-14}\n"  # same name: overlapping is fine
+        "        workdays: [2027-02-20, 2027-02-20]\n"))
+    calendar = load_directory(path).communities[0].themes.calendar
+    assert calendar.day(dt.date(2027, 2, 14)) == (True, "春节")
+    assert calendar.day(dt.date(2027, 2, 20)) == (False, None)
+    assert calendar.day(dt.date(2027, 2, 15)) is None and calendar.years() == {2027}
+
+
+@pytest.mark.parametrize(
+    ("body", "needle", "message"),
+    [
+        # an impossible date, in both the flow and the block style
+        ("        holidays:\n          - {name: 春节, date: 2027-02-30}\n", "2027-02-30", "valid date"),
+        ("        holidays:\n          - name: 春节\n            from: 2027-13-01\n            to: 2027-12-03\n",
+         "from: 2027-13-01", "holidays[0].from"),
+        ("        workdays: [2027-02-20, 20270221]\n", "20270221", "workdays[1]"),
+        ("        holidays:\n          - {name: 春节}\n", "{name: 春节}", "needs 'date', or both 'from' and 'to'"),
+        ("        holidays:\n          - {name: 春节, date: 2027-02-08, to: 2027-02-12}\n", "date: 2027-02-08, to",
+         "either 'date' or 'from' and 'to'"),
+        ("        holidays:\n          - {date: 2027-02-08}\n", "date: 2027-02-08", "holidays[0].name"),
+        ("        holidays:\n          - {name: 春节, date: 2027-02-08, note: x}\n", "note: x",
+         "Extra inputs are not permitted"),
+        # `to` before `from`: the line of `to`
+        ("        holidays:\n          - name: 春节\n            from: 2027-02-12\n            to: 2027-02-08\n",
+         "to: 2027-02-08", "'to' (2027-02-08) is before 'from' (2027-02-12)"),
+        ("        holidays:\n          - {name: 春节, from: 2027-02-08, to: 2028-02-08}\n", "2028-02-08",
+         "longer than 31 days"),
+        # a date that is both a holiday and a workday: the line of the workday
+        ("        holidays:\n          - {name: 春节, from: 2027-02-08, to: 2027-02-12}\n"
+         "        workdays:\n          - 2027-02-20\n          - 2027-02-10\n",
+         "- 2027-02-10", "2027-02-10 is both a make-up workday and holiday '春节' (holidays[0])"),
+        # overlapping ranges with different names: the line of the later one
+        ("        holidays:\n          - {name: 春节, from: 2027-02-08, to: 2027-02-12}\n"
+         "          - {name: 元宵节, from: 2027-02-11, to: 2027-02-13}\n",
+         "元宵节", "'元宵节' overlaps holiday '春节' (holidays[0]) on 2027-02-11"),
+    ],
+)
+def test_calendar_errors_point_at_the_bad_line(tmp_path: Path, body: str, needle: str, message: str) -> None:
+    path, text = _with_calendar(tmp_path, body)
+    with pytest.raises(ConfigError) as info:
+        load_directory(path)
+    error = str(info.value)
+    assert f"{path}:{_line_of(text, needle)}: communities[0].themes.calendar." in error, error
+    assert message in error, error
+    assert len(error.splitlines()) == 1, error
