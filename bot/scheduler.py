@@ -107,7 +107,8 @@ def theme_post_text(community: Community, plan: DayPlan) -> str | None:
             return texts.makeup_morning_post(plan.date, plan.theme, community.bot_name)
         return texts.morning_post(plan.date, plan.theme, community.bot_name)
     if plan.kind == "holiday":
-        return community.themes.holiday_greeting or None
+        greeting = community.themes.holiday_greeting
+        return texts.holiday_morning_post(greeting, plan.holiday_name) if greeting else None
     if plan.kind == "cancelled":
         return texts.cancelled_morning_post(plan.date, plan.note)
     return None  # an ordinary weekend, or a weekday without a configured theme

@@ -186,7 +186,7 @@ class Themes(_Model):
     grace_minutes: int = Field(default=120, ge=0)
     weekly: dict[Literal[WEEKDAYS], Theme] = Field(default_factory=dict)  # type: ignore[valid-type]
     overrides: list[ThemeOverride] = Field(default_factory=list)
-    holiday_greeting: str | None = None
+    holiday_greeting: str | None = None  # "{holiday}" in it becomes the holiday's name (春节, 国庆节 …)
     # An official make-up workday (调休) falls on a weekend: "monday".."friday" posts that day's
     # theme (the calendar does not say which weekday is being made up), "none" posts nothing.
     makeup_workday: Literal["none", "monday", "tuesday", "wednesday", "thursday", "friday"] = "monday"

@@ -51,10 +51,20 @@ def activity_answer(when: str, day: dt.date, theme: Theme, *, makeup_workday: bo
     return "\n".join([head, *theme_lines(theme)])
 
 
+def holiday_name_zh(holiday_name: str | None) -> str:
+    """春节 for chinesecalendar's "Spring Festival"; a name from the community file as it is."""
+    return HOLIDAY_NAMES_ZH.get(holiday_name or "", holiday_name or "法定节假日")
+
+
+def holiday_morning_post(greeting: str, holiday_name: str | None) -> str:
+    """The community's `themes.holiday_greeting`, its {holiday} placeholders filled with the name."""
+    return greeting.replace("{holiday}", holiday_name_zh(holiday_name))
+
+
 def no_activity_answer(when: str, day: dt.date, reason: str, holiday_name: str | None = None) -> str:
     label = date_label(day)
     if reason == "holiday":
-        name = HOLIDAY_NAMES_ZH.get(holiday_name or "", holiday_name or "法定节假日")
+        name = holiday_name_zh(holiday_name)
         return f"{when}（{label}）是{name}假期，社区主题活动暂停，祝大家节日快乐！"
     if reason == "weekend":
         return f"{when}（{label}）是周末，没有主题活动。便民服务照常，可以问我“周六能理发吗”。"

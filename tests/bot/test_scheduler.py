@@ -108,8 +108,15 @@ async def test_a_public_holiday_gets_the_configured_greeting_and_no_theme(db: Da
     [run] = await scheduler(db, demo_directory, clock).run("theme", national_day)
     rows = await outbox(db)
     assert run.queued == 3 and len(rows) == 3
-    greeting = demo_directory.communities[0].themes.holiday_greeting
-    assert all(r.text == greeting for r in rows) and "安全检查" not in rows[0].text
+    assert all(r.text == "国庆节快乐！今天是国庆节假期，社区常规活动暂停一天，祝大家假期愉快～" for r in rows)
+    assert "安全检查" not in rows[0].text
+
+
+async def test_a_greeting_without_the_placeholder_is_posted_as_written(db: Database, demo_directory: Directory,
+                                                                       clock: FixedClock) -> None:
+    plain = demo(demo_directory, themes={"holiday_greeting": "节日快乐！社区活动暂停一天～"})
+    await scheduler(db, plain, clock).run("theme", dt.date(2026, 10, 1))
+    assert {r.text for r in await outbox(db)} == {"节日快乐！社区活动暂停一天～"}
 
 
 async def test_a_holiday_without_a_greeting_posts_nothing(db: Database, demo_directory: Directory,
@@ -433,7 +440,7 @@ async def test_a_holiday_from_the_file_gets_the_greeting_and_its_name(db: Databa
     assert plan_for(community, wednesday).holiday_name == "春节"
     [run] = await scheduler(db, Directory([community]), clock).run("theme", wednesday)
     rows = await outbox(db)
-    assert run.queued == 3 and all(r.text == community.themes.holiday_greeting for r in rows)
+    assert run.queued == 3 and all(r.text.startswith("春节快乐！今天是春节假期") for r in rows)
 
 
 async def test_a_workday_from_the_file_on_a_saturday_gets_the_make_up_theme(db: Database, demo_directory: Directory,
