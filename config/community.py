@@ -164,16 +164,16 @@ class HolidayCalendar(_Model):
 
     def day(self, day: dt.date) -> tuple[bool, str | None] | None:
         """(is_holiday, holiday name) when an entry names `day`, else None."""
-        cached = self.__dict__.get("_linli_days")
-        if cached is None or cached[0] is not self.holidays or cached[1] is not self.workdays:
+        def by_date() -> dict[dt.date, tuple[bool, str | None]]:
             days: dict[dt.date, tuple[bool, str | None]] = {}
             for holiday in self.holidays:
                 for date in holiday.days():
                     days.setdefault(date, (True, holiday.name))
             for date in self.workdays:
                 days.setdefault(date, (False, None))
-            cached = self.__dict__["_linli_days"] = (self.holidays, self.workdays, days)
-        return cached[2].get(day)
+            return days
+
+        return _cached(self, "days", (self.holidays, self.workdays), by_date).get(day)
 
     def years(self) -> set[int]:
         """The years with at least one entry: the file covers them whole."""
@@ -303,7 +303,7 @@ def _by_id(model: BaseModel, name: str, items: list[Any]) -> dict[str, Any]:
             found.setdefault(item.id, item)
         return found
 
-    return _cached(model, f"{name}_by_id", items, index)
+    return _cached(model, f"{name}_by_id", (items,), index)
 
 
 def _listed_members(community: Community) -> dict[str, int]:
@@ -315,20 +315,20 @@ def _listed_members(community: Community) -> dict[str, int]:
                 counts[group_id] = counts.get(group_id, 0) + 1
         return counts
 
-    return _cached(community, "listed_members", community.people, count)
+    return _cached(community, "listed_members", (community.people,), count)
 
 
-def _cached(model: BaseModel, name: str, source: list[Any], build: Callable[[], Any]) -> Any:
-    """What `build` derives from `source` (a list the model holds), kept in the model's __dict__.
+def _cached(model: BaseModel, name: str, sources: tuple[list[Any], ...], build: Callable[[], Any]) -> Any:
+    """What `build` derives from `sources` (lists the model holds), kept in the model's __dict__.
 
     Not a pydantic field or private attribute: it takes no part in validation, dumps or equality.
-    A copy (`model_copy(update=...)`) inherits the entry but not the list, so the entry is used
-    only while it was built from the very list the model holds now.
+    A copy (`model_copy(update=...)`) inherits the entry but not the lists, so the entry is used
+    only while it was built from the very lists the model holds now.
     """
     key = f"_linli_{name}"
     cached = model.__dict__.get(key)
-    if cached is None or cached[0] is not source:
-        cached = model.__dict__[key] = (source, build())
+    if cached is None or any(old is not new for old, new in zip(cached[0], sources, strict=True)):
+        cached = model.__dict__[key] = (sources, build())
     return cached[1]
 
 
