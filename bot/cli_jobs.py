@@ -77,6 +77,7 @@ async def _list(settings, now: dt.datetime | None) -> int:  # type: ignore[no-un
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot.scheduler import holiday_calendar_known_until
+    from handlers.themes import PROVISIONAL, calendar_source
     from storage.db import Database
 
     db = Database(settings.database_url)
@@ -110,6 +111,12 @@ async def _list(settings, now: dt.datetime | None) -> int:  # type: ignore[no-un
             print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1])
         print(f"({len(rows) - 1} job(s) at {now.isoformat()}; they run in the process that holds the "
               "scheduler lock" + (f"; last runs unknown: {problem}" if problem else "") + ")")
+        for community in scheduler.directory.communities:
+            sources = {year: calendar_source(year, community.themes.calendar) for year in (now.year, now.year + 1)}
+            print(f"holidays of {community.id}: " + "; ".join(
+                f"{year} from {source}" + (" (enter the official schedule with its 调休 under themes.calendar)"
+                                           if source == PROVISIONAL else "")
+                for year, source in sources.items()))
         print("holiday calendar (chinesecalendar and themes.calendar) known until "
               f"{holiday_calendar_known_until(scheduler.directory.communities)}")
     finally:

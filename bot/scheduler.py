@@ -154,8 +154,8 @@ def warn_if_calendar_runs_out(today: dt.date, communities: Iterable[Community] =
     short = [c.id for c in communities if calendar_known_until(c) == until]
     log.warning("the holiday calendar%s ends on %s (chinesecalendar %s ends on %s): once the State Council "
                 "publishes next year's holidays, enter them under themes.calendar in the community file or "
-                "upgrade the package (pip install -U chinesecalendar); after that date weekends count as "
-                "rest days and weekdays as workdays, with no holidays or make-up workdays",
+                "upgrade the package (pip install -U chinesecalendar); after that date the public holidays "
+                "follow the holidays package's rules (provisional) and no make-up workdays are known",
                 f" of {', '.join(short[:5])}{' …' if len(short) > 5 else ''}" if short else "", until,
                 version("chinesecalendar"), package_calendar_ends())
     return True
@@ -165,6 +165,7 @@ def default_daily_jobs() -> list[DailyJob]:
     """Every timed job of a running bot. Capabilities append theirs here (imported lazily)."""
     from handlers.booking_schedule import reminders_due, team_day_lists
     from handlers.digest import daily_digest
+    from handlers.themes import provisional_calendar_notice
 
     async def tomorrows_reminders(session: AsyncSession, community: Community, day: dt.date) -> list[Outgoing]:
         return await reminders_due(session, community, day + dt.timedelta(days=1))
@@ -177,6 +178,8 @@ def default_daily_jobs() -> list[DailyJob]:
         DailyJob("day_lists", at=lambda c: c.day_list_time, build=team_day_lists),
         # The staff group's summary of requests.
         DailyJob("digest", at=lambda c: c.digest_time, build=daily_digest),
+        # Once a year, staff are told that the coming year's official holiday schedule is missing.
+        DailyJob("calendar_notice", at=lambda c: c.digest_time, build=provisional_calendar_notice),
     ]
 
 

@@ -61,6 +61,17 @@ def holiday_morning_post(greeting: str, holiday_name: str | None) -> str:
     return greeting.replace("{holiday}", holiday_name_zh(holiday_name))
 
 
+def provisional_calendar_notice(year: int, holidays: list[tuple[str, dt.date, dt.date]]) -> str:
+    """Staff are told once a year that its official holiday schedule has not been entered."""
+    def span(first: dt.date, last: dt.date) -> str:
+        return f"{first.month}月{first.day}日" + ("" if last == first else f"-{last.month}月{last.day}日")
+
+    listed = "、".join(f"{name}（{span(first, last)}）" for name, first, last in holidays) or "法定节假日"
+    return (f"【日历提醒】{year}年的放假安排（含调休上班日）还没有录入。在录入之前，按法定假日规则暂定"
+            f"{listed}不推送主题活动；调休上班的周末不会推送。国务院办公厅公布{year}年安排后，请把放假和"
+            "调休日期填入社区配置文件的 themes.calendar 并重启机器人（或升级 chinesecalendar）。")
+
+
 def no_activity_answer(when: str, day: dt.date, reason: str, holiday_name: str | None = None) -> str:
     label = date_label(day)
     if reason == "holiday":

@@ -24,6 +24,7 @@ from bot.scheduler import (
     DailyJob,
     Scheduler,
     SoleProcess,
+    default_daily_jobs,
     holiday_calendar_known_until,
     warn_if_calendar_runs_out,
 )
@@ -453,6 +454,46 @@ async def test_a_workday_from_the_file_on_a_saturday_gets_the_make_up_theme(db: 
     # without the entry that Saturday is an ordinary weekend
     [run] = await scheduler(db, demo_directory, clock).run("theme", dt.date(2027, 2, 27))
     assert run.posts == 0
+
+
+async def test_past_the_official_calendar_public_holidays_still_get_no_working_day_post(
+        db: Database, demo_directory: Directory, clock: FixedClock) -> None:
+    # Neither chinesecalendar 1.11 nor the demo file knows 2027: the holidays package's rules do.
+    sched = scheduler(db, demo_directory, clock)
+    [new_year] = await sched.run("theme", dt.date(2027, 1, 1))  # a Friday: would be cleanup day
+    [spring] = await sched.run("theme", dt.date(2027, 2, 8))  # a Monday: would be study day
+    [after] = await sched.run("theme", dt.date(2027, 2, 11))  # the Thursday after the holiday
+    texts_by_key = {r.idempotency_key: r.text for r in await outbox(db)}
+    assert (new_year.queued, spring.queued, after.queued) == (3, 3, 3)
+    assert texts_by_key["theme:g-res-1:2027-01-01"].startswith("元旦快乐！今天是元旦假期")
+    assert texts_by_key["theme:g-res-1:2027-02-08"].startswith("春节快乐！今天是春节假期")
+    assert "安全检查日" in texts_by_key["theme:g-res-1:2027-02-11"]
+
+
+def calendar_notice_job() -> DailyJob:
+    return next(job for job in default_daily_jobs() if job.name == "calendar_notice")
+
+
+async def test_staff_are_told_once_that_next_years_official_schedule_is_missing(
+        db: Database, demo_directory: Directory, clock: FixedClock) -> None:
+    sched = scheduler(db, demo_directory, clock, jobs=[calendar_notice_job()])
+    [autumn] = await sched.run("calendar_notice", dt.date(2026, 10, 1))  # 2027 is more than 45 days off
+    assert autumn.posts == 0
+    for day in (dt.date(2026, 12, 3), dt.date(2026, 12, 4), dt.date(2027, 1, 5)):
+        await sched.run("calendar_notice", day)
+    [row] = await outbox(db)
+    assert (row.target, row.idempotency_key) == ("g-staff", "calendar:xingfuli:2027")
+    assert "2027年的放假安排（含调休上班日）还没有录入" in row.text
+    assert "元旦（1月1日）、除夕（2月5日）、春节（2月6日-2月10日）、清明节" in row.text
+    assert "themes.calendar" in row.text
+
+
+async def test_no_calendar_notice_once_the_year_is_entered(db: Database, demo_directory: Directory,
+                                                           clock: FixedClock) -> None:
+    community = with_calendar(demo_directory, CALENDAR_2027)
+    sched = scheduler(db, Directory([community]), clock, jobs=[calendar_notice_job()])
+    [run] = await sched.run("calendar_notice", dt.date(2026, 12, 3))
+    assert run.posts == 0 and await outbox(db) == []
 
 
 async def test_sqlite_processes_always_lead(sqlite_url: str, demo_directory: Directory, clock: FixedClock) -> None:

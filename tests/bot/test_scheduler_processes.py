@@ -180,6 +180,8 @@ def test_jobs_list_shows_each_communitys_next_run_in_its_own_zone(tmp_path: Path
                                             "2026-11-25T07:30:00+00:00", "Wed", "-"]
     assert any("last runs unknown: no database yet" in line for line in lines)
     assert lines[-1] == f"holiday calendar (chinesecalendar and themes.calendar) known until {next_year}-12-31"
+    # Each year's source: both files entered next year; this year is the package's.
+    assert f"holidays of xingfuli: 2026 from chinesecalendar; {next_year} from community file" in lines
     assert not (tmp_path / "none.db").exists()  # listing creates no database
 
     bad = _linli("jobs", "run", "fireworks", "--database-url", f"sqlite:///{tmp_path / 'x.db'}", cwd=tmp_path)

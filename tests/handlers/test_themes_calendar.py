@@ -11,8 +11,8 @@ import logging
 import pytest
 
 from config.community import Community, Directory, HolidayCalendar
-from handlers import texts
-from handlers.themes import calendar_known_until, package_calendar_ends, plan_for
+from handlers import texts, themes
+from handlers.themes import calendar_known_until, calendar_source, package_calendar_ends, plan_for
 
 # Made-up entries: a weekday "Spring Festival" in 2027, a working Saturday in 2027, and two
 # corrections inside the package's 2026 (a Thursday made a holiday, National Day made a workday).
@@ -79,17 +79,45 @@ def test_dated_overrides_still_win_over_the_files_calendar(demo_directory: Direc
     assert plan.kind == "cancelled"
 
 
-def test_an_ordinary_2027_day_without_entries_behaves_as_before(demo_directory: Directory,
-                                                                caplog: pytest.LogCaptureFixture) -> None:
+def test_an_ordinary_2027_day_without_entries_keeps_its_theme_and_operators_are_told_once(
+        demo_directory: Directory, caplog: pytest.LogCaptureFixture) -> None:
+    themes._provisional_holidays.cache_clear()
     caplog.set_level(logging.WARNING, "handlers.themes")
     wednesday = dt.date(2027, 3, 3)
     plain = plan_for(community(demo_directory, HolidayCalendar()), wednesday)
     assert plain.kind == "theme" and plain.theme is not None and plain.theme.title == "政策宣讲日"
-    assert "no holiday calendar for 2027" in caplog.text  # nobody entered 2027: operators are told
+    assert "no official holiday calendar for 2027" in caplog.text  # nobody entered 2027: operators are told
     caplog.clear()
+    assert plan_for(community(demo_directory, HolidayCalendar()), dt.date(2027, 3, 4)).kind == "theme"
+    assert caplog.text == ""  # once per year and process, not on every question
     # A year the file has entries in is entered whole: an ordinary day there is no warning.
     assert plan_for(community(demo_directory), wednesday) == plain
     assert caplog.text == ""
+
+
+@pytest.mark.parametrize(
+    ("day", "kind", "holiday"),
+    [
+        (dt.date(2027, 1, 1), "holiday", "元旦"),  # a Friday
+        (dt.date(2027, 2, 5), "holiday", "除夕"),  # 农历除夕
+        (dt.date(2027, 2, 6), "holiday", "春节"),  # a Saturday: still the holiday, with its name
+        (dt.date(2027, 2, 10), "holiday", "春节"),  # 春节（补假）, a Wednesday
+        (dt.date(2027, 2, 11), "theme", None),  # the day after
+        (dt.date(2027, 10, 1), "holiday", "国庆节"),
+        (dt.date(2027, 2, 20), "weekend", None),  # no make-up workday can be known without the schedule
+    ],
+)
+def test_a_year_nobody_entered_takes_its_public_holidays_from_the_holidays_package(
+        demo_directory: Directory, day: dt.date, kind: str, holiday: str | None) -> None:
+    plan = plan_for(community(demo_directory, HolidayCalendar()), day)
+    assert (plan.kind, plan.holiday_name) == (kind, holiday)
+
+
+def test_each_years_source_is_named(demo_directory: Directory) -> None:
+    assert calendar_source(2026, HolidayCalendar()) == "chinesecalendar"
+    assert calendar_source(2026, CALENDAR) == "chinesecalendar"  # the file only corrects it
+    assert calendar_source(2027, CALENDAR) == "community file"
+    assert calendar_source(2027, HolidayCalendar()) == "holidays (provisional)"
 
 
 def test_the_calendar_is_known_to_the_end_of_the_files_last_year(demo_directory: Directory) -> None:
