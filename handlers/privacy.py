@@ -13,6 +13,7 @@ python-stdnum decides what an ID number is: its GB 11643 check digit and its tab
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import re
 import unicodedata
@@ -127,11 +128,11 @@ def is_id_number(raw: str) -> bool:
             return False
         if ric.calc_check_digit(number) == number[-1]:
             return True
-        return _region(number[:6], county=False) and _real_date(
-            int(number[6:10]), int(number[10:12]), int(number[12:14]))
+        return _real_date(int(number[6:10]), int(number[10:12]), int(number[12:14])) and _region(
+            number[:6], county=False)
     if len(number) == 15 and number.isdigit():
-        return _region(number[:6], county=True) and _real_date(
-            1900 + int(number[6:8]), int(number[8:10]), int(number[10:12]))
+        return _real_date(1900 + int(number[6:8]), int(number[8:10]), int(number[10:12])) and _region(
+            number[:6], county=True)
     return False
 
 
@@ -166,11 +167,12 @@ def _find_rooms(text: str, view: str) -> list[PersonalNumber]:
 def personal_numbers(text: str) -> list[PersonalNumber]:
     """Every phone, ID and room number in `text`, without overlaps (an ID beats a phone beats a room)."""
     view = _view(text)
-    kept: list[PersonalNumber] = []
+    kept: list[PersonalNumber] = []  # sorted by start, never overlapping
     for found in (*_find_ids(view), *_find_phones(view), *_find_rooms(text, view)):
-        if all(found.end <= k.start or found.start >= k.end for k in kept):
-            kept.append(found)
-    return sorted(kept, key=lambda f: f.start)
+        i = bisect.bisect_left(kept, found.start, key=lambda k: k.start)
+        if (i == 0 or kept[i - 1].end <= found.start) and (i == len(kept) or found.end <= kept[i].start):
+            kept.insert(i, found)
+    return kept
 
 
 def _mask(text: str, spans: list[PersonalNumber]) -> str:
