@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.message import Outgoing
 from config.community import WEEKDAYS, Community
 from handlers import texts_requests as texts
-from handlers.privacy import mask_text
+from handlers.privacy import masked_excerpt
 from handlers.requests import grid_name
 from nlp.location import Location
 from storage.models_requests import OPEN_STATUSES, TIERS, Request
@@ -112,7 +112,7 @@ async def _oldest_urgent(session: AsyncSession, limit: int, *conditions: object)
 def _item(request: Request, community: Community, as_of: dt.datetime) -> Item:
     where = Location(request.building, request.unit, None).describe() or grid_name(community, request.grid)
     return Item(request.id, request.category, where, max(0.0, (as_of - request.created_at).total_seconds()),
-                mask_text(texts.excerpt(request.text, 30)))
+                masked_excerpt(request.text, 30))
 
 
 async def compute_digest(session: AsyncSession, community: Community, day: dt.date, *,

@@ -19,7 +19,7 @@ from bot.message import Message, Outgoing
 from config.community import Community, FaqEntry, RequestRules
 from handlers import texts_requests as texts
 from handlers.base import Context
-from handlers.privacy import mask_name, mask_text
+from handlers.privacy import mask_name, mask_text, masked_excerpt
 from nlp.location import Location, extract_location
 from nlp.normalize import normalize
 from nlp.understanding import Understanding
@@ -117,7 +117,7 @@ def place_of(request: Request, community: Community) -> str:
 
 
 def summary_of(request: Request) -> str:
-    return mask_text(texts.excerpt(request.text, 30))
+    return masked_excerpt(request.text, 30)
 
 
 def _norm(understanding: Understanding, message: Message) -> str:
