@@ -162,7 +162,7 @@ def build_app(linli: Linli) -> web.Application:
         return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 
     app.router.add_get("/metrics", metrics)
-    from bot.staff_web import StaffWeb  # the staff page at /staff (login per staff member)
+    from bot.staff_web.routes import StaffWeb  # the staff page at /staff (login per staff member)
 
     StaffWeb(linli).add_routes(app)
 
