@@ -4,7 +4,7 @@ Not in the bot's process: matplotlib adds ≈ 50 MB that would stay for the proc
 (the bot's budget is 150 MB, BENCHMARKS.md) for pictures staff open a few times a day, and its
 drawing is Python code holding the GIL for ≈ 0.1 s a chart, which a thread would take from the
 event loop that acknowledges WeChat's callbacks. The helper (a `ProcessPoolExecutor` of one
-spawned process) costs ≈ 1 s on the first chart after a pause; it exits after IDLE_SECONDS
+spawned process) costs ≈ 0.7 s on the first chart after a pause; it exits after IDLE_SECONDS
 without a chart, returning its memory.
 """
 
