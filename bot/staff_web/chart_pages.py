@@ -28,8 +28,6 @@ from storage.db import Database
 from storage.models_requests import Request
 
 CHART_WEEKS = 8
-
-
 PNG_HEADERS = {"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"}
 
 
