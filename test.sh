@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Installs what the tests need and runs the whole suite (pytest arguments pass through).
-# Needs a PostgreSQL server, Debian's Chromium and nginx: installed (and started) here when missing
-# and this user is root; otherwise those tests are skipped with a reason — except in CI (CI=true),
-# where a missing PostgreSQL, Chromium or nginx fails the run.
+# Needs a PostgreSQL server, Debian's Chromium, fonts-noto-cjk and nginx: installed (and started) here
+# when missing and this user is root; otherwise those tests are skipped with a reason — except in CI
+# (CI=true), where a missing PostgreSQL, Chromium, CJK font or nginx fails the run.
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/ensure-venv.sh test
 
-# Debian packages the tests drive: Chromium (browser tests) and nginx (tests/scale: two bot
-# processes behind deploy/nginx-linli.conf). PostgreSQL is handled below.
+# Debian packages the tests drive: Chromium (browser tests), the CJK font (the staff web's charts
+# are labelled in Chinese with it, and Chromium shows the pages with it) and nginx (tests/scale: two
+# bot processes behind deploy/nginx-linli.conf). PostgreSQL is handled below.
 missing=()
-command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-noto-cjk)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+[ -f /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc ] || missing+=(fonts-noto-cjk)
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 if [ "$(id -u)" = 0 ] && [ ${#missing[@]} -gt 0 ]; then
     echo "linli: installing Debian's ${missing[*]} for the tests…" >&2

@@ -154,15 +154,10 @@ def build_app(linli: Linli) -> web.Application:
 
     app.router.add_get("/healthz", healthz)
 
-    async def metrics(request: web.Request) -> web.Response:
-        """Outbox outcomes of this process since it started (Prometheus text format)."""
-        lines = ["# TYPE linli_outbox_outcomes_total counter"]
-        lines += [f'linli_outbox_outcomes_total{{channel="{channel}",outcome="{outcome}"}} {n}'
-                  for (channel, outcome), n in sorted(linli.drainer.counts.items())]
-        return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+    from bot.metrics import Metrics  # GET /metrics (prometheus-client, a registry per app)
 
-    app.router.add_get("/metrics", metrics)
-    from bot.staff_web import StaffWeb  # the staff page at /staff (login per staff member)
+    Metrics(linli).add_routes(app)
+    from bot.staff_web.routes import StaffWeb  # the staff page at /staff (login per staff member)
 
     StaffWeb(linli).add_routes(app)
 

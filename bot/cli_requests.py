@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int | None:
 
 
 def _staff_password(from_stdin: bool) -> int:
-    from bot.staff_web import hash_password
+    from bot.staff_web.passwords import hash_password
 
     password = sys.stdin.readline().rstrip("\n") if from_stdin else getpass.getpass("password: ")
     if len(password) < 8:

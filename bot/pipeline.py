@@ -81,6 +81,8 @@ class Pipeline:
         self._room = asyncio.Event()  # set while the queue is shorter than max_backlog
         self._room.set()
         self._worker: asyncio.Task[None] | None = None
+        # Told each handled message's seconds from queued to answers committed (bot/metrics.py).
+        self.on_handled: Callable[[float], None] | None = None
 
     # -- public API -------------------------------------------------------------------------
 
@@ -108,6 +110,11 @@ class Pipeline:
             self._ensure_worker()
             self._room.clear()
             await self._room.wait()
+
+    @property
+    def queued(self) -> int:
+        """Messages waiting in this process's queue for the worker."""
+        return self._queue.qsize()
 
     def _enqueue(self, job: _Job) -> None:
         self._ensure_worker()
@@ -197,6 +204,10 @@ class Pipeline:
                 if job.future is not None and not job.future.done():
                     job.future.set_exception(exc)
             return
+        if self.on_handled is not None:
+            done = time.perf_counter()
+            for job in batch:
+                self.on_handled(done - job.started)
         if any(results) and self._on_outbox is not None:
             self._on_outbox()
         for job, outgoing in zip(batch, results, strict=True):

@@ -4,14 +4,13 @@ Every number comes from a GROUP BY over an index that leads with the community a
 the status (storage/models_requests.py), so a day's digest stays well under a second over a
 million requests (bench/bench_digest.py). Only the few listed requests are loaded as rows.
 `daily_digest` is the scheduler's daily job; on the configured weekday it adds the week's
-counts and a link to the weekly bar chart (a PNG drawn here without any imaging library).
+counts and a link to the weekly bar chart, which the staff web draws from `week_counts`
+(bot/staff_web/charts.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import struct
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -210,63 +209,3 @@ async def daily_digest(session: AsyncSession, community: Community, day: dt.date
     text = render_digest(await compute_digest(session, community, day))
     return [Outgoing(channel=group.channel, community=community.id, to="group", target=group.id, text=text,
                      idempotency_key=f"digest:{community.id}:{day.isoformat()}")]
-
-
-# --- the weekly chart as a PNG (no imaging library needed) ----------------------------------------
-
-# One color per category, in CATEGORY_ORDER; the staff web shows the same colors with names.
-CATEGORY_COLORS: dict[str, tuple[int, int, int]] = {
-    "repair": (47, 128, 237), "sanitation": (39, 174, 96), "safety": (235, 87, 87), "parking": (242, 153, 74),
-    "dispute": (155, 81, 224), "elderly_care": (242, 201, 76), "policy": (86, 204, 242),
-}
-# 3x5 pixel digits for the counts above the bars: rows top to bottom, 3 bits each.
-_DIGITS = {
-    "0": (7, 5, 5, 5, 7), "1": (2, 6, 2, 2, 7), "2": (7, 1, 7, 4, 7), "3": (7, 1, 7, 1, 7), "4": (5, 5, 7, 1, 1),
-    "5": (7, 4, 7, 1, 7), "6": (7, 4, 7, 5, 7), "7": (7, 1, 1, 1, 1), "8": (7, 5, 7, 5, 7), "9": (7, 5, 7, 1, 7),
-}
-
-
-def _png(width: int, height: int, rows: list[bytearray]) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    raw = b"".join(b"\x00" + bytes(row) for row in rows)  # filter type 0 on every scanline
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
-
-
-def bar_chart_png(values: Sequence[tuple[str, int]], *, width: int = 480, height: int = 240) -> bytes:
-    """A bar per (category, count), colored as CATEGORY_COLORS, with the count drawn above it."""
-    rows = [bytearray(b"\xff" * (width * 3)) for _ in range(height)]
-
-    def fill(x0: int, y0: int, x1: int, y1: int, color: tuple[int, int, int]) -> None:
-        for y in range(max(0, y0), min(height, y1)):
-            row = rows[y]
-            for x in range(max(0, x0), min(width, x1)):
-                row[3 * x:3 * x + 3] = bytes(color)
-
-    margin, top, baseline = 20, 30, height - 20
-    fill(margin, baseline, width - margin, baseline + 2, (120, 120, 120))  # the axis
-    if values:
-        peak = max(1, max(v for _, v in values))
-        slot = (width - 2 * margin) // len(values)
-        bar = max(4, slot * 3 // 5)
-        for i, (category, value) in enumerate(values):
-            x = margin + i * slot + (slot - bar) // 2
-            h = round((baseline - top) * value / peak)
-            fill(x, baseline - h, x + bar, baseline, CATEGORY_COLORS.get(category, (130, 130, 130)))
-            digits, scale = str(value), 3
-            tx = x + (bar - len(digits) * 4 * scale) // 2
-            for d, ch in enumerate(digits):
-                for r, bits in enumerate(_DIGITS[ch]):
-                    for b in range(3):
-                        if bits & (4 >> b):
-                            px, py = tx + (d * 4 + b) * scale, baseline - h - 8 - 5 * scale + r * scale
-                            fill(px, py, px + scale, py + scale, (60, 60, 60))
-    return _png(width, height, rows)
-
-
-async def weekly_chart(session: AsyncSession, community: Community, end_day: dt.date) -> bytes:
-    """The week ending on `end_day`: requests per category as a PNG bar chart."""
-    week = await week_counts(session, community, end_day)
-    return bar_chart_png([(k, week.get(k, 0)) for k in CATEGORY_ORDER])

@@ -109,7 +109,7 @@ def cancelled_morning_post(day: dt.date, note: str) -> str:
 ERROR_FALLBACK = "抱歉，刚才没处理好您的消息，已经记下了，工作人员会跟进。"
 
 
-# --- Staff web page (bot/staff_web.py) ------------------------------------------------------------
+# --- Staff web page (bot/staff_web/) --------------------------------------------------------------
 
 WEB_DELIVERIES_TITLE = "发送失败"
 WEB_DELIVERIES_NONE = "没有发送失败的消息。"

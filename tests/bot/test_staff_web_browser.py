@@ -88,17 +88,21 @@ async def test_staff_member_works_a_request_in_the_browser(req_bot: LiveBot) -> 
             await page.wait_for_selector("#message")
             assert await page.text_content("#status") == "已解决"
 
-            # the charts: inline SVG drawn on the server, and the weekly PNG
+            # the charts: pictures drawn on the server (matplotlib), the week's numbers beside them
             await page.goto(base + "/staff/charts")
-            bars = page.locator("#chart-categories rect.bar")
-            assert await bars.count() == 2
-            assert await page.locator('#chart-categories rect[data-category="repair"]').get_attribute(
+            assert await page.locator('#chart-data td[data-category]:not([data-count="0"])').count() == 2
+            assert await page.locator('#chart-data td[data-category="repair"]').last.get_attribute(
                 "data-count") == "1"
-            assert await page.locator("#chart-median rect.median").count() == 1
+            assert await page.locator("#chart-data td.median[data-hours]").count() == 1
+            for image, width in (("chart-categories", 720), ("chart-median", 720), ("weekly-png", 480)):
+                await page.wait_for_function(f"() => document.getElementById('{image}').complete")
+                assert await page.eval_on_selector(f"#{image}", "img => img.naturalWidth") == width  # 0: broken
             box = await page.locator("#chart-categories").bounding_box()
             assert box and box["width"] > 300
-            await page.wait_for_function("() => document.getElementById('weekly-png').complete")
-            assert await page.eval_on_selector("#weekly-png", "img => img.naturalWidth") == 480
+            # the stylesheet applies (the simulator's WeChat green on the buttons), under the page's CSP
+            assert await page.eval_on_selector("#logout", "b => getComputedStyle(b).cursor") == "pointer"
+            assert await page.eval_on_selector(
+                ".nav-item.active", "a => getComputedStyle(a).color") == "rgb(7, 193, 96)"
 
             # log out: the list needs a login again
             await page.click("#logout")

@@ -1,0 +1,207 @@
+"""The staff pages of requests: the filtered list, one request's detail and status change, failed deliveries.
+
+Forms carry the session's CSRF token and the request's version: a change based on a stale page is
+refused with a message, never silently overwrites a colleague's change. /staff/deliveries lists
+the community's messages the outbox gave up on (what `linli outbox failed` shows operators).
+"""
+
+from __future__ import annotations
+
+import logging
+import urllib.parse
+from collections.abc import Callable, Sequence
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from sqlalchemy import func, select
+
+from bot.clock import Clock
+from bot.message import Outgoing
+from bot.staff_web.auth import Staff, StaffAuth
+from bot.staff_web.render import PREFIX, render
+from config.community import Community
+from handlers import texts as common_texts
+from handlers import texts_requests as texts
+from handlers.digest import CATEGORY_ORDER
+from handlers.requests import apply_change, grid_name
+from nlp.location import Location
+from storage import requests_repo as repo
+from storage.db import Database
+from storage.models import OutboxMessage
+from storage.models_requests import OPEN_STATUSES, STATUSES, TIERS
+from storage.outbox_repo import enqueue
+
+log = logging.getLogger("linli.staff_web")
+
+PAGE_SIZE = 100
+AGE_CHOICES = (1, 3, 7, 30)
+DELIVERY_EXCERPT_CHARS = 60
+
+
+def _select(name: str, label: str, options: Sequence[tuple[str, str]], current: object) -> dict[str, object]:
+    """One filter box: "全部…" first, then the options, the current one selected."""
+    return {"name": name, "current": str(current or ""), "options": [("", f"全部{label}"), *options]}
+
+
+def _change_text(action: str, before: str | None, after: str | None) -> str:
+    names = texts.TIER_NAMES if action == "tier" else texts.STATUS_NAMES
+    if action not in ("status", "tier"):
+        return names.get(after or "", after or "") if action == "created" else ""
+    return f"{names.get(before or '', before)} → {names.get(after or '', after)}"
+
+
+class RequestPages:
+    """/staff (the list), /staff/requests/N (detail and changes) and /staff/deliveries."""
+
+    def __init__(self, db: Database, clock: Clock, auth: StaffAuth, wake_outbox: Callable[[], None]) -> None:
+        self.db = db
+        self.clock = clock
+        self.auth = auth
+        self.wake_outbox = wake_outbox
+
+    async def list_page(self, request: web.Request) -> web.Response:
+        staff = await self.auth.require(request)
+        c, q = staff.community, request.query
+
+        def pick(name: str, allowed: Sequence[str]) -> str | None:
+            value = q.get(name) or None
+            return value if value in allowed else None
+
+        grids = [g.id for g in c.grids] + [g.id for g in c.groups]
+        age = q.get("age", "")
+        filters = repo.Filters(
+            status=pick("status", ("open", *STATUSES)), category=pick("category", CATEGORY_ORDER),
+            grid=pick("grid", grids), tier=pick("tier", TIERS),
+            min_age_days=int(age) if age.isdigit() and int(age) in AGE_CHOICES else None)
+        try:
+            offset = max(0, int(q.get("offset", "0")))
+        except ValueError:
+            offset = 0
+        now = self.clock.now()
+        async with self.db.transaction() as session:
+            rows, total = await repo.list_requests(session, c.id, filters, now=now, limit=PAGE_SIZE, offset=offset)
+        grid_options = [(g.id, g.name) for g in c.grids] + [(g.id, g.name) for g in c.groups if g.kind == "residents"]
+        selects = [
+            _select("status", "状态", [("open", "未办结"), *texts.STATUS_NAMES.items()], filters.status),
+            _select("category", "类别", list(texts.CATEGORY_NAMES.items()), filters.category),
+            _select("grid", "网格", grid_options, filters.grid),
+            _select("tier", "层级", list(texts.TIER_NAMES.items()), filters.tier),
+            _select("age", "时长", [(str(d), f"超过{d}天") for d in AGE_CHOICES],
+                    str(filters.min_age_days) if filters.min_age_days else None),
+        ]
+        items = [{
+            "id": r.id, "status": r.status, "urgent": r.urgent, "category": texts.category_name(r.category),
+            "excerpt": texts.excerpt(r.text), "where": Location(r.building, r.unit, r.room).describe(),
+            "grid": grid_name(c, r.grid), "tier": texts.TIER_NAMES.get(r.tier, r.tier),
+            "status_name": texts.STATUS_NAMES.get(r.status, r.status), "affected": r.affected,
+            "age": texts.age_text((now - r.created_at).total_seconds()),
+        } for r in rows]
+        next_query = None
+        if offset + PAGE_SIZE < total:
+            next_query = urllib.parse.urlencode({**q, "offset": str(offset + PAGE_SIZE)})
+        return render(request, "requests.html", {"title": "工单", "staff": staff, "selects": selects,
+                                                 "items": items, "total": total, "next_query": next_query})
+
+    async def detail_page(self, request: web.Request, message: tuple[str, str] | None = None,
+                          status: int = 200) -> web.Response:
+        staff = await self.auth.require(request)
+        c = staff.community
+        number = int(request.match_info["id"])
+        async with self.db.transaction() as session:
+            req = await repo.get_request(session, c.id, number)
+            if req is None:
+                return render(request, "message.html", {"title": "未找到", "staff": staff, "kind": "err",
+                                                        "text": texts.not_found(number)}, status=404)
+            events = await repo.history(session, number)
+            reporters = await repo.reporters(session, number)
+        if message is None and request.query.get("done"):
+            message = ("ok", request.query["done"])
+        people = []
+        for p in reporters:
+            person = c.person(p.person_id)
+            people.append({"name": p.name, "phone": person.phone if person is not None else None})
+        actions = [(s, texts.STATUS_NAMES[s]) for s in repo.ALLOWED_FROM if req.status in repo.ALLOWED_FROM[s]]
+        if req.status in OPEN_STATUSES:
+            actions += [(f"tier:{t}", f"转{texts.TIER_NAMES[t]}") for t in TIERS if t != req.tier]
+        history = [{"at": e.at, "actor": e.actor_name, "action": texts.ACTION_NAMES.get(e.action, e.action),
+                    "change": _change_text(e.action, e.from_value, e.to_value), "note": e.note or ""}
+                   for e in events]
+        return render(request, "request.html", {
+            "title": f"#{req.id}", "staff": staff, "tz": c.timezone, "message": message, "req": req,
+            "category": texts.category_name(req.category),
+            "where": Location(req.building, req.unit, req.room).describe() or "（未写明）",
+            "grid": grid_name(c, req.grid), "tier": texts.TIER_NAMES.get(req.tier, req.tier),
+            "status_name": texts.STATUS_NAMES.get(req.status, req.status), "people": people,
+            "actions": actions, "history": history,
+        }, status=status)
+
+    async def change(self, request: web.Request) -> web.Response:
+        staff = await self.auth.require(request)
+        c = staff.community
+        number = int(request.match_info["id"])
+        form = await request.post()
+        if not staff.csrf_ok(form.get("csrf")):
+            log.warning("staff web: change of #%s by %s without a valid CSRF token", number, staff.person.id)
+            return await self.detail_page(request, ("err", texts.WEB_BAD_FORM), 403)
+        action, note = str(form.get("action", "")), str(form.get("note", "")).strip() or None
+        valid = set(repo.ALLOWED_FROM) | {f"tier:{t}" for t in TIERS}
+        try:
+            version = int(str(form.get("version", "")))
+        except ValueError:
+            version = -1
+        if action not in valid or version < 1:
+            return await self.detail_page(request, ("err", texts.WEB_BAD_FORM), 400)
+        if action == "rejected" and not note:
+            return await self.detail_page(request, ("err", texts.REJECT_NEEDS_REASON), 400)
+        now = self.clock.now().astimezone(ZoneInfo(c.timezone))
+        async with self.db.transaction() as session:
+            outcome = await apply_change(session, c, number, action,
+                                         actor=repo.Actor(staff.person.id, staff.person.name),
+                                         now=now, note=note, expected_version=version, via_web=True)
+            if outcome.ok:
+                group = c.staff_group()
+                outgoing = list(outcome.outgoing)
+                if group is not None:
+                    outgoing.append(Outgoing(group.channel, c.id, "group", group.id, outcome.staff_text))
+                await enqueue(session, outgoing, now=self.clock.now())
+        if not outcome.ok:
+            log.info("staff web: change of #%s by %s refused: %s", number, staff.person.id,
+                     type(outcome.result).__name__)
+            status = 409 if isinstance(outcome.result, repo.Stale) else 400
+            if isinstance(outcome.result, repo.NotFound):
+                status = 404
+            return await self.detail_page(request, ("err", outcome.staff_text), status)
+        self.wake_outbox()
+        raise web.HTTPSeeOther(f"{PREFIX}/requests/{number}?{urllib.parse.urlencode({'done': outcome.staff_text})}")
+
+    @staticmethod
+    def _recipient(c: Community, audience: str, target: str) -> str:
+        if audience == "group":
+            group = c.group(target)
+            return f"群：{group.name}" if group is not None else f"群：{target}"
+        person = c.person(target)
+        return person.name if person is not None else target
+
+    async def deliveries_page(self, request: web.Request) -> web.Response:
+        """Messages the outbox gave up on (status "failed": a permanent error, or out of attempts).
+
+        Each outbox row carries the community it was written for, so staff see their own
+        community's only, newest first.
+        """
+        staff: Staff = await self.auth.require(request)
+        c = staff.community
+        o = OutboxMessage
+        failed = (o.status == "failed", o.community == c.id)
+        async with self.db.transaction() as session:
+            rows = (await session.execute(
+                select(o.id, o.created_at, o.channel, o.audience, o.target, o.text, o.last_error, o.attempts)
+                .where(*failed).order_by(o.id.desc()).limit(PAGE_SIZE))).all()
+            total = await session.scalar(select(func.count()).select_from(o).where(*failed)) or 0
+        items = [{"id": r.id, "at": r.created_at, "channel": common_texts.CHANNEL_NAMES.get(r.channel, r.channel),
+                  "target": self._recipient(c, r.audience, r.target),
+                  "text": texts.excerpt(r.text, DELIVERY_EXCERPT_CHARS), "error": r.last_error or "",
+                  "attempts": r.attempts} for r in rows]
+        return render(request, "deliveries.html", {
+            "title": common_texts.WEB_DELIVERIES_TITLE, "staff": staff, "tz": c.timezone, "items": items,
+            "count": common_texts.web_deliveries_count(total, len(rows)) if rows else common_texts.WEB_DELIVERIES_NONE,
+            "hint": common_texts.WEB_DELIVERIES_HINT})
