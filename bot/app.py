@@ -21,13 +21,13 @@ from sqlalchemy.engine import make_url
 from bot.channels.base import Sender
 from bot.channels.simulator import CHANNEL as SIM_CHANNEL
 from bot.channels.simulator import SimulatorChannel, SimulatorSender
-from bot.clock import Clock, SystemClock
 from bot.inbox import InboxWriter
 from bot.outbox import OutboxDrainer
 from bot.pipeline import Pipeline, Understand
 from bot.routing import Router, default_handlers
 from config.community import ConfigError, Directory, load_directory
 from config.settings import Settings
+from core.clock import Clock, SystemClock
 from storage.db import Database, normalize_url
 from storage.migrate import current_revision, head_revision, upgrade
 

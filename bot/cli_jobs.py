@@ -44,9 +44,9 @@ def run(args: argparse.Namespace) -> int | None:
 
 
 def _scheduler(settings, db, now: dt.datetime | None = None):  # type: ignore[no-untyped-def]
-    from bot.clock import FixedClock, SystemClock
     from bot.scheduler import Scheduler, SoleProcess
     from config.community import load_directory
+    from core.clock import FixedClock, SystemClock
 
     clock = FixedClock(now) if now is not None else SystemClock()
     # A command is no candidate for leadership: it runs what it is asked to and exits.

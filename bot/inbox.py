@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.message import Message
+from core.message import Message
 from storage.db import Database
 from storage.inbox_rows import COLUMNS, InboxRows, inbox_rows_for
 from storage.models import InboxMessage

@@ -27,7 +27,7 @@ from itertools import islice
 from sqlalchemy import bindparam, func, select, update
 
 from bot.channels.base import Delivery, PermanentError, Sender, SendNow, TemporaryError
-from bot.clock import Clock
+from core.clock import Clock
 from storage.db import Database
 from storage.models import OutboxMessage
 

@@ -24,11 +24,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import Clock
 from bot.inbox import message_from_row
-from bot.message import Message, Outgoing
 from bot.routing import Router
 from config.community import Directory
+from core.clock import Clock
+from core.message import Message, Outgoing
 from handlers.base import Context, load_conversation
 from nlp.understanding import Understanding
 from storage.db import Database

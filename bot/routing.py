@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.message import Message
+from core.message import Message
 from handlers.base import Handler
 from nlp.understanding import Understanding
 from storage.models import ConversationState

@@ -36,9 +36,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from bot.clock import Clock
-from bot.message import Outgoing
 from config.community import Community, Directory
+from core.clock import Clock
+from core.message import Outgoing
 from handlers import texts
 from handlers.themes import DayPlan, calendar_known_until, package_calendar_ends, plan_for
 from storage.db import Database

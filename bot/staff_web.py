@@ -38,10 +38,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.wecom_api import rate_count_upsert
-from bot.clock import Clock
-from bot.message import Outgoing
 from config.community import Community, Person
 from config.settings import IPNetwork
+from core.clock import Clock
+from core.message import Outgoing
 from handlers import texts as common_texts
 from handlers import texts_requests as texts
 from handlers.digest import CATEGORY_COLORS, CATEGORY_ORDER, day_bounds, weekly_chart

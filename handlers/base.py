@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.message import Message, Outgoing
 from config.community import Community
+from core.message import Message, Outgoing
 from nlp.understanding import Understanding
 from storage.models import ConversationState
 

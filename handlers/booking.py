@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from bot.message import Message, Outgoing
 from config.community import Community, Service
+from core.message import Message, Outgoing
 from handlers import texts_booking as texts
 from handlers.base import Context
 from nlp.dates import cn_number, find_days, find_parts

@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.message import Outgoing
 from config.community import Community
+from core.message import Outgoing
 from handlers import texts_booking as texts
 from storage import booking_repo as repo
 from storage.booking_repo import SessionView

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.message import Message
+from core.message import Message
 from handlers import texts
 from handlers.base import Context
 from handlers.themes import plan_for

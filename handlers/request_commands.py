@@ -10,7 +10,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from bot.message import Message
+from core.message import Message
 from handlers import texts_requests as texts
 from handlers.base import Context
 from handlers.requests import apply_change

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.message import Message, Outgoing
 from config.community import Community, FaqEntry, RequestRules
+from core.message import Message, Outgoing
 from handlers import texts_requests as texts
 from handlers.base import Context
 from handlers.privacy import mask_name, mask_text

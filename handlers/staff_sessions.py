@@ -14,8 +14,8 @@ import logging
 import re
 from dataclasses import dataclass
 
-from bot.message import Message, Outgoing
 from config.community import Community
+from core.message import Message, Outgoing
 from handlers import texts_booking as texts
 from handlers.base import Context
 from handlers.booking import service_from_word, when_of

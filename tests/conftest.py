@@ -20,9 +20,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import Linli, build_app, build_linli
-from bot.clock import FixedClock
 from config.community import Directory, load_directory
 from config.settings import DEFAULT_COMMUNITY_FILE, Settings
+from core.clock import FixedClock
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # The reference "now" of shared/eval/LABELS.md: Wednesday 2026-11-25 10:00 in Shanghai.

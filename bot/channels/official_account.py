@@ -37,7 +37,7 @@ from bot.channels.wecom import (
     text_field,
 )
 from bot.channels.wecom_api import dialect_insert
-from bot.message import Message
+from core.message import Message
 from storage.models_channels import MpReplyWindow
 
 log = logging.getLogger("linli.wechat.mp")

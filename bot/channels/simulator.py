@@ -19,12 +19,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import Delivery
-from bot.clock import Clock
 from bot.inbox import InboxWriter
-from bot.message import Message
 from bot.outbox import OutboxDrainer
 from bot.pipeline import Pipeline
 from config.community import Community, Directory, Group
+from core.clock import Clock
+from core.message import Message
 from storage.db import Database
 from storage.models import Member, SimTimeline
 

@@ -31,11 +31,11 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from bot.channels.wechat_codec import CallbackCodec, Forged, Malformed
 from bot.channels.wechat_directory import Sender, WeChatDirectory, add_member
 from bot.channels.wecom_api import dialect_insert
-from bot.clock import Clock
 from bot.inbox import InboxWriter, OnNew
-from bot.message import Message
 from bot.pipeline import Pipeline
 from config.community import Community
+from core.clock import Clock
+from core.message import Message
 from storage.db import Database
 from storage.models_channels import ChannelEvent
 

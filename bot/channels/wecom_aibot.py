@@ -34,7 +34,7 @@ from bot.channels.wecom import (
     read_body,
     text_field,
 )
-from bot.message import Message
+from core.message import Message
 from storage.models_channels import AibotReplyUrl
 
 log = logging.getLogger("linli.wechat.aibot")

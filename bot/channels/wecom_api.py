@@ -23,7 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.channels.base import PermanentError, TemporaryError
-from bot.clock import Clock
+from core.clock import Clock
 from storage.db import Database
 from storage.models_channels import ChannelRateCount, ChannelToken
 

@@ -49,9 +49,9 @@ from bot.channels.wecom_api import (
     post_response_url,
     split_text,
 )
-from bot.clock import Clock
 from config.community import Community, Directory
 from config.settings import Settings
+from core.clock import Clock
 from storage.db import Database
 from storage.models import InboxMessage
 from storage.models_channels import AibotReplyUrl, DeliveryProgress, MpReplyWindow

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.channels.base import Delivery, TemporaryError
-from bot.clock import FixedClock
-from bot.message import Outgoing
 from bot.outbox import WAVE, OutboxDrainer
+from core.clock import FixedClock
+from core.message import Outgoing
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import OutboxMessage

@@ -6,12 +6,12 @@ import asyncio
 
 from sqlalchemy import select
 
-from bot.clock import FixedClock
 from bot.inbox import InboxWriter
-from bot.message import Message
 from bot.pipeline import Pipeline
 from bot.routing import Router
 from config.community import Directory
+from core.clock import FixedClock
+from core.message import Message
 from handlers.base import Context
 from storage.db import Database
 from storage.migrate import upgrade

@@ -15,8 +15,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.clock import FixedClock
-from bot.message import Outgoing
 from bot.scheduler import (
     FANOUT_BATCH,
     THEME_JOB,
@@ -28,6 +26,8 @@ from bot.scheduler import (
     warn_if_calendar_runs_out,
 )
 from config.community import Community, Directory, Group, HolidayCalendar, Theme, ThemeOverride
+from core.clock import FixedClock
+from core.message import Outgoing
 from handlers.themes import plan_for
 from storage.db import Database
 from storage.migrate import upgrade

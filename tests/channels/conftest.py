@@ -17,8 +17,8 @@ from wechatpy.crypto import WeChatCrypto as MpCrypto
 from wechatpy.enterprise.crypto import WeChatCrypto as WeComCrypto
 from yarl import URL
 
-from bot.clock import FixedClock
 from config.community import Directory
+from core.clock import FixedClock
 from nlp.understanding import Understanding
 from tests.channels.fake_wechat import FakeWeChatApi
 from tests.conftest import LiveBot, make_settings, start_live_bot

@@ -9,8 +9,8 @@ import json
 import pytest
 from sqlalchemy import select
 
-from bot.clock import FixedClock
 from config.community import Directory
+from core.clock import FixedClock
 from storage.models import InboxMessage, OutboxMessage
 from storage.models_channels import MpReplyWindow
 from tests.channels.conftest import (

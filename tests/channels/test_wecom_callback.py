@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 from wechatpy.enterprise.crypto import WeChatCrypto as WeComCrypto
 
-from bot.clock import FixedClock
 from config.community import Directory
+from core.clock import FixedClock
 from storage.models import InboxMessage, Member, OutboxMessage
 from storage.models_channels import ChannelEvent
 from tests.channels.conftest import (

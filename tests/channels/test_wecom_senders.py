@@ -13,10 +13,10 @@ from sqlalchemy import func, select
 from bot.channels.base import Sender
 from bot.channels.wecom_api import split_text
 from bot.channels.wecom_senders import build_wechat_senders
-from bot.clock import FixedClock
-from bot.message import Outgoing
 from bot.outbox import OutboxDrainer
 from config.community import Directory, Group
+from core.clock import FixedClock
+from core.message import Outgoing
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import OutboxMessage

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.clock import FixedClock
+from core.clock import FixedClock
 from nlp.dates import parse_day
 from nlp.normalize import normalize
 from nlp.understanding import Understanding

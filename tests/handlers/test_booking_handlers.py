@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
-from bot.message import Message, Outgoing
 from bot.routing import Router, default_handlers
 from config.community import Community, Directory
+from core.message import Message, Outgoing
 from handlers.base import Context, load_conversation
 from handlers.booking import Answer, BookingHandler, parse_answer
 from nlp.understanding import Understanding

@@ -15,8 +15,8 @@ from collections import Counter
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from bot.clock import FixedClock
 from config.community import Community, Directory
+from core.clock import FixedClock
 from storage import booking_repo as repo
 from storage.db import Database, _sqlite_pragmas
 from storage.migrate import upgrade

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.channels.base import Delivery, PermanentError, TemporaryError
-from bot.clock import FixedClock
 from bot.inbox import InboxWriter
-from bot.message import Message, Outgoing
 from bot.outbox import OutboxDrainer
+from core.clock import FixedClock
+from core.message import Message, Outgoing
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import InboxMessage, OutboxMessage

@@ -1,0 +1,1 @@
+"""The boundary types every package shares: a received `Message`, an `Outgoing` answer, the clock."""
