@@ -26,7 +26,8 @@ from config.community import Community, Directory, Group
 from core.clock import Clock
 from core.message import Message
 from storage.db import Database
-from storage.models import Member, SimTimeline
+from storage.models import Member
+from storage.models_channels import SimTimeline
 
 log = logging.getLogger("linli.sim")
 
