@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,6 +32,7 @@ from nlp.understanding import Understanding
 from storage.db import Database
 from storage.models import ConversationState, InboxMessage, OutboxMessage
 from storage.outbox_repo import enqueue, outbox_values
+from storage.upsert import dialect_insert
 
 log = logging.getLogger("linli.pipeline")
 
@@ -284,7 +283,7 @@ class Pipeline:
                         now = self.clock.now()
                         queued += [outbox_values(o, now, job.inbox_id) for o in results[i]]
             if queued:
-                await session.execute(_insert_outbox(self.db.is_postgres), queued)
+                await session.execute(_insert_outbox(self.db), queued)
             if outcomes:  # labels, handlers and failures of the batch in one executemany
                 await session.execute(_RECORD_OUTCOME, [{"row_id": o["row_id"], **{f"b_{k}": o[k] for k in
                                                          ("label", "handler", "status", "error")}} for o in outcomes])
@@ -417,10 +416,9 @@ _RECORD_OUTCOME = (
 )
 
 
-def _insert_outbox(postgres: bool):  # type: ignore[no-untyped-def]
+def _insert_outbox(db: Database):  # type: ignore[no-untyped-def]
     """Reply rows of a batch, in order; a row whose idempotency key exists already is skipped."""
-    insert = pg_insert if postgres else sqlite_insert
-    return insert(_OUTBOX).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    return dialect_insert(db)(_OUTBOX).on_conflict_do_nothing(index_elements=["idempotency_key"])
 
 
 def _is_transient(exc: DBAPIError) -> bool:

@@ -30,8 +30,6 @@ from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import func, select, text, tuple_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -45,6 +43,7 @@ from storage.db import Database
 from storage.models import OutboxMessage
 from storage.models_scheduler import SchedulerRun
 from storage.outbox_repo import _values as outbox_row
+from storage.upsert import dialect_insert
 
 if TYPE_CHECKING:
     from bot.app import Linli
@@ -196,7 +195,7 @@ async def enqueue_once(session: AsyncSession, outgoing: Sequence[Outgoing], *, n
                          f"(first to {missing[0].target!r})")
     if not outgoing:
         return 0
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = dialect_insert(session)
     table = OutboxMessage.__table__  # Core, not the ORM's bulk path: a third of the time for 10,000 rows
     stmt = insert(table).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(table.c.id)
     added = 0
@@ -489,10 +488,9 @@ class Scheduler:
 
     async def _record(self, session: AsyncSession, planned: PlannedJob, day: dt.date, status: RunStatus,
                       now: dt.datetime, *, queued: int = 0, note: str | None = None) -> None:
-        insert = pg_insert if self.db.is_postgres else sqlite_insert
-        stmt = insert(SchedulerRun).values(job=planned.job.name, community=planned.community.id, day=day,
-                                           status=status, runs=1 if status == "done" else 0, queued=queued,
-                                           last_run_at=now, note=note)
+        stmt = dialect_insert(self.db)(SchedulerRun).values(
+            job=planned.job.name, community=planned.community.id, day=day, status=status,
+            runs=1 if status == "done" else 0, queued=queued, last_run_at=now, note=note)
         keys = ["job", "community", "day"]
         if status == "done":
             stmt = stmt.on_conflict_do_update(index_elements=keys, set_={

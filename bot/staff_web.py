@@ -37,7 +37,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.wecom_api import rate_count_upsert
 from config.community import Community, Person
 from config.settings import IPNetwork
 from core.clock import Clock
@@ -53,6 +52,7 @@ from storage.models import OutboxMessage
 from storage.models_channels import ChannelRateCount
 from storage.models_requests import OPEN_STATUSES, STATUSES, TIERS, Request, StaffSession
 from storage.outbox_repo import enqueue
+from storage.upsert import rate_count_upsert
 
 if TYPE_CHECKING:
     from bot.app import Linli

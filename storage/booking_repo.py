@@ -15,13 +15,12 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.community import WEEKDAYS, Community
 from storage.db import Database
 from storage.models_booking import Booking, ServiceSession
+from storage.upsert import dialect_insert
 
 # Short, read aloud and typed by elderly residents: no 0/O and 1/I to confuse.
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -76,10 +75,6 @@ def planned_sessions(community: Community, today: dt.date, *, weeks: int = HORIZ
     return sorted(plan.values(), key=lambda p: (p.starts_at, p.service))
 
 
-def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
-    return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-
-
 async def materialize_sessions(
     session: AsyncSession, community: Community, now: dt.datetime, *, weeks: int = HORIZON_WEEKS
 ) -> int:
@@ -107,7 +102,7 @@ async def materialize_sessions(
     missing = [p for p in plan if (p.service, p.starts_at) not in existing]
     for p in missing:
         stmt = (
-            _insert(session)(ServiceSession)
+            dialect_insert(session)(ServiceSession)
             .values(
                 community=community.id, service=p.service, starts_at=p.starts_at, ends_at=p.ends_at,
                 capacity=p.capacity, place=p.place, status="open", source="config", created_at=now,
@@ -417,7 +412,7 @@ async def add_session(
 ) -> SessionAdded:
     """Adds a session; an open one at the same start is left as it is, a closed one is reopened."""
     inserted = await session.execute(
-        _insert(session)(ServiceSession)
+        dialect_insert(session)(ServiceSession)
         .values(
             community=community_id, service=service, starts_at=starts_at, ends_at=ends_at, capacity=capacity,
             place=place, status="open", source="staff", created_by=created_by, created_at=now,

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.message import Outgoing
 from storage.models import OutboxMessage
+from storage.upsert import dialect_insert
 
 
 def outbox_values(out: Outgoing, now: dt.datetime, reply_to: int | None) -> dict[str, object]:
@@ -46,9 +45,8 @@ async def enqueue(
             session.add(OutboxMessage(**values))
             added += 1
             continue
-        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        stmt = insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["idempotency_key"])
+        stmt = (dialect_insert(session)(OutboxMessage).values(**values)
+                .on_conflict_do_nothing(index_elements=["idempotency_key"]))
         result = await session.execute(stmt)
         added += result.rowcount or 0
     await session.flush()

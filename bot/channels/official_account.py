@@ -36,9 +36,9 @@ from bot.channels.wecom import (
     read_body,
     text_field,
 )
-from bot.channels.wecom_api import dialect_insert
 from core.message import Message
 from storage.models_channels import MpReplyWindow
+from storage.upsert import dialect_insert
 
 log = logging.getLogger("linli.wechat.mp")
 

@@ -30,7 +30,6 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
 from bot.channels.wechat_codec import CallbackCodec, Forged, Malformed
 from bot.channels.wechat_directory import Sender, WeChatDirectory, add_member
-from bot.channels.wecom_api import dialect_insert
 from bot.inbox import InboxWriter, OnNew
 from bot.pipeline import Pipeline
 from config.community import Community
@@ -38,6 +37,7 @@ from core.clock import Clock
 from core.message import Message
 from storage.db import Database
 from storage.models_channels import ChannelEvent
+from storage.upsert import dialect_insert
 
 log = logging.getLogger("linli.wechat")
 

@@ -45,7 +45,6 @@ from bot.channels.wecom_api import (
     SharedTokens,
     WeChatHttp,
     WeComApi,
-    dialect_insert,
     post_response_url,
     split_text,
 )
@@ -55,6 +54,7 @@ from core.clock import Clock
 from storage.db import Database
 from storage.models import InboxMessage
 from storage.models_channels import AibotReplyUrl, DeliveryProgress, MpReplyWindow
+from storage.upsert import dialect_insert
 
 log = logging.getLogger("linli.wechat.send")
 
