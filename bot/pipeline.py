@@ -31,8 +31,7 @@ from handlers.base import Context, load_conversation
 from nlp.understanding import Understanding
 from storage.db import Database
 from storage.models import ConversationState, InboxMessage, OutboxMessage
-from storage.outbox_repo import enqueue, outbox_values
-from storage.upsert import dialect_insert
+from storage.outbox_repo import enqueue, enqueue_rows, outbox_row
 
 log = logging.getLogger("linli.pipeline")
 
@@ -281,9 +280,8 @@ class Pipeline:
                     outcomes.append(outcome)
                     if not isolate and results[i]:
                         now = self.clock.now()
-                        queued += [outbox_values(o, now, job.inbox_id) for o in results[i]]
-            if queued:
-                await session.execute(_insert_outbox(self.db), queued)
+                        queued += [outbox_row(o, now, job.inbox_id) for o in results[i]]
+            await enqueue_rows(session, queued)
             if outcomes:  # labels, handlers and failures of the batch in one executemany
                 await session.execute(_RECORD_OUTCOME, [{"row_id": o["row_id"], **{f"b_{k}": o[k] for k in
                                                          ("label", "handler", "status", "error")}} for o in outcomes])
@@ -406,7 +404,6 @@ class _HandlerFailed(Exception):
 
 
 _INBOX = InboxMessage.__table__
-_OUTBOX = OutboxMessage.__table__
 # Core statements, not the ORM: the hot path pays SQLAlchemy's per-statement cost once a batch.
 _RECORD_OUTCOME = (
     update(_INBOX)
@@ -414,11 +411,6 @@ _RECORD_OUTCOME = (
     .values(label=bindparam("b_label"), handler=bindparam("b_handler"), status=bindparam("b_status"),
             error=bindparam("b_error"))
 )
-
-
-def _insert_outbox(db: Database):  # type: ignore[no-untyped-def]
-    """Reply rows of a batch, in order; a row whose idempotency key exists already is skipped."""
-    return dialect_insert(db)(_OUTBOX).on_conflict_do_nothing(index_elements=["idempotency_key"])
 
 
 def _is_transient(exc: DBAPIError) -> bool:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, Protocol
 from zoneinfo import ZoneInfo
@@ -40,9 +40,8 @@ from core.message import Outgoing
 from handlers import texts
 from handlers.themes import DayPlan, calendar_known_until, package_calendar_ends, plan_for
 from storage.db import Database
-from storage.models import OutboxMessage
 from storage.models_scheduler import SchedulerRun
-from storage.outbox_repo import _values as outbox_row
+from storage.outbox_repo import enqueue
 from storage.upsert import dialect_insert
 
 if TYPE_CHECKING:
@@ -56,8 +55,6 @@ DEFAULT_GRACE = dt.timedelta(hours=2)
 ON_TIME = dt.timedelta(minutes=1)
 # A trigger this much before its time is that run (clock jitter), not yesterday's run very late.
 EARLY = dt.timedelta(seconds=5)
-# Rows per INSERT statement of a fan-out; all batches of one run share one transaction.
-FANOUT_BATCH = 1000
 # Any constant works as long as every linli process uses the same one (and it differs from the
 # migration lock in storage/migrate.py). Advisory locks are per database.
 SCHEDULER_LOCK_KEY = 0x6C696E6C6953  # "linliS"
@@ -177,32 +174,6 @@ def default_daily_jobs() -> list[DailyJob]:
         # The staff group's summary of requests.
         DailyJob("digest", at=lambda c: c.digest_time, build=daily_digest),
     ]
-
-
-# ---------------------------------------------------------------------------------------------
-# Fan-out into the outbox
-
-
-async def enqueue_once(session: AsyncSession, outgoing: Sequence[Outgoing], *, now: dt.datetime) -> int:
-    """Inserts keyed outbox rows in batches; a row whose key exists already is skipped.
-
-    Returns how many rows were added. Same semantics as `storage.outbox_repo.enqueue` for keyed
-    rows, but one statement per `FANOUT_BATCH` rows instead of one per row.
-    """
-    missing = [o for o in outgoing if not o.idempotency_key]
-    if missing:
-        raise ValueError(f"scheduled posts need an idempotency key; {len(missing)} have none "
-                         f"(first to {missing[0].target!r})")
-    if not outgoing:
-        return 0
-    insert = dialect_insert(session)
-    table = OutboxMessage.__table__  # Core, not the ORM's bulk path: a third of the time for 10,000 rows
-    stmt = insert(table).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(table.c.id)
-    added = 0
-    for start in range(0, len(outgoing), FANOUT_BATCH):
-        rows = [outbox_row(o, now, None) for o in outgoing[start:start + FANOUT_BATCH]]
-        added += len((await session.execute(stmt, rows)).all())
-    return added
 
 
 # ---------------------------------------------------------------------------------------------
@@ -468,7 +439,11 @@ class Scheduler:
     async def _run(self, planned: PlannedJob, day: dt.date, now: dt.datetime) -> JobRun:
         async with self.db.transaction() as session:
             posts = await planned.job.build(session, planned.community, day)
-            queued = await enqueue_once(session, posts, now=now)
+            unkeyed = [o for o in posts if not o.idempotency_key]
+            if unkeyed:
+                raise ValueError(f"scheduled posts need an idempotency key; {len(unkeyed)} have none "
+                                 f"(first to {unkeyed[0].target!r})")
+            queued = await enqueue(session, posts, now=now)
             await self._record(session, planned, day, "done", now, queued=queued)
         if queued and self.on_outbox is not None:
             self.on_outbox()

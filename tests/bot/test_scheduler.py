@@ -16,7 +16,6 @@ import pytest
 from sqlalchemy import select
 
 from bot.scheduler import (
-    FANOUT_BATCH,
     THEME_JOB,
     AdvisoryLock,
     DailyJob,
@@ -33,6 +32,7 @@ from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import OutboxMessage
 from storage.models_scheduler import SchedulerRun
+from storage.outbox_repo import INSERT_BATCH, enqueue
 from tests.conftest import SHANGHAI
 
 THURSDAY = dt.date(2026, 11, 26)  # safety check day in the demo community
@@ -329,7 +329,7 @@ async def test_a_job_without_idempotency_keys_is_refused_and_writes_nothing(db: 
 
 async def test_thousands_of_groups_are_one_job_and_all_get_the_post(db: Database, demo_directory: Directory,
                                                                     clock: FixedClock) -> None:
-    count = FANOUT_BATCH * 2 + 345  # several insert batches, the last one partial
+    count = INSERT_BATCH * 2 + 345  # several insert batches, the last one partial
     community = demo_directory.communities[0]
     groups = [Group(id=f"g-{i:05d}", name=f"居民群{i}", kind="residents") for i in range(count)]
     people = [p.model_copy(update={"groups": []}) for p in community.people]
@@ -338,10 +338,8 @@ async def test_thousands_of_groups_are_one_job_and_all_get_the_post(db: Database
     assert len(sched.planned()) == 1
     # Pre-queue one group's post, as a crashed earlier run might have: the rerun fills only the rest.
     async with db.transaction() as session:
-        from bot.scheduler import enqueue_once
-
-        await enqueue_once(session, (await sched.job("theme").build(session, many.communities[0], THURSDAY))[:1],
-                           now=clock.now())
+        await enqueue(session, (await sched.job("theme").build(session, many.communities[0], THURSDAY))[:1],
+                      now=clock.now())
     [run] = await sched.run("theme", THURSDAY)
     assert (run.posts, run.queued) == (count, count - 1)
     rows = await outbox(db)

@@ -446,11 +446,9 @@ async def test_mentions_reach_the_group_robot_as_its_mentioned_list(rig: Rig) ->
 
 
 async def test_mentions_survive_the_batched_core_insert(rig: Rig) -> None:
-    """The scheduler's (and the pipeline's) many-rows INSERT goes through `outbox_values` too."""
-    from bot.scheduler import enqueue_once
-
+    """Many rows in one INSERT (a fan-out of timed posts, the answers of a batch) keep their mentions."""
     async with rig.db.transaction() as session:
-        await enqueue_once(session, [
+        await enqueue(session, [
             Outgoing("wecom", "xingfuli", "group", "g-res-1", "提醒", idempotency_key="k1", mentions=("staff-li",)),
             Outgoing("wecom", "xingfuli", "group", "g-res-1", "通知", idempotency_key="k2")], now=rig.clock.now())
     await rig.drain_until_done()
