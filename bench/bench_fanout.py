@@ -48,7 +48,8 @@ from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
-from bot.scheduler import Scheduler, SoleProcess  # noqa: E402
+from bot.leader_lock import SoleProcess  # noqa: E402
+from bot.scheduler import Scheduler  # noqa: E402
 from config.community import Directory, Group, load_directory  # noqa: E402
 from config.settings import DEFAULT_COMMUNITY_FILE  # noqa: E402
 from core.clock import FixedClock  # noqa: E402

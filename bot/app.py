@@ -97,7 +97,8 @@ class Linli:
         if self.settings.scheduler:
             from bot.scheduler import Scheduler
 
-            self.scheduler = Scheduler.for_linli(self)
+            self.scheduler = Scheduler(self.db, self.directory, self.clock,
+                                       retry_seconds=self.settings.scheduler_retry_seconds, on_outbox=self.drainer.wake)
             await self.scheduler.start()
 
     async def stop(self) -> None:

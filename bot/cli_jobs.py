@@ -44,7 +44,8 @@ def run(args: argparse.Namespace) -> int | None:
 
 
 def _scheduler(settings, db, now: dt.datetime | None = None):  # type: ignore[no-untyped-def]
-    from bot.scheduler import Scheduler, SoleProcess
+    from bot.leader_lock import SoleProcess
+    from bot.scheduler import Scheduler
     from config.community import load_directory
     from core.clock import FixedClock, SystemClock
 
@@ -76,7 +77,7 @@ def _sqlite_file_missing(url: str) -> bool:
 async def _list(settings, now: dt.datetime | None) -> int:  # type: ignore[no-untyped-def]
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.scheduler import holiday_calendar_known_until
+    from handlers.themes import holiday_calendar_known_until
     from storage.db import Database
 
     db = Database(settings.database_url)

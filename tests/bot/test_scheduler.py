@@ -15,19 +15,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.scheduler import (
-    THEME_JOB,
-    AdvisoryLock,
-    DailyJob,
-    Scheduler,
-    SoleProcess,
-    holiday_calendar_known_until,
-    warn_if_calendar_runs_out,
-)
+from bot.daily_jobs import THEME_JOB, DailyJob
+from bot.leader_lock import AdvisoryLock, SoleProcess
+from bot.scheduler import Scheduler
 from config.community import Community, Directory, Group, HolidayCalendar, Theme, ThemeOverride
 from core.clock import FixedClock
 from core.message import Outgoing
-from handlers.themes import plan_for
+from handlers.themes import holiday_calendar_known_until, plan_for, warn_if_calendar_runs_out
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import OutboxMessage
@@ -121,7 +115,7 @@ async def test_a_greeting_without_the_placeholder_is_posted_as_written(db: Datab
 
 async def test_a_holiday_without_a_greeting_posts_nothing(db: Database, demo_directory: Directory,
                                                          clock: FixedClock, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, "linli.scheduler")
+    caplog.set_level(logging.INFO, "handlers.themes")  # the theme post says why there is none
     silent = demo(demo_directory, themes={"holiday_greeting": None})
     [run] = await scheduler(db, silent, clock).run("theme", dt.date(2026, 10, 1))
     assert (run.status, run.posts) == ("done", 0) and await outbox(db) == []
