@@ -55,7 +55,7 @@ from storage.outbox_repo import enqueue
 from storage.upsert import rate_count_upsert
 
 if TYPE_CHECKING:
-    from bot.app import Linli
+    from bot.linli import Linli
 
 log = logging.getLogger("linli.staff_web")
 

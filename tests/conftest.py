@@ -19,7 +19,8 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.app import Linli, build_app, build_linli
+from bot.app import build_app
+from bot.linli import Linli, build_linli
 from config.community import Directory, load_directory
 from config.settings import DEFAULT_COMMUNITY_FILE, Settings
 from core.clock import FixedClock

@@ -1,5 +1,6 @@
-"""The packages stand on each other in one order: an import never reaches up (read with `ast`, so
-imports inside functions and under TYPE_CHECKING count too).
+"""The packages stand on each other in one order: an import never reaches up, no modules import each
+other in a loop, and no package takes another's private names. Imports are read with `ast`, so
+those inside functions and under TYPE_CHECKING count too.
 
     bot        app assembly, channels, inbox, pipeline, outbox, scheduler, CLI
     handlers   one module per capability
@@ -55,6 +56,74 @@ def test_no_package_imports_a_higher_one() -> None:
             if other in RANK and other != own and RANK[other] >= RANK[own]:
                 upward.append(f"{path.relative_to(REPO)}:{line}: {own} imports {target}")
     assert upward == [], "imports that reach up or sideways:\n" + "\n".join(upward)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module -> the modules of ours it imports (`from pkg import module` names the module)."""
+    known = modules()
+    graph: dict[str, set[str]] = {}
+    for module, path in known.items():
+        edges = graph.setdefault(module, set())
+        for _, target, names in imports_of(path, module):
+            for name in names or [""]:
+                full = f"{target}.{name}" if name else target
+                if full in known:
+                    edges.add(full)
+                elif target in known:
+                    edges.add(target)
+        edges.discard(module)
+    return graph
+
+
+def loops(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The groups of modules that import each other in a loop (strongly connected, Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for other in sorted(graph.get(node, ())):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_modules_import_each_other_in_a_loop() -> None:
+    assert loops(import_graph()) == []
+
+
+def test_no_package_takes_another_packages_private_names() -> None:
+    taken = []
+    for module, path in modules().items():
+        own = module.split(".")[0]
+        for line, target, names in imports_of(path, module):
+            if target.split(".")[0] in RANK and target.split(".")[0] != own:
+                taken += [f"{path.relative_to(REPO)}:{line}: {target}.{n}" for n in names if n.startswith("_")]
+    assert taken == []
+
+
+def test_a_loop_is_found_however_long() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
+    assert loops(graph) == [["a", "b", "c"]]
 
 
 @pytest.mark.parametrize(("source", "allowed"), [
