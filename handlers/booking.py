@@ -21,11 +21,10 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from config.community import Community, Service
-from core.message import Message, Outgoing
+from core.message import Outgoing
 from handlers import texts_booking as texts
-from handlers.base import Context
+from handlers.base import Context, Incoming
 from nlp.dates import cn_number, find_days, find_parts
-from nlp.normalize import normalize
 from nlp.understanding import Understanding
 from storage import booking_repo as repo
 from storage.booking_repo import (
@@ -36,7 +35,6 @@ from storage.booking_repo import (
     SessionView,
     Waitlisted,
 )
-from storage.models import ConversationState
 from storage.models_booking import Booking, ServiceSession
 
 log = logging.getLogger("linli.booking")
@@ -101,8 +99,9 @@ _FILLER = re.compile(
 )
 
 
-def answer_text(message: Message) -> str:
-    return _PUNCT.sub("", normalize(message.text))
+def answer_text(text: str) -> str:
+    """A normalized text as `parse_answer` reads it: without punctuation or spaces."""
+    return _PUNCT.sub("", text)
 
 
 def parse_answer(text: str, now: dt.datetime) -> Answer | None:
@@ -292,12 +291,14 @@ class BookingHandler:
 
     name = "booking"
 
-    def match(self, message: Message, understanding: Understanding, conversation: ConversationState | None) -> bool:
-        return understanding.is_booking
+    def match(self, incoming: Incoming) -> str | None:
+        """The service asked for."""
+        u = incoming.understanding
+        return (u.service or u.label.partition(":")[2]) if u.is_booking else None
 
-    async def handle(self, ctx: Context) -> None:
+    async def handle(self, ctx: Context, service_id: str) -> None:
         u = ctx.understanding
-        service = ctx.community.service(u.service or u.label.partition(":")[2])
+        service = ctx.community.service(service_id)
         if service is None:
             await _forget_mine(ctx)
             ctx.reply(texts.service_unavailable())
@@ -314,20 +315,19 @@ class BookingReplyHandler:
 
     name = "booking_reply"
 
-    def match(self, message: Message, understanding: Understanding, conversation: ConversationState | None) -> bool:
-        if conversation is None or conversation.intent != INTENT:
-            return False
-        return parse_answer(answer_text(message), message.sent_at) is not None
+    def match(self, incoming: Incoming) -> Answer | None:
+        """How the message answers the sender's pending booking question, if it does."""
+        if incoming.conversation is None or incoming.conversation.intent != INTENT:
+            return None
+        return parse_answer(answer_text(incoming.text), incoming.now)
 
-    async def handle(self, ctx: Context) -> None:
+    async def handle(self, ctx: Context, answer: Answer) -> None:
         state = ctx.conversation
         assert state is not None
         if state.expires_at <= ctx.now:
             await ctx.forget()
             ctx.reply(texts.CHOICE_EXPIRED)
             return
-        answer = parse_answer(answer_text(ctx.message), ctx.now)
-        assert answer is not None
         data: dict[str, Any] = dict(state.data or {})
         if state.slot == "cancel":
             await self._cancel_answer(ctx, answer, data)
@@ -414,10 +414,10 @@ class MyBookingsHandler:
 
     name = "my_bookings"
 
-    def match(self, message: Message, understanding: Understanding, conversation: ConversationState | None) -> bool:
-        return understanding.label == "query:my_bookings"
+    def match(self, incoming: Incoming) -> bool:
+        return incoming.understanding.label == "query:my_bookings"
 
-    async def handle(self, ctx: Context) -> None:
+    async def handle(self, ctx: Context, _: bool) -> None:
         m = ctx.message
         mine = await repo.resident_bookings(ctx.session, ctx.community.id, m.sender_id, after=ctx.now)
         if not mine:
@@ -441,6 +441,37 @@ def cancel_code(text: str) -> str | None:
     """The booking code of a "取消 <code>" command (normalized text), upper-cased."""
     m = _CANCEL_CODE.match(text.replace(" ", ""))
     return m.group(1).upper() if m else None
+
+
+@dataclass(frozen=True)
+class Cancelling:
+    """Which of the sender's bookings a cancel request names: one by its code, or those of the
+    services, day and part of day it mentions (all of them when it says 都)."""
+
+    code: str | None = None
+    services: frozenset[str] = frozenset()
+    day: dt.date | None = None
+    part: str | None = None
+    everything: bool = False
+
+
+def read_cancelling(community: Community, understanding: Understanding, text: str, now: dt.datetime
+                    ) -> Cancelling | None:
+    """What a cancel request (normalized `text`) names; None when the message is none: neither
+    labelled cancel_booking nor "取消 <code>"."""
+    code = cancel_code(_PUNCT.sub(" ", text).strip())
+    if code is not None:
+        return Cancelling(code=code)
+    if understanding.label != "cancel_booking":
+        return None
+    days = find_days(text, now)
+    parts = find_parts(text)
+    return Cancelling(
+        services=frozenset(services_mentioned(community, text)),
+        day=understanding.date or (days[0].date if days else None),
+        part=understanding.part or (parts[0][0] if parts else None),
+        everything=any(w in text for w in ("都", "全部", "全都")),
+    )
 
 
 async def cancel_and_tell(ctx: Context, chosen: Sequence[tuple[Booking, ServiceSession]]) -> None:
@@ -479,36 +510,27 @@ class CancelBookingHandler:
 
     name = "cancel_booking"
 
-    def match(self, message: Message, understanding: Understanding, conversation: ConversationState | None) -> bool:
-        if understanding.label == "cancel_booking":
-            return True
-        return cancel_code(_PUNCT.sub(" ", normalize(message.text)).strip()) is not None
+    def match(self, incoming: Incoming) -> Cancelling | None:
+        """The booking code, or the services, day and part of day the cancel request names."""
+        return read_cancelling(incoming.community, incoming.understanding, incoming.text, incoming.now)
 
-    async def handle(self, ctx: Context) -> None:
+    async def handle(self, ctx: Context, asked: Cancelling) -> None:
         m = ctx.message
-        text = ctx.understanding.text or normalize(m.text)
-        code = cancel_code(_PUNCT.sub(" ", text).strip())
-        if code is not None:
-            await self._by_code(ctx, code)
+        if asked.code is not None:
+            await self._by_code(ctx, asked.code)
             return
         mine = await repo.resident_bookings(ctx.session, ctx.community.id, m.sender_id, after=ctx.now)
         if not mine:
             await _forget_mine(ctx)
             ctx.reply(texts.no_bookings(m.sender_name))
             return
-        services = services_mentioned(ctx.community, text)
-        days = find_days(text, ctx.now)
-        day = ctx.understanding.date or (days[0].date if days else None)
-        parts = find_parts(text)
-        part = ctx.understanding.part or (parts[0][0] if parts else None)
         matching = [
             (b, s) for b, s in mine
-            if (not services or b.service in services)
-            and (day is None or s.starts_at.astimezone(ctx.tz).date() == day)
-            and (part is None or part_of(s.starts_at, ctx.community) == part)
+            if (not asked.services or b.service in asked.services)
+            and (asked.day is None or s.starts_at.astimezone(ctx.tz).date() == asked.day)
+            and (asked.part is None or part_of(s.starts_at, ctx.community) == asked.part)
         ]
-        wants_all = any(w in text for w in ("都", "全部", "全都"))
-        if len(matching) == 1 or (matching and wants_all):
+        if len(matching) == 1 or (matching and asked.everything):
             await _forget_mine(ctx)
             await cancel_and_tell(ctx, matching)
             return

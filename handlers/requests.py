@@ -16,15 +16,13 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.community import Community, FaqEntry, RequestRules
-from core.message import Message, Outgoing
+from core.message import Outgoing
 from handlers import texts_requests as texts
-from handlers.base import Context
+from handlers.base import Context, Incoming
 from handlers.privacy import mask_name, mask_text
 from nlp.location import Location, extract_location
-from nlp.normalize import normalize
 from nlp.understanding import Understanding
 from storage import requests_repo as repo
-from storage.models import ConversationState
 from storage.models_requests import Request
 
 log = logging.getLogger("linli.requests")
@@ -120,10 +118,6 @@ def summary_of(request: Request) -> str:
     return mask_text(texts.excerpt(request.text, 30))
 
 
-def _norm(understanding: Understanding, message: Message) -> str:
-    return understanding.text or normalize(message.text)
-
-
 # --- intake ---------------------------------------------------------------------------------------
 
 class RequestHandler:
@@ -131,13 +125,13 @@ class RequestHandler:
 
     name = "requests"
 
-    def match(self, message: Message, understanding: Understanding, conversation: ConversationState | None) -> bool:
-        return understanding.is_request
+    def match(self, incoming: Incoming) -> str | None:
+        """The request's category ("repair" …, "policy" for a policy question)."""
+        return category_of(incoming.understanding) if incoming.understanding.is_request else None
 
-    async def handle(self, ctx: Context) -> None:
+    async def handle(self, ctx: Context, category: str) -> None:
         m, rules = ctx.message, ctx.community.requests
-        category = category_of(ctx.understanding)
-        text = _norm(ctx.understanding, m)
+        text = ctx.text
         if category == "policy":
             faq = match_faq(rules, text)
             if faq is not None:
@@ -215,27 +209,19 @@ class AlsoReplyHandler:
 
     name = "request_also"
 
-    def match(self, message: Message, understanding: Understanding, conversation: ConversationState | None) -> bool:
-        if message.group_id is None or not understanding.is_chitchat:
+    def match(self, incoming: Incoming) -> bool:
+        if incoming.message.group_id is None or not incoming.understanding.is_chitchat:
             return False
-        return also_cue_default(understanding.text or message.text)
+        return is_bare_also_reply(incoming.community.requests, incoming.text)
 
-    async def handle(self, ctx: Context) -> None:
+    async def handle(self, ctx: Context, _: bool) -> None:
         rules = ctx.community.requests
-        text = _norm(ctx.understanding, ctx.message)
-        if not is_bare_also_reply(rules, text):
-            return
         assert ctx.message.group_id is not None
         request = await repo.latest_in_group(
             ctx.session, ctx.message.group_id, ctx.now - dt.timedelta(minutes=rules.also_window_minutes))
         if request is None:
             return
         await merge_into(ctx, request, urgent=False)
-
-
-def also_cue_default(text: str) -> bool:
-    """`match` has no community at hand: a cheap pre-check with the default cues."""
-    return is_bare_also_reply(RequestRules(), text)
 
 
 # --- staff changes (chat commands and the staff web) ----------------------------------------------

@@ -15,15 +15,13 @@ import re
 from dataclasses import dataclass
 
 from config.community import Community
-from core.message import Message, Outgoing
+from core.message import Outgoing
 from handlers import texts_booking as texts
-from handlers.base import Context
+from handlers.base import Context, Incoming
 from handlers.booking import service_from_word, when_of
 from nlp.dates import find_days, resolve_day_of_month
 from nlp.normalize import normalize
-from nlp.understanding import Understanding
 from storage import booking_repo as repo
-from storage.models import ConversationState
 from storage.models_booking import ServiceSession
 
 log = logging.getLogger("linli.booking")
@@ -50,7 +48,13 @@ class Command:
 
 
 def parse_command(text: str) -> Command | None:
-    m = _COMMAND.match(normalize(text))
+    """A session command in a message as typed ("＠社区小助手 场次帮助"), or None."""
+    return command_in(normalize(text))
+
+
+def command_in(text: str) -> Command | None:
+    """The session command a normalized text is, or None."""
+    m = _COMMAND.match(text)
     if m is None:
         return None
     if m.group("help"):
@@ -132,13 +136,11 @@ class StaffSessionsHandler:
 
     name = "staff_sessions"
 
-    def match(self, message: Message, understanding: Understanding, conversation: ConversationState | None) -> bool:
-        # understanding.text is the message normalized already: no second OpenCC pass per message.
-        return _COMMAND.match(understanding.text or normalize(message.text)) is not None
+    def match(self, incoming: Incoming) -> Command | None:
+        # The text was normalized for the classifier already: no second OpenCC pass per message.
+        return command_in(incoming.text)
 
-    async def handle(self, ctx: Context) -> None:
-        command = parse_command(ctx.message.text)
-        assert command is not None
+    async def handle(self, ctx: Context, command: Command) -> None:
         if not ctx.staff_gate(refusal=texts.STAFF_ONLY, wrong_place=texts.STAFF_NOT_HERE, command="session"):
             return
         if command.verb == "help":

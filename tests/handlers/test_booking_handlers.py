@@ -9,10 +9,9 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import select
 
-from bot.routing import Router, default_handlers
+from bot.routing import Router, default_handlers, dispatch
 from config.community import Community, Directory
 from core.message import Message, Outgoing
-from handlers.base import Context, load_conversation
 from handlers.booking import Answer, BookingHandler, parse_answer
 from nlp.understanding import Understanding
 from storage.db import Database
@@ -70,15 +69,10 @@ def _message(text: str, sender: str = "r-zhang", name: str = "张秀兰", group:
 
 async def _handle(db: Database, community: Community, message: Message, understanding: Understanding,
                   router: Router | None = None) -> tuple[str | None, list[Outgoing]]:
-    router = router or Router(default_handlers())
     async with db.transaction() as session:
-        conversation = await load_conversation(session, message)
-        handler = router.route(message, understanding, conversation)
-        if handler is None:
-            return None, []
-        ctx = Context(message, understanding, community, session, REFERENCE_NOW, conversation)
-        await handler.handle(ctx)
-        return handler.name, ctx.outgoing
+        done = await dispatch(router or Router(default_handlers()), session, message, understanding, community,
+                              REFERENCE_NOW)
+        return done.handler, done.outgoing
 
 
 async def test_booking_handler_books_tells_the_group_and_each_team_member(
