@@ -83,7 +83,9 @@ async def dispatch(
 
 def default_handlers() -> list[Handler[Any]]:
     """The production registry, in priority order (tests build their own lists)."""
-    from handlers.booking import BookingHandler, BookingReplyHandler, CancelBookingHandler, MyBookingsHandler
+    from handlers.booking import BookingHandler, MyBookingsHandler
+    from handlers.booking_cancel import CancelBookingHandler
+    from handlers.booking_reply import BookingReplyHandler
     from handlers.queries import TodayActivityHandler
     from handlers.request_commands import StaffCommandHandler
     from handlers.requests import AlsoReplyHandler, RequestHandler

@@ -18,10 +18,12 @@ from config.community import Community
 from core.message import Outgoing
 from handlers import texts_booking as texts
 from handlers.base import Context, Incoming
-from handlers.booking import service_from_word, when_of
+from handlers.booking import when_of
+from handlers.booking_answers import service_from_word
 from nlp.dates import find_days, resolve_day_of_month
 from nlp.normalize import normalize
 from storage import booking_repo as repo
+from storage import sessions_repo
 from storage.models_booking import ServiceSession
 
 log = logging.getLogger("linli.booking")
@@ -151,7 +153,7 @@ class StaffSessionsHandler:
             await self._add(ctx, command.args)
         else:
             assert command.session_id is not None
-            row = await repo.get_session(ctx.session, ctx.community.id, command.session_id)
+            row = await sessions_repo.get_session(ctx.session, ctx.community.id, command.session_id)
             if row is None:
                 ctx.reply(texts.staff_unknown_session(command.session_id))
             elif command.verb == "close":
@@ -168,8 +170,9 @@ class StaffSessionsHandler:
             if service is None:
                 ctx.reply(texts.staff_bad_command(f"不认识服务“{service_word}”"))
                 return
-        await repo.materialize_sessions(ctx.session, ctx.community, ctx.now)
-        views = await repo.find_sessions(ctx.session, ctx.community.id, service=service, starting_after=ctx.now)
+        await sessions_repo.materialize_sessions(ctx.session, ctx.community, ctx.now)
+        views = await sessions_repo.find_sessions(ctx.session, ctx.community.id, service=service,
+                                                  starting_after=ctx.now)
         ctx.reply(texts.staff_session_list([
             texts.staff_session_list_line(v.id, texts.service_name(ctx.community, v.row.service), when_of(ctx, v.row),
                                           v.booked, v.row.capacity, v.waitlisted)
@@ -182,8 +185,8 @@ class StaffSessionsHandler:
         except BadCommand as exc:
             ctx.reply(texts.staff_bad_command(str(exc)))
             return
-        await repo.materialize_sessions(ctx.session, ctx.community, ctx.now)
-        added = await repo.add_session(
+        await sessions_repo.materialize_sessions(ctx.session, ctx.community, ctx.now)
+        added = await sessions_repo.add_session(
             ctx.session, community_id=ctx.community.id, service=new.service, starts_at=new.starts_at,
             ends_at=new.ends_at, capacity=new.capacity, place=new.place, created_by=ctx.message.sender_id,
             now=ctx.now,
@@ -191,13 +194,13 @@ class StaffSessionsHandler:
         row = added.session
         log.info("staff %s: session %s %s (%s)", ctx.message.sender_id, row.id, added.outcome, row.service)
         ctx.reply(texts.staff_session_added(row.id, texts.service_name(ctx.community, row.service), when_of(ctx, row),
-                                            row.capacity, repo.place_of(ctx.community, row), added.outcome))
+                                            row.capacity, sessions_repo.place_of(ctx.community, row), added.outcome))
 
     async def _close(self, ctx: Context, row: ServiceSession) -> None:
         if row.status == "closed":
             ctx.reply(texts.staff_session_already_closed(row.id))
             return
-        closed = await repo.close_session(ctx.session, ctx.community.id, row.id, now=ctx.now)
+        closed = await sessions_repo.close_session(ctx.session, ctx.community.id, row.id, now=ctx.now)
         assert closed is not None
         row, bookings = closed
         service = ctx.community.service(row.service)

@@ -37,6 +37,10 @@ class ServiceSession(Base):
     closed_at: Mapped[dt.datetime | None]
 
 
+# A booking that holds a place, or waits for one.
+ACTIVE_STATUSES = ("booked", "waitlisted")
+
+
 class Booking(Base):
     """A resident's place (or waitlist entry) in a session; cancelled bookings are kept."""
 

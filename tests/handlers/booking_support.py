@@ -112,11 +112,12 @@ async def fill_session(bot: LiveBot, service: str, starts_at: dt.datetime, count
                        prefix: str = "filler") -> None:
     """Books `count` new residents straight into a session (through the repository, like the bot)."""
     from storage import booking_repo as repo
+    from storage import sessions_repo
 
     directory = bot.linli.directory
     community = directory.communities[0]
     async with bot.linli.db.transaction() as session:
-        await repo.materialize_sessions(session, community, bot.linli.clock.now())
+        await sessions_repo.materialize_sessions(session, community, bot.linli.clock.now())
     row = await session_at(bot, service, starts_at)
     for i in range(count):
         async with bot.linli.db.transaction() as session:

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from bot.routing import Router, default_handlers, dispatch
 from config.community import Community, Directory
 from core.message import Message, Outgoing
-from handlers.booking import Answer, BookingHandler, parse_answer
+from handlers.booking import BookingHandler
+from handlers.booking_answers import Answer, parse_answer
 from nlp.understanding import Understanding
 from storage.db import Database
 from storage.migrate import upgrade
