@@ -50,7 +50,8 @@ from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
 from bot.leader_lock import SoleProcess  # noqa: E402
 from bot.scheduler import Scheduler  # noqa: E402
-from config.community import Directory, Group, load_directory  # noqa: E402
+from config.community import Directory, Group  # noqa: E402
+from config.loader import load_directory  # noqa: E402
 from config.settings import DEFAULT_COMMUNITY_FILE  # noqa: E402
 from core.clock import FixedClock  # noqa: E402
 from storage.db import Database  # noqa: E402

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int | None:
 async def _with_db(args: argparse.Namespace, command) -> int:  # type: ignore[no-untyped-def]
     from bot.cli import _settings
     from bot.cli_jobs import _ready
-    from config.community import load_directory
+    from config.loader import load_directory
     from storage.db import Database
 
     settings = _settings(args)

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int | None:
 def _scheduler(settings, db, now: dt.datetime | None = None):  # type: ignore[no-untyped-def]
     from bot.leader_lock import SoleProcess
     from bot.scheduler import Scheduler
-    from config.community import load_directory
+    from config.loader import load_directory
     from core.clock import FixedClock, SystemClock
 
     clock = FixedClock(now) if now is not None else SystemClock()

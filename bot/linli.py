@@ -19,7 +19,8 @@ from bot.outbox import OutboxDrainer
 from bot.pipeline import Pipeline, Understand
 from bot.routing import Router, default_handlers
 from bot.scheduler import Scheduler
-from config.community import ConfigError, Directory, load_directory
+from config.community import ConfigError, Directory
+from config.loader import load_directory
 from config.settings import Settings
 from core.clock import Clock, SystemClock
 from storage.db import Database

@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import build_app
 from bot.linli import Linli, build_linli
-from config.community import Directory, load_directory
+from config.community import Directory
+from config.loader import load_directory
 from config.settings import DEFAULT_COMMUNITY_FILE, Settings
 from core.clock import FixedClock
 

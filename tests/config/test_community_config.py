@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from config.community import ConfigError, load_directory
+from config.community import ConfigError
+from config.loader import load_directory
 from config.settings import DEFAULT_COMMUNITY_FILE, Settings
 
 DEMO = DEFAULT_COMMUNITY_FILE.read_text(encoding="utf-8")

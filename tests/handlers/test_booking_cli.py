@@ -11,7 +11,7 @@ import json
 import pytest
 
 from bot.cli import main
-from config.community import load_directory
+from config.loader import load_directory
 from config.settings import DEFAULT_COMMUNITY_FILE
 from storage import booking_repo as repo
 from storage import sessions_repo
