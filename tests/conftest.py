@@ -25,6 +25,8 @@ from config.community import Directory
 from config.loader import load_directory
 from config.settings import DEFAULT_COMMUNITY_FILE, Settings
 from core.clock import FixedClock
+from storage.db import Database
+from storage.migrate import upgrade
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # The reference "now" of shared/eval/LABELS.md: Wednesday 2026-11-25 10:00 in Shanghai.
@@ -84,6 +86,17 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'linli.db'}"
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[Database]:
+    """A migrated database (SQLite file, then PostgreSQL) for tests that use storage directly."""
+    database = Database(db_url)
+    await upgrade(database)
+    try:
+        yield database
+    finally:
+        await database.dispose()
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
@@ -161,9 +174,6 @@ async def live_bot(sqlite_url: str, clock: FixedClock) -> AsyncIterator[LiveBot]
 async def live_bot_any_db(db_url: str, clock: FixedClock) -> AsyncIterator[LiveBot]:
     """The same, once on SQLite and once on PostgreSQL."""
     if not db_url.startswith("sqlite"):
-        from storage.db import Database
-        from storage.migrate import upgrade
-
         db = Database(db_url)
         await upgrade(db)
         await db.dispose()

@@ -15,18 +15,9 @@ from bot.outbox import WAVE, OutboxDrainer
 from core.clock import FixedClock
 from core.message import Outgoing
 from storage.db import Database
-from storage.migrate import upgrade
 from storage.models import OutboxMessage
 from storage.outbox_repo import enqueue
 from tests.conftest import REFERENCE_NOW
-
-
-@pytest.fixture
-async def db(db_url: str):  # type: ignore[no-untyped-def]
-    database = Database(db_url)
-    await upgrade(database)
-    yield database
-    await database.dispose()
 
 
 class _RecordingSender:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -35,16 +34,6 @@ RESIDENT_GROUPS = ["g-res-1", "g-res-2", "g-res-3"]
 
 def at(day: dt.date, hour: int, minute: int = 0, second: int = 0, tz: Any = SHANGHAI) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour, minute, second), tzinfo=tz)
-
-
-@pytest.fixture
-async def db(db_url: str) -> AsyncIterator[Database]:
-    database = Database(db_url)
-    await upgrade(database)
-    try:
-        yield database
-    finally:
-        await database.dispose()
 
 
 def demo(directory: Directory, **changes: Any) -> Directory:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import select
@@ -16,7 +15,6 @@ from handlers.booking import BookingHandler
 from handlers.booking_answers import Answer, parse_answer
 from nlp.understanding import Understanding
 from storage.db import Database
-from storage.migrate import upgrade
 from storage.models_booking import Booking
 from tests.conftest import REFERENCE_NOW
 
@@ -52,16 +50,6 @@ _ids = itertools.count(1)
 )
 def test_what_counts_as_an_answer(text: str, answer: Answer | None) -> None:
     assert parse_answer(text, REFERENCE_NOW) == answer
-
-
-@pytest.fixture
-async def db(db_url: str) -> AsyncIterator[Database]:
-    database = Database(db_url)
-    await upgrade(database)
-    try:
-        yield database
-    finally:
-        await database.dispose()
 
 
 def _message(text: str, sender: str = "r-zhang", name: str = "张秀兰", group: str | None = "g-res-1") -> Message:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 
-import pytest
 from sqlalchemy import func, select
 
 from config.community import Community, Directory
@@ -13,22 +11,11 @@ from handlers.booking_schedule import reminders_due, team_day_lists
 from storage import booking_repo as repo
 from storage import sessions_repo
 from storage.db import Database
-from storage.migrate import upgrade
 from storage.models import OutboxMessage
 from storage.outbox_repo import enqueue
 from tests.conftest import REFERENCE_NOW, SHANGHAI
 
 SATURDAY = dt.date(2026, 11, 28)
-
-
-@pytest.fixture
-async def db(db_url: str) -> AsyncIterator[Database]:
-    database = Database(db_url)
-    await upgrade(database)
-    try:
-        yield database
-    finally:
-        await database.dispose()
 
 
 async def _book(db: Database, community: Community, service: str, starts_at: dt.datetime, resident: str,

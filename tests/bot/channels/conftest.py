@@ -20,10 +20,10 @@ from yarl import URL
 from config.community import Directory
 from core.clock import FixedClock
 from nlp.understanding import Understanding
-from tests.channels.fake_wechat import FakeWeChatApi
+from tests.bot.channels.fake_wechat import FakeWeChatApi
 from tests.conftest import LiveBot, make_settings, start_live_bot
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "wechat"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "wechat"
 VECTORS = json.loads((FIXTURES / "vectors.json").read_text(encoding="utf-8"))
 
 # Test credentials (the AES key is wechatpy's own test key; none of these is real).

@@ -14,7 +14,7 @@ from config.community import Directory
 from core.clock import FixedClock
 from storage.models import InboxMessage, Member, OutboxMessage
 from storage.models_channels import ChannelEvent
-from tests.channels.conftest import (
+from tests.bot.channels.conftest import (
     AES_KEY,
     AGENT_ID,
     APP_TOKEN,
@@ -28,7 +28,7 @@ from tests.channels.conftest import (
     understand_for_tests,
     wired_directory,
 )
-from tests.channels.fake_wechat import FakeWeChatApi
+from tests.bot.channels.fake_wechat import FakeWeChatApi
 from tests.conftest import LiveBot, start_live_bot
 
 
@@ -173,7 +173,7 @@ def _forge(crypto: WeComCrypto, xml: str) -> tuple[dict[str, str], bytes]:
 
 
 def _signed(encrypt: str, token: str = APP_TOKEN) -> tuple[dict[str, str], bytes]:
-    from tests.channels.conftest import sha1_signature
+    from tests.bot.channels.conftest import sha1_signature
 
     body = f"<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>".encode()
     return {"msg_signature": sha1_signature(token, "1764036000", "55", encrypt), "timestamp": "1764036000",

@@ -22,14 +22,14 @@ from storage.migrate import upgrade
 from storage.models import OutboxMessage
 from storage.models_channels import ChannelRateCount, MpReplyWindow
 from storage.outbox_repo import enqueue
-from tests.channels.conftest import (
+from tests.bot.channels.conftest import (
     ROBOT_KEY_RES_1,
     STAFF_LI_USERID,
     ZHANG_OPENID,
     channel_settings,
     wired_directory,
 )
-from tests.channels.fake_wechat import FakeWeChatApi
+from tests.bot.channels.fake_wechat import FakeWeChatApi
 
 
 @dataclass

@@ -13,7 +13,7 @@ from config.community import Directory
 from core.clock import FixedClock
 from storage.models import InboxMessage, OutboxMessage
 from storage.models_channels import MpReplyWindow
-from tests.channels.conftest import (
+from tests.bot.channels.conftest import (
     AES_KEY,
     AIBOT_TOKEN,
     FIXTURES,
@@ -28,7 +28,7 @@ from tests.channels.conftest import (
     sha1_signature,
     understand_for_tests,
 )
-from tests.channels.fake_wechat import FakeWeChatApi
+from tests.bot.channels.fake_wechat import FakeWeChatApi
 from tests.conftest import LiveBot, start_live_bot
 from tests.handlers.requests_support import migrated
 
