@@ -17,7 +17,11 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.engine import make_url
 
+from bot.channels.official_account import OfficialAccountCallback
 from bot.channels.simulator import SimulatorChannel
+from bot.channels.wechat_directory import WeChatDirectory
+from bot.channels.wecom import CALLBACK_PATH, WeComAppCallback
+from bot.channels.wecom_aibot import AibotCallback
 from bot.linli import Linli, build_linli
 from bot.pipeline import Understand
 from config.community import ConfigError
@@ -64,10 +68,30 @@ def build_app(linli: Linli) -> web.Application:
 
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)
-    from bot.channels.mount import mount_wechat_channels  # callbacks whose credentials are set
-
-    mount_wechat_channels(app, linli)
+    mount_wechat_callbacks(app, linli)
     return app
+
+
+def mount_wechat_callbacks(app: web.Application, linli: Linli) -> None:
+    """Mounts the WeChat callbacks whose credentials are configured; closes the senders' HTTP on cleanup."""
+    s = linli.settings
+    parts = (linli.db, WeChatDirectory(linli.directory), linli.intake, linli.clock)
+    if s.wecom_corp_id and s.wecom_token and s.wecom_aes_key:
+        WeComAppCallback(*parts, token=s.wecom_token, aes_key=s.wecom_aes_key, corp_id=s.wecom_corp_id,
+                         agent_id=s.wecom_agent_id).add_routes(app)
+        log.info("wecom: app callback at %s", CALLBACK_PATH)
+    if s.wecom_aibot_token and s.wecom_aibot_aes_key:
+        AibotCallback(*parts, token=s.wecom_aibot_token, aes_key=s.wecom_aibot_aes_key).add_routes(app)
+    if s.mp_token:
+        OfficialAccountCallback(*parts, token=s.mp_token, aes_key=s.mp_aes_key, app_id=s.mp_app_id).add_routes(app)
+
+    async def close_senders(app: web.Application) -> None:
+        for sender in {id(x): x for x in linli.senders.values()}.values():
+            close = getattr(sender, "close", None)
+            if close is not None:
+                await close()
+
+    app.on_cleanup.append(close_senders)
 
 
 def warm_up_nlp(understand: Understand) -> None:

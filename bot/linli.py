@@ -10,7 +10,6 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.channels.base import Sender
 from bot.channels.simulator import CHANNEL as SIM_CHANNEL
 from bot.channels.simulator import SimulatorSender
 from bot.inbox import InboxWriter
@@ -23,6 +22,7 @@ from config.community import ConfigError, Directory
 from config.loader import load_directory
 from config.settings import Settings
 from core.clock import Clock, SystemClock
+from core.delivery import Sender
 from storage.db import Database
 from storage.migrate import current_revision, head_revision, upgrade
 

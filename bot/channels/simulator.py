@@ -17,10 +17,10 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.base import Delivery
 from bot.intake import Intake
 from config.community import Community, Directory, Group
 from core.clock import Clock
+from core.delivery import Delivery
 from core.message import Message
 from storage.db import Database
 from storage.models import Member

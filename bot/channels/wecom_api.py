@@ -19,8 +19,8 @@ from typing import Any
 import aiohttp
 from sqlalchemy import delete, select
 
-from bot.channels.base import PermanentError, TemporaryError
 from core.clock import Clock
+from core.delivery import PermanentError, TemporaryError
 from storage.db import Database
 from storage.models_channels import ChannelRateCount, ChannelToken
 from storage.upsert import dialect_insert, rate_count_upsert

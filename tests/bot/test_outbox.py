@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.channels.base import Delivery, PermanentError, TemporaryError
 from bot.outbox import OutboxDrainer
 from core.clock import FixedClock
+from core.delivery import Delivery, PermanentError, TemporaryError
 from core.message import Outgoing
 from storage.db import Database
 from storage.models import OutboxMessage

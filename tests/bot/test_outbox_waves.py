@@ -10,9 +10,9 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import select
 
-from bot.channels.base import Delivery, TemporaryError
 from bot.outbox import WAVE, OutboxDrainer
 from core.clock import FixedClock
+from core.delivery import Delivery, TemporaryError
 from core.message import Outgoing
 from storage.db import Database
 from storage.models import OutboxMessage

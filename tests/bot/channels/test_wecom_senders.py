@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.channels.base import Sender
 from bot.channels.wecom_api import split_text
 from bot.channels.wecom_senders import build_wechat_senders
 from bot.outbox import OutboxDrainer
 from config.community import Directory, Group
 from core.clock import FixedClock
+from core.delivery import Sender
 from core.message import Outgoing
 from storage.db import Database
 from storage.migrate import upgrade
