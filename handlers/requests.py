@@ -1,4 +1,5 @@
-"""Residents' requests (报事): intake of `report:*` and `inquiry:policy`, merging, urgent alerts, the policy FAQ.
+"""Residents' requests (报事): intake of `report:*` and `inquiry:policy`, merging, the policy FAQ
+(hazards alert the staff through hazard_alerts.py).
 
 小事不出网格，大事不出社区，特事上报街道: each request gets a grid (from its building, else the
 sender's group) and a tier (from its category, raised by cue words in config). The status
@@ -19,6 +20,7 @@ from config.community import Community, FaqEntry, RequestRules
 from core.message import Outgoing
 from handlers import texts_requests as texts
 from handlers.base import Context, Incoming
+from handlers.hazard_alerts import alert_staff, alert_staff_escalated, is_urgent
 from handlers.privacy import mask_name, mask_text
 from nlp.location import Location, extract_location
 from nlp.understanding import Understanding
@@ -48,18 +50,6 @@ def tier_for(rules: RequestRules, category: str, text: str) -> str:
         if TIER_ORDER.index(candidate) > TIER_ORDER.index(tier) and any(cue in text for cue in cues):
             tier = candidate
     return tier
-
-
-def is_urgent(rules: RequestRules, text: str) -> bool:
-    """A hazard cue that is not hypothetical ("万一着火", "这要是着火了" are worries, not fires)."""
-    for cue in rules.urgent_cues:
-        start = text.find(cue)
-        while start != -1:
-            before = text[max(0, start - 4):start]
-            if not any(h in before for h in rules.hypothetical_cues):
-                return True
-            start = text.find(cue, start + 1)
-    return False
 
 
 def _keyword_matches(keyword: str, text: str) -> bool:
@@ -169,9 +159,7 @@ class RequestHandler:
         log.info("request #%s filed: %s tier=%s urgent=%s", request.id, category, request.tier, urgent)
         if urgent:
             ctx.reply(texts.acknowledged_urgent(masked, request.id, category))
-            ctx.tell_staff(texts.urgent_alert(
-                request.id, category, place_of(request, community), grid_name(community, request.grid), masked,
-                mask_text(m.text), rules.staff_web_url))
+            alert_staff(ctx, request, place=place_of(request, community), grid=grid_name(community, request.grid))
         elif team is not None:
             team_obj = community.team(team)
             assert team_obj is not None
@@ -192,8 +180,7 @@ async def merge_into(ctx: Context, request: Request, *, urgent: bool) -> None:
     if urgent and not request.urgent:
         await repo.mark_urgent(ctx.session, request, actor=repo.Actor(m.sender_id, m.sender_name), now=ctx.now,
                                note=m.text)
-        ctx.tell_staff(texts.urgent_escalated(request.id, request.category, masked, mask_text(m.text),
-                                              ctx.community.requests.staff_web_url))
+        alert_staff_escalated(ctx, request)
     log.info("message merged into request #%s (new reporter: %s)", request.id, added)
     if added:
         ctx.reply(texts.merged(masked, request.id, request.affected))

@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 
 from config.community import RequestRules
 from core.clock import FixedClock
-from handlers.requests import is_bare_also_reply, is_urgent, match_faq, tier_for
+from handlers.hazard_alerts import is_urgent
+from handlers.requests import is_bare_also_reply, match_faq, tier_for
 from storage.models_requests import Request, RequestEvent, RequestReporter
 from tests.conftest import LiveBot
 from tests.handlers import requests_support
