@@ -12,7 +12,7 @@ from wechatpy.enterprise.crypto import WeChatCrypto as WeComCrypto
 
 from config.community import Directory
 from core.clock import FixedClock
-from storage.models import InboxMessage, Member, OutboxMessage
+from storage.models import Member, OutboxMessage
 from storage.models_channels import ChannelEvent
 from tests.bot.channels.conftest import (
     AES_KEY,
@@ -25,17 +25,12 @@ from tests.bot.channels.conftest import (
     WeChatSide,
     app_text_xml,
     channel_settings,
+    inbox_rows,
     understand_for_tests,
     wired_directory,
 )
 from tests.bot.channels.fake_wechat import FakeWeChatApi
 from tests.conftest import LiveBot, start_live_bot
-
-
-async def inbox_rows(bot: LiveBot) -> list[InboxMessage]:
-    await bot.linli.pipeline.drain_background()
-    async with bot.linli.db.transaction() as session:
-        return list((await session.scalars(select(InboxMessage).order_by(InboxMessage.id))).all())
 
 
 @pytest.fixture
