@@ -27,6 +27,7 @@ from bot.routing import Dispatched, HandlerFailed, Router, dispatch
 from config.community import Community, Directory
 from core.clock import Clock
 from core.message import Message, Outgoing
+from handlers.base import QUESTION_TTL
 from nlp.understanding import Understanding
 from storage.conversations import Conversations
 from storage.db import Database
@@ -61,7 +62,7 @@ class Pipeline:
         understand: Understand,
         clock: Clock,
         *,
-        conversation_ttl: dt.timedelta = dt.timedelta(minutes=10),
+        conversation_ttl: dt.timedelta = QUESTION_TTL,
         on_outbox: Callable[[], None] | None = None,
         max_batch: int = 100,
         max_backlog: int = 1000,

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.community import Community
 from core.message import Message, Outgoing
-from handlers.base import Context, Handler, Incoming
+from handlers.base import QUESTION_TTL, Context, Handler, Incoming
 from nlp.understanding import Understanding
 from storage.conversations import Conversations
 
@@ -56,7 +56,7 @@ async def dispatch(
     now: dt.datetime,
     *,
     conversations: Conversations | None = None,
-    conversation_ttl: dt.timedelta = dt.timedelta(minutes=10),
+    conversation_ttl: dt.timedelta = QUESTION_TTL,
 ) -> Dispatched:
     """From an understood message to its answers, in `session`: the pipeline's step for each message,
     and the handler tests'.

@@ -22,6 +22,10 @@ log = logging.getLogger("linli.handlers")
 
 Found = TypeVar("Found")
 
+# How long a question asked (e.g. "which session?") waits for its answer, unless the settings say
+# otherwise (LINLI_CONVERSATION_TTL_SECONDS).
+QUESTION_TTL = dt.timedelta(minutes=10)
+
 
 @dataclass(frozen=True)
 class Incoming:
@@ -50,7 +54,7 @@ class Context:
 
     incoming: Incoming
     session: AsyncSession
-    conversation_ttl: dt.timedelta = dt.timedelta(minutes=10)
+    conversation_ttl: dt.timedelta = QUESTION_TTL
     outgoing: list[Outgoing] = field(default_factory=list)
     # The sender's pending question, as `ask` and `forget` leave it.
     conversation: ConversationState | None = field(init=False)
