@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from config.community import load_directory  # noqa: E402
+from config.loader import load_directory  # noqa: E402
 from config.settings import DEFAULT_COMMUNITY_FILE  # noqa: E402
 from handlers.digest import compute_digest  # noqa: E402
 from storage.db import Database  # noqa: E402

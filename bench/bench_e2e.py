@@ -24,7 +24,6 @@ import asyncio
 import json
 import os
 import resource
-import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -43,6 +42,7 @@ from bench.common import (  # noqa: E402
     children,
     cpu_seconds,
     drop_postgres,
+    ensure_wrk,
     free_port,
     fresh_postgres,
     ms,
@@ -336,8 +336,7 @@ def main() -> None:
     parser.add_argument("--ack-only", action="store_true",
                         help="linli only acknowledges (LINLI_HANDLE_MESSAGES=false): the acknowledgment path alone")
     args = parser.parse_args()
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is missing: apt-get install wrk")
+    ensure_wrk()
     tmp = Path(tempfile.mkdtemp(prefix="linli-e2e-"))
     if args.startup:
         return startup(tmp, args.postgres, args.rounds)

@@ -14,7 +14,7 @@ With --deliver, every run then delivers the queued rows: the groups are on the "
 each with its group robot key (LINLI_WECOM_ROBOT_KEY_<GROUP>, the route a residents' group takes;
 --route appchat posts through app group chats instead), the fake WeCom API (bench/fake_api.py)
 runs as a separate process, and the bot's own OutboxDrainer with the WeChat senders exactly as
-`bot.app.build_linli` builds them (LINLI_WECOM_API_BASE = the fake) sends the rows. Delivery stops
+`bot.linli.build_linli` builds them (LINLI_WECOM_API_BASE = the fake) sends the rows. Delivery stops
 after --deliver-seconds (then the sustained rate is extrapolated). Afterwards, on the same fake API,
 baselines of --baseline-sends calls each: bare aiohttp POSTs (one at a time, and WAVE at a time
 like the drainer), the sender's HTTP client (GroupRobot / WeChatHttp) alone, the rate limiter's
@@ -48,10 +48,12 @@ from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
-from bot.clock import FixedClock  # noqa: E402
-from bot.scheduler import Scheduler, SoleProcess  # noqa: E402
-from config.community import Directory, Group, load_directory  # noqa: E402
+from bot.leader_lock import SoleProcess  # noqa: E402
+from bot.scheduler import Scheduler  # noqa: E402
+from config.community import Directory, Group  # noqa: E402
+from config.loader import load_directory  # noqa: E402
 from config.settings import DEFAULT_COMMUNITY_FILE  # noqa: E402
+from core.clock import FixedClock  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.migrate import upgrade  # noqa: E402
 from storage.models import OutboxMessage  # noqa: E402
@@ -187,7 +189,7 @@ async def start_fake_api() -> tuple[subprocess.Popen[bytes], str]:
 
 async def deliver_run(url: str, directory: Directory, queued: int, opts: DeliverOptions) -> DeliveryResult:
     from bench.fake_api import AGENT_ID, CORP_ID, CORP_SECRET
-    from bot.app import build_linli
+    from bot.linli import build_linli
     from config.settings import Settings
 
     if opts.route == "robot":

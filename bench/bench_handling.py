@@ -47,7 +47,8 @@ def store_backlog(tmp: Path, file: Path, count: int, url: str) -> None:
 
 
 async def drain(url: str, api_port: int, profile: Path | None, tag: str) -> dict[str, float]:
-    from bot.app import build_linli, warm_up_nlp
+    from bot.app import warm_up_nlp
+    from bot.linli import build_linli
     from config.settings import Settings
 
     for key, value in wecom_env(api_port).items():

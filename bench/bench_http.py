@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import shutil
 import socket
 import statistics
 import subprocess
@@ -22,6 +21,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+sys.path.insert(0, str(REPO))
+
+from bench.common import ensure_wrk  # noqa: E402
 
 
 def free_port() -> int:
@@ -66,8 +68,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--postgres", help="also measure linli on this PostgreSQL URL (must be migrated)")
     args = parser.parse_args()
-    if not shutil.which("wrk"):
-        raise SystemExit("wrk is missing: apt-get install wrk")
+    ensure_wrk()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_")}
     env["LINLI_LOG_LEVEL"] = "WARNING"
     tmp = Path(tempfile.mkdtemp(prefix="linli-bench-"))

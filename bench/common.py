@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -48,6 +49,21 @@ def bench_env(**extra: str) -> dict[str, str]:
 
 def serve_cmd(port: int, database_url: str, *extra: str) -> list[str]:
     return [sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--database-url", database_url, *extra]
+
+
+def ensure_wrk() -> None:
+    """wrk drives the HTTP benchmarks. It is a Debian package, missing on a fresh machine: installed
+    here when this user is root (as test.sh installs nginx), otherwise the run stops with the command."""
+    if shutil.which("wrk"):
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        print("bench: installing Debian's wrk…", file=sys.stderr, flush=True)
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, env=env, stdout=subprocess.DEVNULL)
+        if shutil.which("wrk"):
+            return
+    raise SystemExit("wrk is missing: install it with `sudo apt-get install wrk` (Debian, Ubuntu), then run again")
 
 
 def wrk(url: str, *, script: Path, seconds: float, connections: int, threads: int = 1,

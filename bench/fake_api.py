@@ -18,7 +18,7 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.channels.fake_wechat import FakeWeChatApi  # noqa: E402
+from tests.bot.channels.fake_wechat import FakeWeChatApi  # noqa: E402
 
 
 class _KeysWithPrefix(set[str]):

@@ -30,9 +30,10 @@ from sqlalchemy import delete  # noqa: E402
 import bench.bench_fanout as fanout  # noqa: E402
 import bot.outbox as outbox  # noqa: E402
 from bot.channels import wecom_api  # noqa: E402
-from bot.channels.wecom_api import RateLimiter, dialect_insert  # noqa: E402
+from bot.channels.wecom_api import RateLimiter  # noqa: E402
 from config.community import Community, Group  # noqa: E402
 from storage.models_channels import ChannelRateCount  # noqa: E402
+from storage.upsert import dialect_insert  # noqa: E402
 
 
 async def old_acquire(self: RateLimiter, key: str, per_minute: int) -> bool:

@@ -37,7 +37,8 @@ async def main() -> None:
     from aiohttp import web
     from pyinstrument import Profiler
 
-    from bot.app import build_app, build_linli, warm_up_nlp
+    from bot.app import build_app, warm_up_nlp
+    from bot.linli import build_linli
     from config.settings import Settings
 
     logging.basicConfig(level=logging.WARNING)

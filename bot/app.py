@@ -1,142 +1,36 @@
-"""Assembles one bot process: database, config, inbox, pipeline, outbox, channels, web server."""
+"""One bot process on the web: its aiohttp application (simulator, WeChat callbacks, staff page, health,
+metrics) and `linli serve`, alone or as N workers sharing a port."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import gc
-import ipaddress
 import logging
 import multiprocessing
 import multiprocessing.connection
 import os
 import signal
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy.engine import make_url
 
-from bot.channels.base import Sender
-from bot.channels.simulator import CHANNEL as SIM_CHANNEL
-from bot.channels.simulator import SimulatorChannel, SimulatorSender
-from bot.clock import Clock, SystemClock
-from bot.inbox import InboxWriter
-from bot.outbox import OutboxDrainer
-from bot.pipeline import Pipeline, Understand
-from bot.routing import Router, default_handlers
-from config.community import ConfigError, Directory, load_directory
+from bot.channels.official_account import OfficialAccountCallback
+from bot.channels.simulator import SimulatorChannel
+from bot.channels.wechat_directory import WeChatDirectory
+from bot.channels.wecom import CALLBACK_PATH, WeComAppCallback
+from bot.channels.wecom_aibot import AibotCallback
+from bot.linli import Linli, build_linli
+from bot.pipeline import Understand
+from config.community import ConfigError
 from config.settings import Settings
-from storage.db import Database, normalize_url
-from storage.migrate import current_revision, head_revision, upgrade
+from storage.db import normalize_url
 
 log = logging.getLogger("linli.app")
 
 LINLI_KEY: web.AppKey[Linli] = web.AppKey("linli", object)  # type: ignore[arg-type]
-
-
-def default_understand() -> Understand:
-    from nlp import understand
-
-    return understand
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_exposure(settings: Settings) -> None:
-    """The simulator lets anyone speak as anyone: never expose it publicly without a token."""
-    if settings.production and settings.simulator and not _is_loopback(settings.host) and not settings.sim_token:
-        raise ConfigError(
-            f"refusing to serve the simulator on {settings.host} in production mode without "
-            "LINLI_SIM_TOKEN (or set LINLI_SIMULATOR=false)"
-        )
-
-
-@dataclass
-class Linli:
-    """The parts of a running bot, reachable from tests and from other channels."""
-
-    settings: Settings
-    directory: Directory
-    db: Database
-    clock: Clock
-    inbox: InboxWriter
-    pipeline: Pipeline
-    drainer: OutboxDrainer
-    senders: dict[str, Sender] = field(default_factory=dict)
-    background: list[Any] = field(default_factory=list)
-    scheduler: Any = None  # bot.scheduler.Scheduler, while running with settings.scheduler
-
-    async def start(self) -> None:
-        if self.db.dialect == "sqlite":
-            await upgrade(self.db)
-        else:
-            current, head = await current_revision(self.db), head_revision()
-            if current != head:
-                raise ConfigError(
-                    f"the database is at revision {current or 'none'}, this linli needs {head}: "
-                    "run `linli db upgrade` first"
-                )
-        self.inbox.start()
-        if self.settings.handle_messages:
-            resumed = await self.pipeline.resume_pending()
-            if resumed:
-                log.info("handled %d message(s) left over from the last run", resumed)
-            self.background.append(asyncio.create_task(self.pipeline.sweep_forever(), name="inbox-sweeper"))
-        else:
-            log.warning("handle_messages is off: WeChat callbacks are stored and acknowledged, not handled")
-        self.drainer.start()
-        if self.settings.scheduler:
-            from bot.scheduler import Scheduler
-
-            self.scheduler = Scheduler.for_linli(self)
-            await self.scheduler.start()
-
-    async def stop(self) -> None:
-        if self.scheduler is not None:
-            await self.scheduler.stop()
-        for task in self.background:
-            if isinstance(task, asyncio.Task):
-                task.cancel()
-        await asyncio.gather(*(t for t in self.background if isinstance(t, asyncio.Task)), return_exceptions=True)
-        self.background[:] = [t for t in self.background if not isinstance(t, asyncio.Task)]
-        await self.drainer.stop()
-        await self.pipeline.stop()
-        await self.inbox.stop()
-        await self.db.dispose()
-
-
-def build_linli(settings: Settings, *, clock: Clock | None = None, understand: Understand | None = None,
-                directory: Directory | None = None) -> Linli:
-    directory = directory or load_directory(settings.config)
-    check_exposure(settings)
-    clock = clock or SystemClock()
-    db = Database(settings.database_url)
-    senders: dict[str, Sender] = {SIM_CHANNEL: SimulatorSender(db, directory)}
-    from bot.channels.wecom_senders import build_wechat_senders  # "wecom", "wecom_aibot", "mp"
-
-    senders.update(build_wechat_senders(settings, db, directory, clock))
-    drainer = OutboxDrainer(db, senders, clock, poll_seconds=settings.outbox_poll_seconds,
-                            max_attempts=settings.outbox_max_attempts)
-    pipeline = Pipeline(
-        db,
-        directory,
-        Router(default_handlers()),
-        understand or default_understand(),
-        clock,
-        conversation_ttl=dt.timedelta(seconds=settings.conversation_ttl_seconds),
-        on_outbox=drainer.wake,
-        handle=settings.handle_messages,
-    )
-    return Linli(settings, directory, db, clock, InboxWriter(db), pipeline, drainer, senders)
 
 
 def build_app(linli: Linli) -> web.Application:
@@ -144,7 +38,7 @@ def build_app(linli: Linli) -> web.Application:
     app[LINLI_KEY] = linli
     if linli.settings.simulator:
         SimulatorChannel(
-            linli.db, linli.directory, linli.inbox, linli.pipeline, linli.drainer, linli.clock,
+            linli.db, linli.directory, linli.intake, linli.clock,
             max_text_chars=linli.settings.max_text_chars, token=linli.settings.sim_token,
         ).add_routes(app)
 
@@ -169,10 +63,30 @@ def build_app(linli: Linli) -> web.Application:
 
     app.on_startup.append(on_startup)
     app.on_cleanup.append(on_cleanup)
-    from bot.channels.wecom import mount_wechat_channels  # callbacks whose credentials are set
-
-    mount_wechat_channels(app, linli)
+    mount_wechat_callbacks(app, linli)
     return app
+
+
+def mount_wechat_callbacks(app: web.Application, linli: Linli) -> None:
+    """Mounts the WeChat callbacks whose credentials are configured; closes the senders' HTTP on cleanup."""
+    s = linli.settings
+    parts = (linli.db, WeChatDirectory(linli.directory), linli.intake, linli.clock)
+    if s.wecom_corp_id and s.wecom_token and s.wecom_aes_key:
+        WeComAppCallback(*parts, token=s.wecom_token, aes_key=s.wecom_aes_key, corp_id=s.wecom_corp_id,
+                         agent_id=s.wecom_agent_id).add_routes(app)
+        log.info("wecom: app callback at %s", CALLBACK_PATH)
+    if s.wecom_aibot_token and s.wecom_aibot_aes_key:
+        AibotCallback(*parts, token=s.wecom_aibot_token, aes_key=s.wecom_aibot_aes_key).add_routes(app)
+    if s.mp_token:
+        OfficialAccountCallback(*parts, token=s.mp_token, aes_key=s.mp_aes_key, app_id=s.mp_app_id).add_routes(app)
+
+    async def close_senders(app: web.Application) -> None:
+        for sender in {id(x): x for x in linli.senders.values()}.values():
+            close = getattr(sender, "close", None)
+            if close is not None:
+                await close()
+
+    app.on_cleanup.append(close_senders)
 
 
 def warm_up_nlp(understand: Understand) -> None:

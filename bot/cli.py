@@ -125,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "db":
             return asyncio.run(_db_command(args))
         if args.command == "check-config":
-            from config.community import load_directory
+            from config.loader import load_directory
 
             path = args.path or _settings(args).config
             directory = load_directory(path)

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int | None:
 async def _with_db(args: argparse.Namespace, command) -> int:  # type: ignore[no-untyped-def]
     from bot.cli import _settings
     from bot.cli_jobs import _ready
-    from config.community import load_directory
+    from config.loader import load_directory
     from storage.db import Database
 
     settings = _settings(args)
@@ -69,7 +69,7 @@ async def _with_db(args: argparse.Namespace, command) -> int:  # type: ignore[no
 def _service_filter(communities: list[Any], word: str | None) -> str | None:
     if word is None:
         return None
-    from handlers.booking import service_from_word
+    from handlers.booking_answers import service_from_word
 
     for community in communities:
         found = service_from_word(community, word)
@@ -79,7 +79,7 @@ def _service_filter(communities: list[Any], word: str | None) -> str | None:
 
 
 async def _sessions_list(args: argparse.Namespace, db, communities, out: TextIO) -> int:  # type: ignore[no-untyped-def]
-    from storage import booking_repo as repo
+    from storage import sessions_repo
 
     try:
         service = _service_filter(communities, args.service)
@@ -92,9 +92,9 @@ async def _sessions_list(args: argparse.Namespace, db, communities, out: TextIO)
         for community in communities:
             tz = ZoneInfo(community.timezone)
             # Listing shows what residents can book, so the config rules are materialized first.
-            await repo.materialize_sessions(session, community, now)
+            await sessions_repo.materialize_sessions(session, community, now)
             start_of_today = dt.datetime.combine(now.astimezone(tz).date(), dt.time(0), tzinfo=tz)
-            views = await repo.find_sessions(
+            views = await sessions_repo.find_sessions(
                 session, community.id, service=service, include_closed=True,
                 starting_from=None if args.all else start_of_today,
             )
@@ -102,7 +102,7 @@ async def _sessions_list(args: argparse.Namespace, db, communities, out: TextIO)
                 "id": v.id, "community": community.id, "service": v.row.service,
                 "start": v.row.starts_at.astimezone(tz).isoformat(), "end": v.row.ends_at.astimezone(tz).isoformat(),
                 "capacity": v.row.capacity, "booked": v.booked, "waitlisted": v.waitlisted,
-                "status": v.row.status, "place": repo.place_of(community, v.row),
+                "status": v.row.status, "place": sessions_repo.place_of(community, v.row),
             } for v in views]
     if args.json:
         json.dump(rows, out, ensure_ascii=False, indent=2)

@@ -44,9 +44,10 @@ def run(args: argparse.Namespace) -> int | None:
 
 
 def _scheduler(settings, db, now: dt.datetime | None = None):  # type: ignore[no-untyped-def]
-    from bot.clock import FixedClock, SystemClock
-    from bot.scheduler import Scheduler, SoleProcess
-    from config.community import load_directory
+    from bot.leader_lock import SoleProcess
+    from bot.scheduler import Scheduler
+    from config.loader import load_directory
+    from core.clock import FixedClock, SystemClock
 
     clock = FixedClock(now) if now is not None else SystemClock()
     # A command is no candidate for leadership: it runs what it is asked to and exits.
@@ -76,8 +77,7 @@ def _sqlite_file_missing(url: str) -> bool:
 async def _list(settings, now: dt.datetime | None) -> int:  # type: ignore[no-untyped-def]
     from sqlalchemy.exc import SQLAlchemyError
 
-    from bot.scheduler import holiday_calendar_known_until
-    from handlers.themes import PROVISIONAL, calendar_source
+    from handlers.themes import PROVISIONAL, calendar_source, holiday_calendar_known_until
     from storage.db import Database
 
     db = Database(settings.database_url)

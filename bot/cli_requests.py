@@ -63,7 +63,7 @@ def _staff_password(from_stdin: bool) -> int:
 async def _digest(settings, community_id: str | None, day: dt.date | None) -> int:  # type: ignore[no-untyped-def]
     from sqlalchemy.exc import SQLAlchemyError
 
-    from config.community import load_directory
+    from config.loader import load_directory
     from handlers.digest import compute_digest, render_digest
     from storage.db import Database
     from storage.migrate import current_revision, head_revision, upgrade

@@ -14,14 +14,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.message import Message
+from core.message import Message
 from storage.db import Database
 from storage.inbox_rows import COLUMNS, InboxRows, inbox_rows_for
 from storage.models import InboxMessage
+from storage.upsert import dialect_insert
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +52,8 @@ class InboxWriter:
         self._max_batch = max_batch
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
-        insert = pg_insert if db.is_postgres else sqlite_insert
         self._insert = (
-            insert(_INBOX)
+            dialect_insert(db)(_INBOX)
             .on_conflict_do_nothing(index_elements=["channel", "msg_id"])
             .returning(_INBOX.c.id, _INBOX.c.channel, _INBOX.c.msg_id)
         )

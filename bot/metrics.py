@@ -29,7 +29,7 @@ from sqlalchemy import func, select
 from storage.models import InboxMessage
 
 if TYPE_CHECKING:
-    from bot.app import Linli
+    from bot.linli import Linli
     from bot.outbox import OutboxDrainer
 
 log = logging.getLogger("linli.metrics")

@@ -26,8 +26,8 @@ from itertools import islice
 
 from sqlalchemy import bindparam, func, select, update
 
-from bot.channels.base import Delivery, PermanentError, Sender, SendNow, TemporaryError
-from bot.clock import Clock
+from core.clock import Clock
+from core.delivery import Delivery, PermanentError, Sender, SendNow, TemporaryError
 from storage.db import Database
 from storage.models import OutboxMessage
 

@@ -19,21 +19,20 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.clock import Clock
 from bot.inbox import message_from_row
-from bot.message import Message, Outgoing
-from bot.routing import Router
-from config.community import Directory
-from handlers.base import Context, load_conversation
+from bot.routing import Dispatched, HandlerFailed, Router, dispatch
+from config.community import Community, Directory
+from core.clock import Clock
+from core.message import Message, Outgoing
+from handlers.base import QUESTION_TTL
 from nlp.understanding import Understanding
+from storage.conversations import Conversations
 from storage.db import Database
-from storage.models import ConversationState, InboxMessage, OutboxMessage
-from storage.outbox_repo import enqueue, outbox_values
+from storage.models import InboxMessage, OutboxMessage
+from storage.outbox_repo import enqueue, enqueue_rows, outbox_row
 
 log = logging.getLogger("linli.pipeline")
 
@@ -46,6 +45,10 @@ class _Job:
     message: Message | None
     future: asyncio.Future[list[Outgoing]] | None  # None: submitted, nobody waits for the answers
     started: float = field(default_factory=time.perf_counter)
+    # Read once, before the transaction (`Pipeline._read`).
+    community: Community | None = None
+    now: dt.datetime | None = None  # in the community's time zone
+    understanding: Understanding | None = None
 
 
 class Pipeline:
@@ -59,7 +62,7 @@ class Pipeline:
         understand: Understand,
         clock: Clock,
         *,
-        conversation_ttl: dt.timedelta = dt.timedelta(minutes=10),
+        conversation_ttl: dt.timedelta = QUESTION_TTL,
         on_outbox: Callable[[], None] | None = None,
         max_batch: int = 100,
         max_backlog: int = 1000,
@@ -224,7 +227,7 @@ class Pipeline:
         a savepoint per message, so the failure still costs only its own message."""
         try:
             return await self._handle_batch(batch, isolate=False)
-        except _HandlerFailed:
+        except HandlerFailed:
             pass
         except DBAPIError as exc:
             if len(batch) == 1 and not _is_transient(exc):
@@ -256,7 +259,7 @@ class Pipeline:
         results: list[list[Outgoing]] = [[] for _ in batch]
         # Understanding is pure CPU: done before the transaction, so the database connection
         # (SQLite's only one, which the inbox needs to acknowledge callbacks) is held less long.
-        understood = await self._understand_all(batch)
+        await self._read_all(batch)
         async with self.db.transaction() as session:
             missing = [j.inbox_id for j in batch if j.message is None]
             if missing:  # jobs resumed after a restart: their messages in one query
@@ -276,8 +279,7 @@ class Pipeline:
                     )
                 ).scalars()
             )
-            conversations = await _load_conversations(session, [j.message for j in batch if j.message])
-            touched: set[tuple[str, str, str]] = set()  # senders whose state a handler may have changed
+            conversations = await Conversations.load(session, [j.message for j in batch if j.message])
             outcomes: list[dict[str, object]] = []
             queued: list[dict[str, object]] = []  # outbox rows of the batch, in order, inserted at the end
             for i, job in enumerate(batch):
@@ -288,101 +290,84 @@ class Pipeline:
                 elif job.inbox_id not in claimed:
                     results[i] = await self._existing_replies(session, job.inbox_id)
                 else:
-                    results[i], outcome = await self._handle_one(session, job, job.message, conversations, touched,
-                                                                 isolate=isolate, understood=understood)
+                    results[i], outcome = await self._handle_one(session, job, conversations, isolate=isolate)
                     outcomes.append(outcome)
                     if not isolate and results[i]:
                         now = self.clock.now()
-                        queued += [outbox_values(o, now, job.inbox_id) for o in results[i]]
-            if queued:
-                await session.execute(_insert_outbox(self.db.is_postgres), queued)
+                        queued += [outbox_row(o, now, job.inbox_id) for o in results[i]]
+            await enqueue_rows(session, queued)
             if outcomes:  # labels, handlers and failures of the batch in one executemany
                 await session.execute(_RECORD_OUTCOME, [{"row_id": o["row_id"], **{f"b_{k}": o[k] for k in
                                                          ("label", "handler", "status", "error")}} for o in outcomes])
         return results
 
     async def _handle_one(
-        self,
-        session: AsyncSession,
-        job: _Job,
-        message: Message,
-        conversations: dict[tuple[str, str, str], ConversationState],
-        touched: set[tuple[str, str, str]],
-        *,
-        isolate: bool,
-        understood: dict[int, Understanding],
+        self, session: AsyncSession, job: _Job, conversations: Conversations, *, isolate: bool
     ) -> tuple[list[Outgoing], dict[str, object]]:
-        found = self.directory.find_group(message.group_id) if message.group_id else None
-        community = found[0] if found else self.directory.community(message.community)
-        key = _conversation_key(message)
+        message = job.message
+        assert message is not None
         outcome: dict[str, object] = {"row_id": job.inbox_id, "label": None, "handler": None}
         outgoing: list[Outgoing] = []
         try:
-            if community is None:
+            if job.understanding is None:  # resumed after a restart, or reading it failed: once more
+                self._read(job)
+            if job.community is None:
                 raise LookupError(f"unknown community {message.community!r}")
-            now = self.clock.now().astimezone(ZoneInfo(community.timezone))
-            understanding = understood.get(job.inbox_id) or self.understand(message.text, now)
-            outcome["label"] = understanding.label
-            if key in touched:  # an earlier message of this batch may have asked or answered
-                conversation = await load_conversation(session, message)
+            assert job.understanding is not None
+            outcome["label"] = job.understanding.label
+            if isolate:
+                # The savepoint confines a failing handler's changes to its own message.
+                async with session.begin_nested():
+                    done = await self._dispatch(session, job, conversations)
+                    await enqueue(session, done.outgoing, now=self.clock.now(), reply_to=job.inbox_id)
             else:
-                conversation = conversations.get(key)
-            handler = self.router.route(message, understanding, conversation)
-            if handler is not None:
-                outcome["handler"] = handler.name
-                touched.add(key)
-                ctx = Context(
-                    message=message,
-                    understanding=understanding,
-                    community=community,
-                    session=session,
-                    now=now,
-                    conversation=conversation,
-                    conversation_ttl=self.conversation_ttl,
-                )
-                if isolate:
-                    # The savepoint confines a failing handler's changes to its own message.
-                    async with session.begin_nested():
-                        await handler.handle(ctx)
-                        outgoing = ctx.outgoing
-                        await enqueue(session, outgoing, now=self.clock.now(), reply_to=job.inbox_id)
-                else:
-                    try:
-                        await handler.handle(ctx)
-                    except Exception as exc:
-                        raise _HandlerFailed from exc  # roll back the batch; redo it with savepoints
-                    outgoing = ctx.outgoing
-        except _HandlerFailed:
-            raise
+                done = await self._dispatch(session, job, conversations)
+            outcome["handler"] = done.handler
+            outgoing = done.outgoing
         except Exception as exc:
+            if isinstance(exc, HandlerFailed):
+                if not isolate:
+                    raise  # roll the batch back; it is redone with a savepoint per message
+                outcome["handler"] = exc.handler
+            conversations.forget(message)  # what the handler asked or answered was rolled back
             log.exception("handling message %s failed", message.msg_id)
-            outcome.update(status="failed", error=f"{type(exc).__name__}: {exc}"[:2000])
+            cause = exc.__cause__ if isinstance(exc, HandlerFailed) and exc.__cause__ else exc
+            outcome.update(status="failed", error=f"{type(cause).__name__}: {cause}"[:2000])
             outgoing = []
         outcome.setdefault("status", "done")
         outcome.setdefault("error", None)
         self._log(message, str(outcome["label"] or "?"), outcome["handler"], job.started)  # type: ignore[arg-type]
         return outgoing, outcome
 
-    async def _understand_all(self, batch: list[_Job]) -> dict[int, Understanding]:
-        understood: dict[int, Understanding] = {}
+    async def _dispatch(self, session: AsyncSession, job: _Job, conversations: Conversations) -> Dispatched:
+        assert job.message is not None and job.understanding is not None
+        assert job.community is not None and job.now is not None
+        return await dispatch(self.router, session, job.message, job.understanding, job.community, job.now,
+                              conversations=conversations, conversation_ttl=self.conversation_ttl)
+
+    def _read(self, job: _Job) -> None:
+        """The message's community (its group's, else the one it names), the local time there, and
+        what the message means: read once a job."""
+        message = job.message
+        assert message is not None
+        found = self.directory.find_group(message.group_id) if message.group_id else None
+        job.community = found[0] if found else self.directory.community(message.community)
+        if job.community is not None:
+            job.now = self.clock.now().astimezone(ZoneInfo(job.community.timezone))
+            job.understanding = self.understand(message.text, job.now)
+
+    async def _read_all(self, batch: list[_Job]) -> None:
         for i, job in enumerate(batch):
             if i and i % 16 == 0:
                 # A batch of 100 new texts is ≈ 10 ms of CPU: callbacks waiting for their
                 # acknowledgment get the loop between stretches (p99 latency, BENCHMARKS.md).
                 await asyncio.sleep(0)
-            message = job.message
-            if message is None:
+            if job.message is None or job.understanding is not None:
                 continue
-            found = self.directory.find_group(message.group_id) if message.group_id else None
-            community = found[0] if found else self.directory.community(message.community)
-            if community is None:
-                continue  # reported by _handle_one
             try:
-                now = self.clock.now().astimezone(ZoneInfo(community.timezone))
-                understood[job.inbox_id] = self.understand(message.text, now)
+                self._read(job)
             except Exception:
                 continue  # _handle_one tries again and records the failure with the message
-        return understood
 
     async def _existing_replies(self, session: AsyncSession, inbox_id: int) -> list[Outgoing]:
         rows = (
@@ -413,12 +398,7 @@ class Pipeline:
         )
 
 
-class _HandlerFailed(Exception):
-    """A handler raised while its batch ran without savepoints."""
-
-
 _INBOX = InboxMessage.__table__
-_OUTBOX = OutboxMessage.__table__
 # Core statements, not the ORM: the hot path pays SQLAlchemy's per-statement cost once a batch.
 _RECORD_OUTCOME = (
     update(_INBOX)
@@ -428,30 +408,7 @@ _RECORD_OUTCOME = (
 )
 
 
-def _insert_outbox(postgres: bool):  # type: ignore[no-untyped-def]
-    """Reply rows of a batch, in order; a row whose idempotency key exists already is skipped."""
-    insert = pg_insert if postgres else sqlite_insert
-    return insert(_OUTBOX).on_conflict_do_nothing(index_elements=["idempotency_key"])
-
-
 def _is_transient(exc: DBAPIError) -> bool:
     """Deadlocks, serialization failures and a busy SQLite file are worth another try."""
     code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
     return code in ("40P01", "40001") or "database is locked" in str(exc.orig)
-
-
-def _conversation_key(message: Message) -> tuple[str, str, str]:
-    return (message.channel, message.group_id or "", message.sender_id)
-
-
-async def _load_conversations(
-    session: AsyncSession, messages: list[Message]
-) -> dict[tuple[str, str, str], ConversationState]:
-    """The pending questions of everyone in a batch, in one query."""
-    senders = {m.sender_id for m in messages}
-    if not senders:
-        return {}
-    rows = (
-        await session.scalars(select(ConversationState).where(ConversationState.sender_id.in_(senders)))
-    ).all()
-    return {(r.channel, r.chat_id, r.sender_id): r for r in rows}

@@ -1,34 +1,91 @@
-"""The handler registry: one visible, ordered list; the first handler whose `match` says yes wins."""
+"""The handler registry and the dispatch step: one visible, ordered list; the first handler whose
+`match` finds something in the message handles it, and gets what `match` found."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from bot.message import Message
-from handlers.base import Handler
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from config.community import Community
+from core.message import Message, Outgoing
+from handlers.base import QUESTION_TTL, Context, Handler, Incoming
 from nlp.understanding import Understanding
-from storage.models import ConversationState
+from storage.conversations import Conversations
 
 
 class Router:
-    def __init__(self, handlers: Sequence[Handler]) -> None:
+    def __init__(self, handlers: Sequence[Handler[Any]]) -> None:
         names = [h.name for h in handlers]
         if len(set(names)) != len(names):
             raise ValueError(f"handler names must be unique: {names}")
         self.handlers = tuple(handlers)
 
-    def route(
-        self, message: Message, understanding: Understanding, conversation: ConversationState | None
-    ) -> Handler | None:
+    def route(self, incoming: Incoming) -> tuple[Handler[Any], Any] | None:
+        """The first handler that matches, and what its `match` found; None for chit-chat (no reply)."""
         for handler in self.handlers:
-            if handler.match(message, understanding, conversation):
-                return handler
-        return None  # chit-chat: no reply
+            found = handler.match(incoming)
+            if found is not None and found is not False:
+                return handler, found
+        return None
 
 
-def default_handlers() -> list[Handler]:
+@dataclass(frozen=True)
+class Dispatched:
+    handler: str | None  # the handler that took the message; None: nobody (no reply)
+    outgoing: list[Outgoing]
+
+
+class HandlerFailed(Exception):
+    """A handler raised (the cause); `handler` names it."""
+
+    def __init__(self, handler: str) -> None:
+        super().__init__(f"handler {handler!r} failed")
+        self.handler = handler
+
+
+async def dispatch(
+    router: Router,
+    session: AsyncSession,
+    message: Message,
+    understanding: Understanding,
+    community: Community,
+    now: dt.datetime,
+    *,
+    conversations: Conversations | None = None,
+    conversation_ttl: dt.timedelta = QUESTION_TTL,
+) -> Dispatched:
+    """From an understood message to its answers, in `session`: the pipeline's step for each message,
+    and the handler tests'.
+
+    `now` is the community's local time. The sender's pending question comes from `conversations`
+    (the pipeline reads a whole batch's in one query) or is read here; what the handler leaves
+    pending is kept there for the sender's next message.
+    """
+    if conversations is None:
+        conversations = await Conversations.load(session, [message])
+    incoming = Incoming(message, understanding, community, now, await conversations.of(message))
+    routed = router.route(incoming)
+    if routed is None:
+        return Dispatched(None, [])
+    handler, found = routed
+    ctx = Context(incoming, session, conversation_ttl)
+    try:
+        await handler.handle(ctx, found)
+    except Exception as exc:
+        raise HandlerFailed(handler.name) from exc
+    conversations.remember(message, ctx.conversation)
+    return Dispatched(handler.name, ctx.outgoing)
+
+
+def default_handlers() -> list[Handler[Any]]:
     """The production registry, in priority order (tests build their own lists)."""
-    from handlers.booking import BookingHandler, BookingReplyHandler, CancelBookingHandler, MyBookingsHandler
+    from handlers.booking import BookingHandler, MyBookingsHandler
+    from handlers.booking_cancel import CancelBookingHandler
+    from handlers.booking_reply import BookingReplyHandler
     from handlers.queries import TodayActivityHandler
     from handlers.request_commands import StaffCommandHandler
     from handlers.requests import AlsoReplyHandler, RequestHandler

@@ -1,4 +1,4 @@
-"""Timed work — the day's theme post and every other daily job — run once per day through the outbox.
+"""The scheduler: runs every daily job (bot/daily_jobs.py) once per day and community, through the outbox.
 
 Why a post goes out exactly once:
 
@@ -9,11 +9,10 @@ Why a post goes out exactly once:
   transaction (ten thousand groups are one job and one batched insert, not ten thousand jobs);
 - when a process becomes the scheduler leader (at start-up, or when it takes over) it catches up:
   a job whose latest run time passed less than its grace ago and that has not run for that day runs
-  now, late; an older miss is recorded as skipped and logged;
-- on PostgreSQL only the process holding an advisory lock runs jobs; the others retry the lock
-  every `scheduler_retry_seconds`, so one takes over soon after the leader's connection drops.
-
-Capabilities add their timed posts as `DailyJob`s to `default_daily_jobs()` (one line each).
+  now, late; an older miss is recorded as skipped and logged (storage/scheduler_runs.py);
+- on PostgreSQL only the process holding an advisory lock runs jobs (bot/leader_lock.py); the
+  others retry the lock every `scheduler_retry_seconds`, so one takes over soon after the
+  leader's connection drops.
 """
 
 from __future__ import annotations
@@ -21,196 +20,32 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
-from sqlalchemy import func, select, text, tuple_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, create_async_engine
-from sqlalchemy.pool import NullPool
 
-from bot.clock import Clock
-from bot.message import Outgoing
+from bot.daily_jobs import DailyJob, default_daily_jobs
+from bot.leader_lock import Leadership, leadership_for
 from config.community import Community, Directory
-from handlers import texts
-from handlers.themes import DayPlan, calendar_known_until, package_calendar_ends, plan_for
+from core.clock import Clock
+from handlers.themes import warn_if_calendar_runs_out
+from storage import scheduler_runs as runs
 from storage.db import Database
-from storage.models import OutboxMessage
 from storage.models_scheduler import SchedulerRun
-from storage.outbox_repo import _values as outbox_row
-
-if TYPE_CHECKING:
-    from bot.app import Linli
+from storage.outbox_repo import enqueue
 
 log = logging.getLogger("linli.scheduler")
 
-DEFAULT_GRACE = dt.timedelta(hours=2)
 # A run that starts within this of its time is on time, whatever the grace (even a grace of 0):
 # APScheduler wakes a little after the second it aimed at, more so under load.
 ON_TIME = dt.timedelta(minutes=1)
 # A trigger this much before its time is that run (clock jitter), not yesterday's run very late.
 EARLY = dt.timedelta(seconds=5)
-# Rows per INSERT statement of a fan-out; all batches of one run share one transaction.
-FANOUT_BATCH = 1000
-# Any constant works as long as every linli process uses the same one (and it differs from the
-# migration lock in storage/migrate.py). Advisory locks are per database.
-SCHEDULER_LOCK_KEY = 0x6C696E6C6953  # "linliS"
-
-# Warn operators this long before the holiday calendar runs out (a new chinesecalendar release
-# follows the State Council's notice for the next year, usually published in October-December).
-CALENDAR_WARNING = dt.timedelta(days=45)
-
-Build = Callable[[AsyncSession, Community, dt.date], Awaitable[list[Outgoing]]]
-
-
-@dataclass(frozen=True)
-class DailyJob:
-    """A job that runs once a day for each community at a local time of that community.
-
-    Attributes:
-        name: what operators type: `linli jobs run <name> --date D`.
-        at: the local time, or a function of the community giving it (from config).
-        build: `async (session, community, day) -> [Outgoing]` — the posts for that community on
-            `day` (the community's local date of the run; a reminder job the evening before looks
-            at `day + 1`). Every Outgoing must carry an idempotency key that names the thing posted
-            and its date (e.g. `remind:{booking}`); rows are inserted in the session's transaction.
-        grace: how late a run may still happen (after downtime); later it is skipped and logged.
-    """
-
-    name: str
-    at: dt.time | Callable[[Community], dt.time]
-    build: Build
-    grace: dt.timedelta | Callable[[Community], dt.timedelta] = DEFAULT_GRACE
-
-    def time_for(self, community: Community) -> dt.time:
-        return self.at(community) if callable(self.at) else self.at
-
-    def grace_for(self, community: Community) -> dt.timedelta:
-        return self.grace(community) if callable(self.grace) else self.grace
-
-
-# ---------------------------------------------------------------------------------------------
-# The theme of the day
-
-
-def theme_post_text(community: Community, plan: DayPlan) -> str | None:
-    """What residents' groups are told in the morning, or None when nothing is posted that day."""
-    if plan.kind == "theme" and plan.theme is not None:
-        if plan.makeup_workday:
-            return texts.makeup_morning_post(plan.date, plan.theme, community.bot_name)
-        return texts.morning_post(plan.date, plan.theme, community.bot_name)
-    if plan.kind == "holiday":
-        greeting = community.themes.holiday_greeting
-        return texts.holiday_morning_post(greeting, plan.holiday_name) if greeting else None
-    if plan.kind == "cancelled":
-        return texts.cancelled_morning_post(plan.date, plan.note)
-    return None  # an ordinary weekend, or a weekday without a configured theme
-
-
-async def build_theme_posts(session: AsyncSession, community: Community, day: dt.date) -> list[Outgoing]:
-    """The morning post to every residents' group that has not opted out (`theme_posts: false`)."""
-    plan = plan_for(community, day)
-    body = theme_post_text(community, plan)
-    if body is None:
-        log.info("no theme post for %s on %s (%s)", community.id, day, plan.kind)
-        return []
-    return [
-        Outgoing(channel=group.channel, community=community.id, to="group", target=group.id, text=body,
-                 idempotency_key=f"theme:{group.id}:{day.isoformat()}")
-        for group in community.groups
-        if group.kind == "residents" and group.theme_posts
-    ]
-
-
-THEME_JOB = DailyJob(
-    name="theme",
-    at=lambda c: c.themes.post_time,
-    build=build_theme_posts,
-    grace=lambda c: dt.timedelta(minutes=c.themes.grace_minutes),
-)
-
-
-def holiday_calendar_known_until(communities: Iterable[Community] = ()) -> dt.date:
-    """The last day with official holiday data for all `communities`: each community's is the later
-    of chinesecalendar's end and the last year its file's `themes.calendar` has entries in."""
-    return min((calendar_known_until(c) for c in communities), default=package_calendar_ends())
-
-
-def warn_if_calendar_runs_out(today: dt.date, communities: Iterable[Community] = ()) -> bool:
-    """Logs a warning when the holiday calendar ends soon; True if it did."""
-    from importlib.metadata import version
-
-    communities = list(communities)
-    until = holiday_calendar_known_until(communities)
-    if today + CALENDAR_WARNING < until:
-        return False
-    short = [c.id for c in communities if calendar_known_until(c) == until]
-    log.warning("the holiday calendar%s ends on %s (chinesecalendar %s ends on %s): once the State Council "
-                "publishes next year's holidays, enter them under themes.calendar in the community file or "
-                "upgrade the package (pip install -U chinesecalendar); after that date the public holidays "
-                "follow the holidays package's rules (provisional) and no make-up workdays are known",
-                f" of {', '.join(short[:5])}{' …' if len(short) > 5 else ''}" if short else "", until,
-                version("chinesecalendar"), package_calendar_ends())
-    return True
-
-
-def default_daily_jobs() -> list[DailyJob]:
-    """Every timed job of a running bot. Capabilities append theirs here (imported lazily)."""
-    from handlers.booking_schedule import reminders_due, team_day_lists
-    from handlers.digest import daily_digest
-    from handlers.themes import provisional_calendar_notice
-
-    async def tomorrows_reminders(session: AsyncSession, community: Community, day: dt.date) -> list[Outgoing]:
-        return await reminders_due(session, community, day + dt.timedelta(days=1))
-
-    return [
-        THEME_JOB,
-        # The evening before a session, each booked resident is reminded privately.
-        DailyJob("reminders", at=lambda c: c.reminder_time, build=tomorrows_reminders),
-        # Each session morning, the volunteer team gets the day's list.
-        DailyJob("day_lists", at=lambda c: c.day_list_time, build=team_day_lists),
-        # The staff group's summary of requests.
-        DailyJob("digest", at=lambda c: c.digest_time, build=daily_digest),
-        # Once a year, staff are told that the coming year's official holiday schedule is missing.
-        DailyJob("calendar_notice", at=lambda c: c.digest_time, build=provisional_calendar_notice),
-    ]
-
-
-# ---------------------------------------------------------------------------------------------
-# Fan-out into the outbox
-
-
-async def enqueue_once(session: AsyncSession, outgoing: Sequence[Outgoing], *, now: dt.datetime) -> int:
-    """Inserts keyed outbox rows in batches; a row whose key exists already is skipped.
-
-    Returns how many rows were added. Same semantics as `storage.outbox_repo.enqueue` for keyed
-    rows, but one statement per `FANOUT_BATCH` rows instead of one per row.
-    """
-    missing = [o for o in outgoing if not o.idempotency_key]
-    if missing:
-        raise ValueError(f"scheduled posts need an idempotency key; {len(missing)} have none "
-                         f"(first to {missing[0].target!r})")
-    if not outgoing:
-        return 0
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    table = OutboxMessage.__table__  # Core, not the ORM's bulk path: a third of the time for 10,000 rows
-    stmt = insert(table).on_conflict_do_nothing(index_elements=["idempotency_key"]).returning(table.c.id)
-    added = 0
-    for start in range(0, len(outgoing), FANOUT_BATCH):
-        rows = [outbox_row(o, now, None) for o in outgoing[start:start + FANOUT_BATCH]]
-        added += len((await session.execute(stmt, rows)).all())
-    return added
-
-
-# ---------------------------------------------------------------------------------------------
-# Planning and running
 
 
 @dataclass(frozen=True)
@@ -266,98 +101,6 @@ class JobRun:
     note: str = ""
 
 
-class Leadership(Protocol):
-    async def hold(self) -> bool:
-        """Takes the leadership if free, or checks it is still ours; True while we lead."""
-        ...
-
-    async def release(self) -> None: ...
-
-
-class SoleProcess:
-    """SQLite: one process per database file by design, so it always leads.
-
-    A lease row would only guard against a second process on the same file, which SQLite
-    deployments do not run; even then the idempotency keys keep posts single.
-    """
-
-    async def hold(self) -> bool:
-        return True
-
-    async def release(self) -> None:
-        return None
-
-
-class AdvisoryLock:
-    """PostgreSQL: leadership is a session advisory lock held on a dedicated connection.
-
-    The lock lives as long as that connection: when the process dies, PostgreSQL ends the session
-    and frees the lock, and the next follower to retry takes it. TCP keepalives on the connection
-    make the server notice a vanished host (not only a dead process) within about half a minute.
-    """
-
-    def __init__(self, url: str, *, key: int = SCHEDULER_LOCK_KEY, timeout: float = 10.0) -> None:
-        self.key = key
-        self.timeout = timeout
-        self._engine = create_async_engine(
-            url,
-            poolclass=NullPool,
-            isolation_level="AUTOCOMMIT",
-            connect_args={
-                "timeout": timeout,
-                "server_settings": {
-                    "application_name": "linli-scheduler-lock",
-                    "tcp_keepalives_idle": "10",
-                    "tcp_keepalives_interval": "5",
-                    "tcp_keepalives_count": "3",
-                },
-            },
-        )
-        self._conn: AsyncConnection | None = None
-        self._held = False
-
-    async def hold(self) -> bool:
-        try:
-            return await asyncio.wait_for(self._hold(), timeout=self.timeout)
-        except (SQLAlchemyError, OSError, TimeoutError) as exc:
-            if self._held:
-                log.error("lost the scheduler lock's database connection: %s", exc)
-            else:
-                log.warning("cannot reach PostgreSQL for the scheduler lock: %s", exc)
-            await self._discard()
-            return False
-
-    async def _hold(self) -> bool:
-        if self._conn is None:
-            self._conn = await self._engine.connect()
-            self._held = False
-        if self._held:
-            # Same session, same lock: a query that succeeds proves the session is alive.
-            await self._conn.execute(text("SELECT 1"))
-            return True
-        result = await self._conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": self.key})
-        self._held = bool(result.scalar())
-        return self._held
-
-    async def _discard(self) -> None:
-        self._held = False
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            try:
-                await conn.invalidate()
-                await conn.close()
-            except Exception:  # the connection is already gone; nothing left to free
-                log.debug("closing the scheduler lock connection failed", exc_info=True)
-
-    async def release(self) -> None:
-        await self._discard()  # ending the session frees the lock
-        await self._engine.dispose()
-
-
-def leadership_for(db: Database) -> Leadership:
-    return AdvisoryLock(db.url) if db.is_postgres else SoleProcess()
-
-
 class Scheduler:
     """Runs the daily jobs of every community: on APScheduler while leader, or on demand."""
 
@@ -387,11 +130,6 @@ class Scheduler:
         self._elector: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[JobRun]] = set()
         self._said_follower = False
-
-    @classmethod
-    def for_linli(cls, linli: Linli) -> Scheduler:
-        return cls(linli.db, linli.directory, linli.clock, retry_seconds=linli.settings.scheduler_retry_seconds,
-                   on_outbox=linli.drainer.wake)
 
     # -- what is scheduled
 
@@ -447,7 +185,8 @@ class Scheduler:
         """Runs what should have run since the latest run time and is still within its grace."""
         now = self.clock.now()
         plans = [(p, p.latest_occurrence(now)) for p in self.planned()]
-        done = await self._done_days({(p.job.name, p.community.id, o.date()) for p, o in plans})
+        async with self.db.transaction() as session:
+            done = await runs.done_days(session, {(p.job.name, p.community.id, o.date()) for p, o in plans})
         results = []
         for planned, occurrence in plans:
             day = occurrence.date()
@@ -472,8 +211,12 @@ class Scheduler:
     async def _run(self, planned: PlannedJob, day: dt.date, now: dt.datetime) -> JobRun:
         async with self.db.transaction() as session:
             posts = await planned.job.build(session, planned.community, day)
-            queued = await enqueue_once(session, posts, now=now)
-            await self._record(session, planned, day, "done", now, queued=queued)
+            unkeyed = [o for o in posts if not o.idempotency_key]
+            if unkeyed:
+                raise ValueError(f"scheduled posts need an idempotency key; {len(unkeyed)} have none "
+                                 f"(first to {unkeyed[0].target!r})")
+            queued = await enqueue(session, posts, now=now)
+            await runs.record_run(session, planned.job.name, planned.community.id, day, "done", now, queued=queued)
         if queued and self.on_outbox is not None:
             self.on_outbox()
         log.info("%s for %s on %s: %d post(s), %d newly queued", planned.job.name, planned.community.id,
@@ -487,49 +230,13 @@ class Scheduler:
                 f"at {now.astimezone(planned.zone).isoformat()} exceeds the grace of {grace} min")
         log.warning("%s for %s on %s skipped: %s", planned.job.name, planned.community.id, day, note)
         async with self.db.transaction() as session:
-            await self._record(session, planned, day, "skipped", now, note=note)
+            await runs.record_run(session, planned.job.name, planned.community.id, day, "skipped", now, note=note)
         return JobRun(planned.job.name, planned.community.id, day, "skipped", note=note)
-
-    async def _record(self, session: AsyncSession, planned: PlannedJob, day: dt.date, status: RunStatus,
-                      now: dt.datetime, *, queued: int = 0, note: str | None = None) -> None:
-        insert = pg_insert if self.db.is_postgres else sqlite_insert
-        stmt = insert(SchedulerRun).values(job=planned.job.name, community=planned.community.id, day=day,
-                                           status=status, runs=1 if status == "done" else 0, queued=queued,
-                                           last_run_at=now, note=note)
-        keys = ["job", "community", "day"]
-        if status == "done":
-            stmt = stmt.on_conflict_do_update(index_elements=keys, set_={
-                "status": "done",
-                "runs": SchedulerRun.runs + 1,
-                "queued": SchedulerRun.queued + stmt.excluded.queued,
-                "last_run_at": stmt.excluded.last_run_at,
-                "note": None,
-            })
-        else:  # never turn a day that ran into a skipped one
-            stmt = stmt.on_conflict_do_nothing(index_elements=keys)
-        await session.execute(stmt)
-
-    async def _done_days(self, keys: set[tuple[str, str, dt.date]]) -> set[tuple[str, str, dt.date]]:
-        if not keys:
-            return set()
-        async with self.db.transaction() as session:
-            rows = await session.execute(
-                select(SchedulerRun.job, SchedulerRun.community, SchedulerRun.day).where(
-                    SchedulerRun.status == "done",
-                    SchedulerRun.day.in_(sorted({day for _, _, day in keys})),
-                )
-            )
-            return {tuple(row) for row in rows} & keys  # type: ignore[misc]
 
     async def last_runs(self) -> dict[tuple[str, str], SchedulerRun]:
         """The latest recorded run of each (job, community)."""
         async with self.db.transaction() as session:
-            latest = (select(SchedulerRun.job, SchedulerRun.community, func.max(SchedulerRun.day).label("day"))
-                      .group_by(SchedulerRun.job, SchedulerRun.community).subquery())
-            rows = await session.scalars(select(SchedulerRun).where(
-                tuple_(SchedulerRun.job, SchedulerRun.community, SchedulerRun.day).in_(
-                    select(latest.c.job, latest.c.community, latest.c.day))))
-            return {(r.job, r.community): r for r in rows}
+            return await runs.last_runs(session)
 
     # -- leadership and APScheduler
 

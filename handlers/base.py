@@ -1,22 +1,47 @@
-"""What every handler gets (`Context`) and must provide (`Handler`)."""
+"""What every handler sees (`Incoming`, to match; `Context`, to handle) and must provide (`Handler`)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.message import Message, Outgoing
 from config.community import Community
+from core.message import Message, Outgoing
+from nlp.normalize import normalize
 from nlp.understanding import Understanding
+from storage import conversations
 from storage.models import ConversationState
 
 log = logging.getLogger("linli.handlers")
+
+Found = TypeVar("Found")
+
+# How long a question asked (e.g. "which session?") waits for its answer, unless the settings say
+# otherwise (LINLI_CONVERSATION_TTL_SECONDS).
+QUESTION_TTL = dt.timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A message as every handler's `match` sees it: what was said and meant, in which community,
+    when (the community's local time), and what the sender was last asked in this chat."""
+
+    message: Message
+    understanding: Understanding
+    community: Community
+    now: dt.datetime  # aware, in the community's time zone
+    conversation: ConversationState | None = None
+
+    @functools.cached_property
+    def text(self) -> str:
+        """The normalized text (what the rules read)."""
+        return self.understanding.text or normalize(self.message.text)
 
 
 @dataclass
@@ -27,14 +52,37 @@ class Context:
     written to the outbox in the same transaction by the pipeline.
     """
 
-    message: Message
-    understanding: Understanding
-    community: Community
+    incoming: Incoming
     session: AsyncSession
-    now: dt.datetime  # aware, in the community's time zone
-    conversation: ConversationState | None = None
-    conversation_ttl: dt.timedelta = dt.timedelta(minutes=10)
+    conversation_ttl: dt.timedelta = QUESTION_TTL
     outgoing: list[Outgoing] = field(default_factory=list)
+    # The sender's pending question, as `ask` and `forget` leave it.
+    conversation: ConversationState | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.conversation = self.incoming.conversation
+
+    @property
+    def message(self) -> Message:
+        return self.incoming.message
+
+    @property
+    def understanding(self) -> Understanding:
+        return self.incoming.understanding
+
+    @property
+    def community(self) -> Community:
+        return self.incoming.community
+
+    @property
+    def now(self) -> dt.datetime:
+        """Aware, in the community's time zone."""
+        return self.incoming.now
+
+    @property
+    def text(self) -> str:
+        """The message's normalized text."""
+        return self.incoming.text
 
     @property
     def tz(self) -> ZoneInfo:
@@ -83,55 +131,27 @@ class Context:
         if group is not None:
             self.outgoing.append(Outgoing(group.channel, self.community.id, "group", group.id, text))
 
-    def _conversation_key(self) -> tuple[str, str, str]:
-        return (self.message.channel, self.message.group_id or "", self.message.sender_id)
-
     async def ask(self, intent: str, slot: str, data: dict[str, Any]) -> None:
         """Remembers that we asked this person something; their next message may answer it."""
-        channel, chat_id, sender_id = self._conversation_key()
-        state = await self.session.get(ConversationState, (channel, chat_id, sender_id))
-        expires = self.now + self.conversation_ttl
-        if state is None:
-            state = ConversationState(
-                channel=channel, chat_id=chat_id, sender_id=sender_id, intent=intent, slot=slot,
-                data=data, expires_at=expires, updated_at=self.now,
-            )
-            self.session.add(state)
-        else:
-            state.intent, state.slot, state.data = intent, slot, data
-            state.expires_at, state.updated_at = expires, self.now
-        self.conversation = state
+        self.conversation = await conversations.save(
+            self.session, conversations.key_of(self.message), intent=intent, slot=slot, data=data,
+            expires_at=self.now + self.conversation_ttl, now=self.now)
 
     async def forget(self) -> None:
         """Drops this person's pending question (answered, cancelled or expired)."""
-        channel, chat_id, sender_id = self._conversation_key()
-        await self.session.execute(
-            delete(ConversationState).where(
-                ConversationState.channel == channel,
-                ConversationState.chat_id == chat_id,
-                ConversationState.sender_id == sender_id,
-            )
-        )
+        await conversations.drop(self.session, conversations.key_of(self.message))
         self.conversation = None
 
 
-async def load_conversation(session: AsyncSession, message: Message) -> ConversationState | None:
-    return await session.scalar(
-        select(ConversationState).where(
-            ConversationState.channel == message.channel,
-            ConversationState.chat_id == (message.group_id or ""),
-            ConversationState.sender_id == message.sender_id,
-        )
-    )
-
-
-class Handler(Protocol):
-    """A capability. `match` is pure and cheap; `handle` does the work inside the unit of work."""
+class Handler(Protocol[Found]):
+    """A capability. `match` is pure and cheap: it returns what it found in the message (the parsed
+    command, the answer, the day asked about …), or None (or False) when the message is not for
+    this handler; `handle` gets that result and does the work inside the unit of work."""
 
     name: str
 
-    def match(self, message: Message, understanding: Understanding, conversation: ConversationState | None) -> bool:
+    def match(self, incoming: Incoming) -> Found | None:
         ...
 
-    async def handle(self, ctx: Context) -> None:
+    async def handle(self, ctx: Context, found: Found) -> None:
         ...

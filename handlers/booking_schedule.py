@@ -18,11 +18,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.message import Outgoing
 from config.community import Community
+from core.message import Outgoing
 from handlers import texts_booking as texts
 from storage import booking_repo as repo
-from storage.booking_repo import SessionView
+from storage import sessions_repo
+from storage.sessions_repo import SessionView
 
 
 def _private_channel(community: Community) -> str:
@@ -38,12 +39,12 @@ async def reminders_due(session: AsyncSession, community: Community, day: dt.dat
     """
     tz = ZoneInfo(community.timezone)
     out: list[Outgoing] = []
-    for view in await repo.sessions_on(session, community, day):
+    for view in await sessions_repo.sessions_on(session, community, day):
         row = view.row
         service = community.service(row.service)
         name = service.name if service else row.service
         note = service.note if service else ""
-        place = repo.place_of(community, row)
+        place = sessions_repo.place_of(community, row)
         for booking in await repo.session_bookings(session, row.id):
             if booking.status != "booked":
                 continue
@@ -63,9 +64,9 @@ async def team_day_lists(session: AsyncSession, community: Community, day: dt.da
     the outbox stores one row per key.
     """
     tz = ZoneInfo(community.timezone)
-    await repo.materialize_sessions(session, community, dt.datetime.combine(day, dt.time(0), tzinfo=tz))
+    await sessions_repo.materialize_sessions(session, community, dt.datetime.combine(day, dt.time(0), tzinfo=tz))
     by_service: dict[str, list[SessionView]] = defaultdict(list)
-    for view in await repo.sessions_on(session, community, day):
+    for view in await sessions_repo.sessions_on(session, community, day):
         by_service[view.row.service].append(view)
     channel = _private_channel(community)
     out: list[Outgoing] = []
@@ -81,7 +82,8 @@ async def team_day_lists(session: AsyncSession, community: Community, day: dt.da
             people = [texts.team_day_person(b.resident_name, texts.address(community.person(b.resident_id)),
                                             b.item, b.code) for b in booked]
             start, end = row.starts_at.astimezone(tz), row.ends_at.astimezone(tz)
-            sessions.append((f"{start:%H:%M}-{end:%H:%M}", repo.place_of(community, row), people, view.waitlisted))
+            place = sessions_repo.place_of(community, row)
+            sessions.append((f"{start:%H:%M}-{end:%H:%M}", place, people, view.waitlisted))
         text = texts.team_day_list(service.name, day, sessions)
         for member in team.members:
             out.append(Outgoing(channel, community.id, "user", member, text,

@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.message import Outgoing
 from config.community import WEEKDAYS, Community
+from core.message import Outgoing
 from handlers import texts_requests as texts
 from handlers.privacy import masked_excerpt
 from handlers.requests import grid_name

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from bot.message import Message
+import datetime as dt
+
 from handlers import texts
-from handlers.base import Context
+from handlers.base import Context, Incoming
 from handlers.themes import plan_for
-from nlp.understanding import Understanding
-from storage.models import ConversationState
+from nlp.dates import parse_day
 
 
 class TodayActivityHandler:
@@ -15,18 +15,19 @@ class TodayActivityHandler:
 
     name = "today_activity"
 
-    def match(self, message: Message, understanding: Understanding, conversation: ConversationState | None) -> bool:
-        return understanding.label == "query:today_activity"
-
-    async def handle(self, ctx: Context) -> None:
-        today = ctx.now.date()
-        day = ctx.understanding.date
+    def match(self, incoming: Incoming) -> dt.date | None:
+        """The day asked about."""
+        if incoming.understanding.label != "query:today_activity":
+            return None
+        today = incoming.now.date()
+        day = incoming.understanding.date
         if day is None:  # LABELS.md dates bookings only: read "明天啥活动" / "周四干啥" here
-            from nlp.dates import parse_day
+            day = parse_day(incoming.text, incoming.now)[0] or today
+        # "昨天有啥活动" is not a question we can help with; answer for today.
+        return max(day, today)
 
-            day = parse_day(ctx.understanding.text or ctx.message.text, ctx.now)[0] or today
-        if day < today:  # "昨天有啥活动" is not a question we can help with; answer for today
-            day = today
+    async def handle(self, ctx: Context, day: dt.date) -> None:
+        today = ctx.now.date()
         when = texts.day_phrase(day, today)
         plan = plan_for(ctx.community, day)
         if plan.kind == "theme" and plan.theme is not None:

@@ -10,13 +10,10 @@ import logging
 import re
 from dataclasses import dataclass
 
-from bot.message import Message
 from handlers import texts_requests as texts
-from handlers.base import Context
+from handlers.base import Context, Incoming
 from handlers.requests import apply_change
-from nlp.understanding import Understanding
 from storage import requests_repo as repo
-from storage.models import ConversationState
 
 log = logging.getLogger("linli.requests")
 
@@ -64,12 +61,10 @@ def parse_command(text: str) -> StaffCommand | None:
 class StaffCommandHandler:
     name = "request_commands"
 
-    def match(self, message: Message, understanding: Understanding, conversation: ConversationState | None) -> bool:
-        return parse_command(message.text) is not None
+    def match(self, incoming: Incoming) -> StaffCommand | None:
+        return parse_command(incoming.message.text)
 
-    async def handle(self, ctx: Context) -> None:
-        command = parse_command(ctx.message.text)
-        assert command is not None
+    async def handle(self, ctx: Context, command: StaffCommand) -> None:
         m = ctx.message
         if not ctx.staff_gate(refusal=texts.STAFF_ONLY, wrong_place=texts.STAFF_GROUP_ONLY, command="request"):
             return

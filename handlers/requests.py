@@ -1,4 +1,5 @@
-"""Residents' requests (报事): intake of `report:*` and `inquiry:policy`, merging, urgent alerts, the policy FAQ.
+"""Residents' requests (报事): intake of `report:*` and `inquiry:policy`, merging, the policy FAQ
+(hazards alert the staff through hazard_alerts.py).
 
 小事不出网格，大事不出社区，特事上报街道: each request gets a grid (from its building, else the
 sender's group) and a tier (from its category, raised by cue words in config). The status
@@ -15,16 +16,15 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.message import Message, Outgoing
 from config.community import Community, FaqEntry, RequestRules
+from core.message import Outgoing
 from handlers import texts_requests as texts
-from handlers.base import Context
+from handlers.base import Context, Incoming
+from handlers.hazard_alerts import alert_staff, alert_staff_escalated, is_urgent
 from handlers.privacy import mask_name, mask_text, masked_excerpt
 from nlp.location import Location, extract_location
-from nlp.normalize import normalize
 from nlp.understanding import Understanding
 from storage import requests_repo as repo
-from storage.models import ConversationState
 from storage.models_requests import Request
 
 log = logging.getLogger("linli.requests")
@@ -50,18 +50,6 @@ def tier_for(rules: RequestRules, category: str, text: str) -> str:
         if TIER_ORDER.index(candidate) > TIER_ORDER.index(tier) and any(cue in text for cue in cues):
             tier = candidate
     return tier
-
-
-def is_urgent(rules: RequestRules, text: str) -> bool:
-    """A hazard cue that is not hypothetical ("万一着火", "这要是着火了" are worries, not fires)."""
-    for cue in rules.urgent_cues:
-        start = text.find(cue)
-        while start != -1:
-            before = text[max(0, start - 4):start]
-            if not any(h in before for h in rules.hypothetical_cues):
-                return True
-            start = text.find(cue, start + 1)
-    return False
 
 
 def _keyword_matches(keyword: str, text: str) -> bool:
@@ -120,10 +108,6 @@ def summary_of(request: Request) -> str:
     return masked_excerpt(request.text, 30)
 
 
-def _norm(understanding: Understanding, message: Message) -> str:
-    return understanding.text or normalize(message.text)
-
-
 # --- intake ---------------------------------------------------------------------------------------
 
 class RequestHandler:
@@ -131,13 +115,13 @@ class RequestHandler:
 
     name = "requests"
 
-    def match(self, message: Message, understanding: Understanding, conversation: ConversationState | None) -> bool:
-        return understanding.is_request
+    def match(self, incoming: Incoming) -> str | None:
+        """The request's category ("repair" …, "policy" for a policy question)."""
+        return category_of(incoming.understanding) if incoming.understanding.is_request else None
 
-    async def handle(self, ctx: Context) -> None:
+    async def handle(self, ctx: Context, category: str) -> None:
         m, rules = ctx.message, ctx.community.requests
-        category = category_of(ctx.understanding)
-        text = _norm(ctx.understanding, m)
+        text = ctx.text
         if category == "policy":
             faq = match_faq(rules, text)
             if faq is not None:
@@ -175,9 +159,7 @@ class RequestHandler:
         log.info("request #%s filed: %s tier=%s urgent=%s", request.id, category, request.tier, urgent)
         if urgent:
             ctx.reply(texts.acknowledged_urgent(masked, request.id, category))
-            ctx.tell_staff(texts.urgent_alert(
-                request.id, category, place_of(request, community), grid_name(community, request.grid), masked,
-                mask_text(m.text), rules.staff_web_url))
+            alert_staff(ctx, request, place=place_of(request, community), grid=grid_name(community, request.grid))
         elif team is not None:
             team_obj = community.team(team)
             assert team_obj is not None
@@ -198,8 +180,7 @@ async def merge_into(ctx: Context, request: Request, *, urgent: bool) -> None:
     if urgent and not request.urgent:
         await repo.mark_urgent(ctx.session, request, actor=repo.Actor(m.sender_id, m.sender_name), now=ctx.now,
                                note=m.text)
-        ctx.tell_staff(texts.urgent_escalated(request.id, request.category, masked, mask_text(m.text),
-                                              ctx.community.requests.staff_web_url))
+        alert_staff_escalated(ctx, request)
     log.info("message merged into request #%s (new reporter: %s)", request.id, added)
     if added:
         ctx.reply(texts.merged(masked, request.id, request.affected))
@@ -215,27 +196,19 @@ class AlsoReplyHandler:
 
     name = "request_also"
 
-    def match(self, message: Message, understanding: Understanding, conversation: ConversationState | None) -> bool:
-        if message.group_id is None or not understanding.is_chitchat:
+    def match(self, incoming: Incoming) -> bool:
+        if incoming.message.group_id is None or not incoming.understanding.is_chitchat:
             return False
-        return also_cue_default(understanding.text or message.text)
+        return is_bare_also_reply(incoming.community.requests, incoming.text)
 
-    async def handle(self, ctx: Context) -> None:
+    async def handle(self, ctx: Context, _: bool) -> None:
         rules = ctx.community.requests
-        text = _norm(ctx.understanding, ctx.message)
-        if not is_bare_also_reply(rules, text):
-            return
         assert ctx.message.group_id is not None
         request = await repo.latest_in_group(
             ctx.session, ctx.message.group_id, ctx.now - dt.timedelta(minutes=rules.also_window_minutes))
         if request is None:
             return
         await merge_into(ctx, request, urgent=False)
-
-
-def also_cue_default(text: str) -> bool:
-    """`match` has no community at hand: a cheap pre-check with the default cues."""
-    return is_bare_also_reply(RequestRules(), text)
 
 
 # --- staff changes (chat commands and the staff web) ----------------------------------------------

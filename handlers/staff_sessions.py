@@ -14,16 +14,16 @@ import logging
 import re
 from dataclasses import dataclass
 
-from bot.message import Message, Outgoing
 from config.community import Community
+from core.message import Outgoing
 from handlers import texts_booking as texts
-from handlers.base import Context
-from handlers.booking import service_from_word, when_of
+from handlers.base import Context, Incoming
+from handlers.booking import when_of
+from handlers.booking_answers import service_from_word
 from nlp.dates import find_days, resolve_day_of_month
 from nlp.normalize import normalize
-from nlp.understanding import Understanding
 from storage import booking_repo as repo
-from storage.models import ConversationState
+from storage import sessions_repo
 from storage.models_booking import ServiceSession
 
 log = logging.getLogger("linli.booking")
@@ -50,7 +50,13 @@ class Command:
 
 
 def parse_command(text: str) -> Command | None:
-    m = _COMMAND.match(normalize(text))
+    """A session command in a message as typed ("＠社区小助手 场次帮助"), or None."""
+    return command_in(normalize(text))
+
+
+def command_in(text: str) -> Command | None:
+    """The session command a normalized text is, or None."""
+    m = _COMMAND.match(text)
     if m is None:
         return None
     if m.group("help"):
@@ -132,13 +138,11 @@ class StaffSessionsHandler:
 
     name = "staff_sessions"
 
-    def match(self, message: Message, understanding: Understanding, conversation: ConversationState | None) -> bool:
-        # understanding.text is the message normalized already: no second OpenCC pass per message.
-        return _COMMAND.match(understanding.text or normalize(message.text)) is not None
+    def match(self, incoming: Incoming) -> Command | None:
+        # The text was normalized for the classifier already: no second OpenCC pass per message.
+        return command_in(incoming.text)
 
-    async def handle(self, ctx: Context) -> None:
-        command = parse_command(ctx.message.text)
-        assert command is not None
+    async def handle(self, ctx: Context, command: Command) -> None:
         if not ctx.staff_gate(refusal=texts.STAFF_ONLY, wrong_place=texts.STAFF_NOT_HERE, command="session"):
             return
         if command.verb == "help":
@@ -149,7 +153,7 @@ class StaffSessionsHandler:
             await self._add(ctx, command.args)
         else:
             assert command.session_id is not None
-            row = await repo.get_session(ctx.session, ctx.community.id, command.session_id)
+            row = await sessions_repo.get_session(ctx.session, ctx.community.id, command.session_id)
             if row is None:
                 ctx.reply(texts.staff_unknown_session(command.session_id))
             elif command.verb == "close":
@@ -166,8 +170,9 @@ class StaffSessionsHandler:
             if service is None:
                 ctx.reply(texts.staff_bad_command(f"不认识服务“{service_word}”"))
                 return
-        await repo.materialize_sessions(ctx.session, ctx.community, ctx.now)
-        views = await repo.find_sessions(ctx.session, ctx.community.id, service=service, starting_after=ctx.now)
+        await sessions_repo.materialize_sessions(ctx.session, ctx.community, ctx.now)
+        views = await sessions_repo.find_sessions(ctx.session, ctx.community.id, service=service,
+                                                  starting_after=ctx.now)
         ctx.reply(texts.staff_session_list([
             texts.staff_session_list_line(v.id, texts.service_name(ctx.community, v.row.service), when_of(ctx, v.row),
                                           v.booked, v.row.capacity, v.waitlisted)
@@ -180,8 +185,8 @@ class StaffSessionsHandler:
         except BadCommand as exc:
             ctx.reply(texts.staff_bad_command(str(exc)))
             return
-        await repo.materialize_sessions(ctx.session, ctx.community, ctx.now)
-        added = await repo.add_session(
+        await sessions_repo.materialize_sessions(ctx.session, ctx.community, ctx.now)
+        added = await sessions_repo.add_session(
             ctx.session, community_id=ctx.community.id, service=new.service, starts_at=new.starts_at,
             ends_at=new.ends_at, capacity=new.capacity, place=new.place, created_by=ctx.message.sender_id,
             now=ctx.now,
@@ -189,13 +194,13 @@ class StaffSessionsHandler:
         row = added.session
         log.info("staff %s: session %s %s (%s)", ctx.message.sender_id, row.id, added.outcome, row.service)
         ctx.reply(texts.staff_session_added(row.id, texts.service_name(ctx.community, row.service), when_of(ctx, row),
-                                            row.capacity, repo.place_of(ctx.community, row), added.outcome))
+                                            row.capacity, sessions_repo.place_of(ctx.community, row), added.outcome))
 
     async def _close(self, ctx: Context, row: ServiceSession) -> None:
         if row.status == "closed":
             ctx.reply(texts.staff_session_already_closed(row.id))
             return
-        closed = await repo.close_session(ctx.session, ctx.community.id, row.id, now=ctx.now)
+        closed = await sessions_repo.close_session(ctx.session, ctx.community.id, row.id, now=ctx.now)
         assert closed is not None
         row, bookings = closed
         service = ctx.community.service(row.service)

@@ -1,4 +1,5 @@
-"""The day's themed activity ("five-day method"), aware of public holidays and make-up workdays."""
+"""The day's themed activity ("five-day method"), aware of public holidays and make-up workdays,
+and the morning post that announces it to the residents' groups (a daily job of the scheduler)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,22 @@ import datetime as dt
 import functools
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 import chinese_calendar
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.message import Outgoing
 from config.community import WEEKDAYS, Community, HolidayCalendar, Theme
+from core.message import Outgoing
 from handlers import texts
 
 log = logging.getLogger(__name__)
+
+# Warn operators this long before the holiday calendar runs out (a new chinesecalendar release
+# follows the State Council's notice for the next year, usually published in October-December).
+CALENDAR_WARNING = dt.timedelta(days=45)
 
 DayKind = Literal["theme", "holiday", "weekend", "cancelled", "none"]
 # Where a year's holidays come from, best first. The `holidays` package computes China's public
@@ -146,7 +153,7 @@ def _holiday_spans(days: dict[dt.date, str]) -> list[tuple[str, dt.date, dt.date
 NOTICE_AHEAD = dt.timedelta(days=45)
 
 
-async def provisional_calendar_notice(session: object, community: Community, day: dt.date) -> list[Outgoing]:
+async def provisional_calendar_notice(session: AsyncSession, community: Community, day: dt.date) -> list[Outgoing]:
     """The `calendar_notice` job: once a year (key `calendar:{community}:{year}`), the staff group is
     told when a year within NOTICE_AHEAD of `day` has no official schedule, neither in chinesecalendar
     nor in the community file, so its holidays are provisional and its make-up workdays unknown."""
@@ -160,4 +167,61 @@ async def provisional_calendar_notice(session: object, community: Community, day
                  idempotency_key=f"calendar:{community.id}:{year}")
         for year in years
         if calendar_source(year, community.themes.calendar) == PROVISIONAL
+    ]
+
+
+def holiday_calendar_known_until(communities: Iterable[Community] = ()) -> dt.date:
+    """The last day with official holiday data for all `communities`: each community's is the later
+    of chinesecalendar's end and the last year its file's `themes.calendar` has entries in."""
+    return min((calendar_known_until(c) for c in communities), default=package_calendar_ends())
+
+
+def warn_if_calendar_runs_out(today: dt.date, communities: Iterable[Community] = ()) -> bool:
+    """Logs a warning when the holiday calendar ends soon; True if it did."""
+    from importlib.metadata import version
+
+    communities = list(communities)
+    until = holiday_calendar_known_until(communities)
+    if today + CALENDAR_WARNING < until:
+        return False
+    short = [c.id for c in communities if calendar_known_until(c) == until]
+    log.warning("the holiday calendar%s ends on %s (chinesecalendar %s ends on %s): once the State Council "
+                "publishes next year's holidays, enter them under themes.calendar in the community file or "
+                "upgrade the package (pip install -U chinesecalendar); after that date the public holidays "
+                "follow the holidays package's rules (provisional) and no make-up workdays are known",
+                f" of {', '.join(short[:5])}{' …' if len(short) > 5 else ''}" if short else "", until,
+                version("chinesecalendar"), package_calendar_ends())
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# The morning post
+
+
+def theme_post_text(community: Community, plan: DayPlan) -> str | None:
+    """What residents' groups are told in the morning, or None when nothing is posted that day."""
+    if plan.kind == "theme" and plan.theme is not None:
+        if plan.makeup_workday:
+            return texts.makeup_morning_post(plan.date, plan.theme, community.bot_name)
+        return texts.morning_post(plan.date, plan.theme, community.bot_name)
+    if plan.kind == "holiday":
+        greeting = community.themes.holiday_greeting
+        return texts.holiday_morning_post(greeting, plan.holiday_name) if greeting else None
+    if plan.kind == "cancelled":
+        return texts.cancelled_morning_post(plan.date, plan.note)
+    return None  # an ordinary weekend, or a weekday without a configured theme
+
+
+async def build_theme_posts(session: AsyncSession, community: Community, day: dt.date) -> list[Outgoing]:
+    """The morning post to every residents' group that has not opted out (`theme_posts: false`)."""
+    plan = plan_for(community, day)
+    body = theme_post_text(community, plan)
+    if body is None:
+        log.info("no theme post for %s on %s (%s)", community.id, day, plan.kind)
+        return []
+    return [
+        Outgoing(channel=group.channel, community=community.id, to="group", target=group.id, text=body,
+                 idempotency_key=f"theme:{group.id}:{day.isoformat()}")
+        for group in community.groups
+        if group.kind == "residents" and group.theme_posts
     ]

@@ -6,17 +6,9 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.types import UTCDateTime
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-class Base(DeclarativeBase):
-    type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSON}
+from storage.base import Base, utcnow
 
 
 class Member(Base):
@@ -87,22 +79,6 @@ class OutboxMessage(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]
-
-
-class SimTimeline(Base):
-    """The web simulator's chat store: what a WeChat server would hold for its groups and chats."""
-
-    __tablename__ = "sim_timeline"
-    __table_args__ = (Index("ix_sim_timeline_chat", "chat_kind", "chat_id", "id"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    chat_kind: Mapped[str] = mapped_column(String(8))  # group | user
-    chat_id: Mapped[str] = mapped_column(String(128))
-    from_kind: Mapped[str] = mapped_column(String(8))  # user | bot
-    sender_id: Mapped[str | None] = mapped_column(String(128))
-    sender_name: Mapped[str] = mapped_column(String(64))
-    text: Mapped[str] = mapped_column(Text)
-    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class ConversationState(Base):

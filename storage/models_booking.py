@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Base, utcnow
+from storage.base import Base, utcnow
 
 
 class ServiceSession(Base):
@@ -35,6 +35,10 @@ class ServiceSession(Base):
     created_by: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[dt.datetime | None]
+
+
+# A booking that holds a place, or waits for one.
+ACTIVE_STATUSES = ("booked", "waitlisted")
 
 
 class Booking(Base):

@@ -1,13 +1,14 @@
-"""What the WeChat channels share between bot processes: tokens, rate counters, reply windows, events."""
+"""What the channels keep: the WeChat channels' tokens, rate counters, reply windows and events,
+shared between bot processes, and the web simulator's chat store."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Base, utcnow
+from storage.base import Base, utcnow
 
 
 class ChannelToken(Base):
@@ -70,3 +71,19 @@ class DeliveryProgress(Base):
 
     outbox_id: Mapped[int] = mapped_column(ForeignKey("outbox.id"), primary_key=True)
     parts_sent: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SimTimeline(Base):
+    """The web simulator's chat store: what a WeChat server would hold for its groups and chats."""
+
+    __tablename__ = "sim_timeline"
+    __table_args__ = (Index("ix_sim_timeline_chat", "chat_kind", "chat_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chat_kind: Mapped[str] = mapped_column(String(8))  # group | user
+    chat_id: Mapped[str] = mapped_column(String(128))
+    from_kind: Mapped[str] = mapped_column(String(8))  # user | bot
+    sender_id: Mapped[str | None] = mapped_column(String(128))
+    sender_name: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)

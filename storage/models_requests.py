@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Base, utcnow
+from storage.base import Base, utcnow
 
 OPEN_STATUSES: tuple[str, ...] = ("new", "acknowledged", "in_progress")
 STATUSES: tuple[str, ...] = (*OPEN_STATUSES, "resolved", "closed", "rejected")

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import Date, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.models import Base
+from storage.base import Base
 
 
 class SchedulerRun(Base):

@@ -19,10 +19,14 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.app import Linli, build_app, build_linli
-from bot.clock import FixedClock
-from config.community import Directory, load_directory
+from bot.app import build_app
+from bot.linli import Linli, build_linli
+from config.community import Directory
+from config.loader import load_directory
 from config.settings import DEFAULT_COMMUNITY_FILE, Settings
+from core.clock import FixedClock
+from storage.db import Database
+from storage.migrate import upgrade
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # The reference "now" of shared/eval/LABELS.md: Wednesday 2026-11-25 10:00 in Shanghai.
@@ -82,6 +86,17 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'linli.db'}"
     return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+async def db(db_url: str) -> AsyncIterator[Database]:
+    """A migrated database (SQLite file, then PostgreSQL) for tests that use storage directly."""
+    database = Database(db_url)
+    await upgrade(database)
+    try:
+        yield database
+    finally:
+        await database.dispose()
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:
@@ -159,9 +174,6 @@ async def live_bot(sqlite_url: str, clock: FixedClock) -> AsyncIterator[LiveBot]
 async def live_bot_any_db(db_url: str, clock: FixedClock) -> AsyncIterator[LiveBot]:
     """The same, once on SQLite and once on PostgreSQL."""
     if not db_url.startswith("sqlite"):
-        from storage.db import Database
-        from storage.migrate import upgrade
-
         db = Database(db_url)
         await upgrade(db)
         await db.dispose()

@@ -1,1 +1,1 @@
-"""Channels: each turns a wire format into `Message`s and delivers `Outgoing`s (see bot/message.py)."""
+"""Channels: each turns a wire format into `Message`s and delivers `Outgoing`s (see core/message.py)."""

@@ -24,8 +24,7 @@ from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.utils import check_signature
 
-from bot.channels.wechat_directory import add_member
-from bot.channels.wecom import (
+from bot.channels.callback import (
     CORRUPT,
     FORGED,
     MAX_ID_CHARS,
@@ -36,9 +35,10 @@ from bot.channels.wecom import (
     read_body,
     text_field,
 )
-from bot.channels.wecom_api import dialect_insert
-from bot.message import Message
+from bot.channels.wechat_directory import add_member
+from core.message import Message
 from storage.models_channels import MpReplyWindow
+from storage.upsert import dialect_insert
 
 log = logging.getLogger("linli.wechat.mp")
 

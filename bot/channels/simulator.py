@@ -6,7 +6,6 @@ the bot's `Outgoing`s into its own chat store (`sim_timeline`), which the page p
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import logging
@@ -18,15 +17,14 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.base import Delivery
-from bot.clock import Clock
-from bot.inbox import InboxWriter
-from bot.message import Message
-from bot.outbox import OutboxDrainer
-from bot.pipeline import Pipeline
+from bot.intake import Intake
 from config.community import Community, Directory, Group
+from core.clock import Clock
+from core.delivery import Delivery
+from core.message import Message
 from storage.db import Database
-from storage.models import Member, SimTimeline
+from storage.models import Member
+from storage.models_channels import SimTimeline
 
 log = logging.getLogger("linli.sim")
 
@@ -82,9 +80,7 @@ class SimulatorChannel:
         self,
         db: Database,
         directory: Directory,
-        inbox: InboxWriter,
-        pipeline: Pipeline,
-        drainer: OutboxDrainer,
+        intake: Intake,
         clock: Clock,
         *,
         max_text_chars: int = 2048,
@@ -92,9 +88,7 @@ class SimulatorChannel:
     ) -> None:
         self.db = db
         self.directory = directory
-        self.inbox = inbox
-        self.pipeline = pipeline
-        self.drainer = drainer
+        self.intake = intake
         self.clock = clock
         self.max_text_chars = max_text_chars
         self.token = token
@@ -236,7 +230,7 @@ class SimulatorChannel:
                                     sender_name=sender_name, text=text, at=message.sent_at))
 
         try:
-            stored = await self.inbox.store(message, on_new)
+            stored = await self.intake.store(message, on_new)
         except Exception:
             log.exception("could not store simulator message")
             return _error(503, "the bot cannot store messages right now; please try again")
@@ -244,22 +238,12 @@ class SimulatorChannel:
             self._members[(community.id, user_id)] = (sender_name, "resident")
         if stored.duplicate:
             return _json({"msg_id": message.msg_id, "duplicate": True, "replies": []})
-        # The page reads the timeline right after this answer: wait (briefly) until the replies
-        # are in it. The wait is bounded because another process's drainer may deliver them.
+        # The page reads the timeline right after this answer: the replies are in it by then.
         try:
-            outgoing = await self.pipeline.process(stored.inbox_id, message)
-            if outgoing:
-                delivered = self.drainer.expect(stored.inbox_id, len(outgoing))
-                self.drainer.wake()
-                try:
-                    await asyncio.wait_for(delivered.wait(), timeout=2)
-                except TimeoutError:
-                    log.warning("replies to %s not delivered within 2 s", message.msg_id)
+            outgoing = await self.intake.answer(stored, message)
         except Exception:
             log.exception("could not handle simulator message %s", message.msg_id)
             return _error(503, "the bot could not handle this message right now; it will be retried")
-        finally:
-            self.drainer.forget(stored.inbox_id)
         return _json(
             {
                 "msg_id": message.msg_id,

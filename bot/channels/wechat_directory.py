@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.wecom_api import dialect_insert
 from config.community import Community, Directory, Group, Person
 from storage.db import Database
 from storage.models import Member
+from storage.upsert import dialect_insert
 
 
 @dataclass(frozen=True)

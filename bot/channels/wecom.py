@@ -1,250 +1,42 @@
-"""The WeCom self-built app callback (GET URL check, POST encrypted XML), and what all WeChat callbacks share.
+"""The WeCom self-built app callback (GET URL check, POST encrypted XML): members writing to the app one-to-one.
 
-A callback is answered only once its message is durable in the inbox, and at once after that:
-200 with an empty body, then the pipeline handles it in the background (`pipeline.submit`).
-WeChat retries a callback that is not answered with 200 within 5 s, so:
-- a forged request (wrong signature, corp id or app id) gets 403 and a log line;
-- a malformed one (bad XML/JSON, missing fields, corrupt ciphertext) gets 400: retrying cannot help;
-- a message the inbox cannot store (database down) gets 503, so WeChat tries again;
-- a retried message hits the inbox key (channel, msg id) and is not handled twice. Events
-  (wechatpy gives them id 0) are recognised by sender + CreateTime + event in `channel_events`.
-wechatpy is used for signatures, AES and XML parsing only (shared/notes/wechat-protocol.md), except
-on the app's message path, which `wechat_codec` opens in a fifth of wechatpy's time.
+The skeleton every WeChat callback shares is in callback.py. wechatpy is used for the URL check;
+messages, the hot path, are opened by `wechat_codec` in a fifth of wechatpy's time
+(shared/notes/wechat-protocol.md).
 """
 
 from __future__ import annotations
 
-import binascii
-import datetime as dt
 import logging
-import struct
 from typing import Any
-from urllib.parse import unquote
-from xml.parsers.expat import ExpatError
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncSession
 from wechatpy.enterprise.crypto import WeChatCrypto as WeComCrypto
-from wechatpy.enterprise.exceptions import InvalidCorpIdException
-from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
+from bot.channels.callback import (
+    MAX_ID_CHARS,
+    CallbackChannel,
+    Rejected,
+    check_echo,
+    epoch_time,
+    query_params,
+    read_body,
+    text_field,
+)
 from bot.channels.wechat_codec import CallbackCodec, Forged, Malformed
-from bot.channels.wechat_directory import Sender, WeChatDirectory, add_member
-from bot.channels.wecom_api import dialect_insert
-from bot.clock import Clock
-from bot.inbox import InboxWriter, OnNew
-from bot.message import Message
-from bot.pipeline import Pipeline
-from config.community import Community
-from storage.db import Database
-from storage.models_channels import ChannelEvent
+from core.message import Message
 
 log = logging.getLogger("linli.wechat")
 
 CHANNEL = "wecom"
 CALLBACK_PATH = "/wecom/callback"
-MAX_BODY_BYTES = 64 * 1024
-MAX_ID_CHARS = 128  # inbox msg_id / sender_id columns
-
-# Not from WeChat: wrong signature, or a message for another corp / app.
-FORGED = (InvalidSignatureException, InvalidCorpIdException, InvalidAppIdException)
-# What wechatpy and xmltodict raise on garbage (measured: shared/notes/wechat-protocol.md §5).
-CORRUPT = (struct.error, UnicodeDecodeError, binascii.Error, ValueError, KeyError, IndexError, TypeError,
-           AttributeError, ExpatError)
-
-
-class Rejected(Exception):
-    """A callback we refuse: the HTTP status and why (for the log line and the body)."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
-
-
-def rejection(channel: str, request: web.Request, exc: Rejected) -> web.Response:
-    log.warning("%s callback %s %s rejected with %d: %s (from %s)", channel, request.method, request.path,
-                exc.status, exc.reason, request.remote)
-    return web.Response(status=exc.status, text=exc.reason)
-
-
-def query_params(request: web.Request, *names: str) -> list[str]:
-    values = []
-    for name in names:
-        value = request.query.get(name)
-        if not value:
-            raise Rejected(400, f"missing query parameter {name!r}")
-        values.append(value)
-    return values
-
-
-def raw_query_values(request: web.Request, name: str) -> list[str]:
-    """The candidates for a base64 query value: aiohttp turns a literal '+' into a space.
-
-    WeCom percent-encodes `echostr` (%2B), but a proxy or a hand-made request may not; the
-    percent-decoded raw query (no '+' → ' ') comes first, then what aiohttp decoded.
-    """
-    found: list[str] = []
-    for pair in request.query_string.split("&"):
-        key, _, value = pair.partition("=")
-        if unquote(key) == name:
-            found.append(unquote(value))
-            break
-    decoded = request.query.get(name)
-    if decoded is not None:
-        found.append(decoded)
-        if " " in decoded:
-            found.append(decoded.replace(" ", "+"))
-    return list(dict.fromkeys(v for v in found if v))
-
-
-async def read_body(request: web.Request) -> bytes:
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise Rejected(413, f"body larger than {MAX_BODY_BYTES} bytes")
-    raw = await request.content.read(MAX_BODY_BYTES + 1)
-    if len(raw) > MAX_BODY_BYTES:
-        raise Rejected(413, f"body larger than {MAX_BODY_BYTES} bytes")
-    if not raw.strip():
-        raise Rejected(400, "empty body")
-    return raw
-
-
-def check_echo(crypto: WeComCrypto, request: web.Request) -> str:
-    """Verifies a WeCom URL check (app or AI bot) and returns the decrypted echostr."""
-    signature, timestamp, nonce = query_params(request, "msg_signature", "timestamp", "nonce")
-    candidates = raw_query_values(request, "echostr")
-    if not candidates:
-        raise Rejected(400, "missing query parameter 'echostr'")
-    for echostr in candidates:
-        try:
-            return str(crypto.check_signature(signature, timestamp, nonce, echostr))
-        except InvalidSignatureException:
-            continue  # the next spelling of echostr may be the one WeCom signed
-        except InvalidCorpIdException:
-            raise Rejected(403, "echostr is for another corp id / receive id") from None
-        except CORRUPT as exc:
-            raise Rejected(400, f"echostr cannot be decrypted ({type(exc).__name__})") from None
-    raise Rejected(403, "wrong signature")
-
-
-def text_field(value: Any, name: str, *, max_chars: int | None = None) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise Rejected(400, f"missing field {name}")
-    if max_chars is not None and len(value) > max_chars:
-        raise Rejected(400, f"field {name} is longer than {max_chars} characters")
-    return value
-
-
-def epoch_time(value: Any, name: str) -> dt.datetime:
-    try:
-        seconds = int(value)
-        return dt.datetime.fromtimestamp(seconds, dt.UTC)
-    except (TypeError, ValueError, OverflowError, OSError):
-        raise Rejected(400, f"field {name} is not a time") from None
-
-
-class CallbackChannel:
-    """What the three WeChat callbacks share: the GET URL check and the POST skeleton (verify and
-    decrypt in `open`, refuse with `Rejected`, then `_handle`), identifying the sender, storing
-    durably, handing off. A channel supplies `echo`, `open` and `_handle`."""
-
-    channel = CHANNEL
-    logger = log  # each channel logs under its own name
-    path: str  # where the channel mounts (set by each channel)
-
-    def __init__(self, db: Database, people: WeChatDirectory, inbox: InboxWriter, pipeline: Pipeline,
-                 clock: Clock) -> None:
-        self.db = db
-        self.people = people
-        self.inbox = inbox
-        self.pipeline = pipeline
-        self.clock = clock
-
-    def add_routes(self, app: web.Application) -> None:
-        app.router.add_get(self.path, self.verify)
-        app.router.add_post(self.path, self.receive)
-
-    def echo(self, request: web.Request) -> str:
-        """Checks a URL check (GET) and returns what to echo; raises `Rejected`."""
-        raise NotImplementedError
-
-    async def open(self, request: web.Request) -> Any:
-        """Checks a callback (POST) is from WeChat and returns its message, decrypted; raises `Rejected`."""
-        raise NotImplementedError
-
-    async def _handle(self, payload: Any) -> web.Response:
-        """Answers the opened message (stores it via `accept`, records an event, or ignores it)."""
-        raise NotImplementedError
-
-    async def verify(self, request: web.Request) -> web.Response:
-        try:
-            echo = self.echo(request)
-        except Rejected as exc:
-            return rejection(self.channel, request, exc)
-        self.logger.info("%s: callback URL verified", self.channel)
-        return web.Response(text=echo, content_type="text/plain")
-
-    async def receive(self, request: web.Request) -> web.Response:
-        try:
-            return await self._handle(await self.open(request))
-        except Rejected as exc:
-            return rejection(self.channel, request, exc)
-        except Exception:  # a bug of ours: WeChat may retry later, and the log says why
-            self.logger.exception("%s: callback failed", self.channel)
-            return web.Response(status=503)
-
-    async def identify(self, raw_id: str, community: Community | None = None) -> Sender:
-        try:
-            return await self.people.sender(self.db, raw_id, channel=self.channel, community=community)
-        except Exception:
-            log.exception("%s: could not look up sender %s", self.channel, raw_id)
-            raise Rejected(503, "cannot look up the sender right now") from None
-
-    async def accept(self, message: Message, sender: Sender, on_new: OnNew | None) -> web.Response | None:
-        """Stores and submits `message`; returns the error response when it could not be stored.
-
-        Once stored, a new `sender` is a member (their row went in with the message): remembered,
-        so their next callbacks need no lookup."""
-        try:
-            stored = await self.inbox.store(message, on_new)
-        except Exception:
-            log.exception("%s: could not store message %s; asking WeChat to retry", self.channel, message.msg_id)
-            return web.Response(status=503, text="cannot store the message right now")
-        self.people.remember(sender)
-        if stored.duplicate:
-            log.info("%s: message %s is a retry; already stored", self.channel, message.msg_id)
-        else:
-            await self.pipeline.room()  # under a flood, acknowledge no faster than messages are handled
-            self.pipeline.submit(stored.inbox_id, message)
-        return None
-
-    async def record_event(self, key: str, what: str) -> bool:
-        """True the first time this event is seen (retries are skipped)."""
-        key = key[:200]
-        try:
-            async with self.db.transaction() as session:
-                stmt = dialect_insert(session)(ChannelEvent).values(channel=self.channel, event_key=key,
-                                                                    received_at=self.clock.now())
-                result = await session.execute(stmt.on_conflict_do_nothing())
-        except Exception:
-            log.exception("%s: could not record event %s", self.channel, key)
-            raise Rejected(503, "cannot store the event right now") from None
-        first = bool(result.rowcount)
-        log.info("%s: event %s %s%s", self.channel, what, key, "" if first else " (retry, skipped)")
-        return first
-
-    def member_on_new(self, sender: Sender, group_id: str | None) -> OnNew | None:
-        if not sender.is_new:
-            return None  # nothing to add: the inbox row goes alone (its lean path)
-
-        async def on_new(session: AsyncSession, inbox_id: int) -> None:
-            await add_member(session, sender, group_id)
-
-        return on_new
 
 
 class WeComAppCallback(CallbackChannel):
     """Members talking one-to-one with the self-built app (staff, volunteers)."""
+
+    channel = CHANNEL
+    logger = log
 
     def __init__(self, *args: Any, token: str, aes_key: str, corp_id: str, agent_id: int | None,
                  path: str = CALLBACK_PATH, **kwargs: Any) -> None:
@@ -301,28 +93,3 @@ class WeComAppCallback(CallbackChannel):
         )
         failed = await self.accept(message, sender, self.member_on_new(sender, None))
         return failed or web.Response(status=200)
-
-
-def mount_wechat_channels(app: web.Application, linli: Any) -> None:
-    """Mounts the callbacks whose credentials are configured; closes the senders' HTTP on cleanup."""
-    from bot.channels.official_account import OfficialAccountCallback
-    from bot.channels.wecom_aibot import AibotCallback
-
-    s = linli.settings
-    parts = (linli.db, WeChatDirectory(linli.directory), linli.inbox, linli.pipeline, linli.clock)
-    if s.wecom_corp_id and s.wecom_token and s.wecom_aes_key:
-        WeComAppCallback(*parts, token=s.wecom_token, aes_key=s.wecom_aes_key, corp_id=s.wecom_corp_id,
-                         agent_id=s.wecom_agent_id).add_routes(app)
-        log.info("wecom: app callback at %s", CALLBACK_PATH)
-    if s.wecom_aibot_token and s.wecom_aibot_aes_key:
-        AibotCallback(*parts, token=s.wecom_aibot_token, aes_key=s.wecom_aibot_aes_key).add_routes(app)
-    if s.mp_token:
-        OfficialAccountCallback(*parts, token=s.mp_token, aes_key=s.mp_aes_key, app_id=s.mp_app_id).add_routes(app)
-
-    async def close_senders(app: web.Application) -> None:
-        for sender in {id(x): x for x in linli.senders.values()}.values():
-            close = getattr(sender, "close", None)
-            if close is not None:
-                await close()
-
-    app.on_cleanup.append(close_senders)

@@ -21,8 +21,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 from wechatpy.enterprise.crypto import WeChatCrypto as WeComCrypto
 
-from bot.channels.wechat_directory import add_member
-from bot.channels.wecom import (
+from bot.channels.callback import (
     CORRUPT,
     FORGED,
     MAX_ID_CHARS,
@@ -34,7 +33,8 @@ from bot.channels.wecom import (
     read_body,
     text_field,
 )
-from bot.message import Message
+from bot.channels.wechat_directory import add_member
+from core.message import Message
 from storage.models_channels import AibotReplyUrl
 
 log = logging.getLogger("linli.wechat.aibot")

@@ -18,14 +18,12 @@ from typing import Any
 
 import aiohttp
 from sqlalchemy import delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.base import PermanentError, TemporaryError
-from bot.clock import Clock
+from core.clock import Clock
+from core.delivery import PermanentError, TemporaryError
 from storage.db import Database
 from storage.models_channels import ChannelRateCount, ChannelToken
+from storage.upsert import dialect_insert, rate_count_upsert
 
 log = logging.getLogger("linli.wechat.api")
 
@@ -104,12 +102,6 @@ def split_text(text: str, max_bytes: int) -> list[str]:
     if current.strip():
         parts.append(current.rstrip("\n"))
     return parts
-
-
-def dialect_insert(session: AsyncSession):  # type: ignore[no-untyped-def]
-    """`insert` with ON CONFLICT for the session's backend (SQLite or PostgreSQL)."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return pg_insert if dialect == "postgresql" else sqlite_insert
 
 
 class WeChatHttp:
@@ -250,7 +242,7 @@ class RateLimiter:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
-        self._upsert = rate_count_upsert(pg_insert if db.is_postgres else sqlite_insert)
+        self._upsert = rate_count_upsert(dialect_insert(db))
         self._cleaned: dt.datetime | None = None  # the window whose older rows this process deleted
 
     def _window(self) -> tuple[dt.datetime, dt.datetime]:
@@ -300,17 +292,6 @@ class RateLimiter:
 
 
 _RATE = ChannelRateCount.__table__
-
-
-def rate_count_upsert(dialect_insert_fn: Any) -> Any:
-    """Adds `count` to each (key, window_start) row of `channel_rate_counts` and returns the new
-    counts: the rate limiter's statement, and the staff login throttle's. Built once per user
-    (Core, no ORM entity): run with one parameter set per key, SQLAlchemy sends them as one
-    multi-row INSERT."""
-    stmt = dialect_insert_fn(_RATE)
-    return (stmt.on_conflict_do_update(index_elements=[_RATE.c.key, _RATE.c.window_start],
-                                       set_={"count": _RATE.c.count + stmt.excluded["count"]})
-            .returning(_RATE.c.key, _RATE.c.count))
 
 
 class WeComApi:

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, update
 
-from bot.channels.base import Delivery, PermanentError, Sender, SendNow, TemporaryError
 from bot.channels.wechat_directory import WeChatDirectory
 from bot.channels.wecom_api import (
     APPCHAT_CORP_PER_MINUTE,
@@ -45,16 +44,17 @@ from bot.channels.wecom_api import (
     SharedTokens,
     WeChatHttp,
     WeComApi,
-    dialect_insert,
     post_response_url,
     split_text,
 )
-from bot.clock import Clock
 from config.community import Community, Directory
 from config.settings import Settings
+from core.clock import Clock
+from core.delivery import Delivery, PermanentError, Sender, SendNow, TemporaryError
 from storage.db import Database
 from storage.models import InboxMessage
 from storage.models_channels import AibotReplyUrl, DeliveryProgress, MpReplyWindow
+from storage.upsert import dialect_insert
 
 log = logging.getLogger("linli.wechat.send")
 

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from aiohttp import web
 from sqlalchemy import delete
 
-from bot.clock import Clock
 from bot.staff_web.passwords import dummy_hash, verify_password
 from bot.staff_web.render import PREFIX, render, safe_next
 from bot.staff_web.throttle import LoginThrottle, client_address
 from config.community import Community, Directory, Person
 from config.settings import IPNetwork
+from core.clock import Clock
 from handlers import texts as common_texts
 from handlers import texts_requests as texts
 from storage.db import Database

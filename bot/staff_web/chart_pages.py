@@ -16,12 +16,12 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.clock import Clock
 from bot.staff_web import charts
 from bot.staff_web.auth import StaffAuth
 from bot.staff_web.drawing import ChartDrawer
 from bot.staff_web.render import render
 from config.community import Community
+from core.clock import Clock
 from handlers import texts_requests as texts
 from handlers.digest import CATEGORY_ORDER, day_bounds, week_counts
 from storage.db import Database

@@ -13,7 +13,7 @@ from bot.staff_web.render import PREFIX, setup_templates
 from bot.staff_web.views import RequestPages
 
 if TYPE_CHECKING:
-    from bot.app import Linli
+    from bot.linli import Linli
 
 
 class StaffWeb:

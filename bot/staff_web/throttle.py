@@ -16,16 +16,14 @@ from dataclasses import dataclass
 
 from aiohttp import web
 from sqlalchemy import delete, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.channels.wecom_api import rate_count_upsert
-from bot.clock import Clock
 from config.community import Community, Person
 from config.settings import IPNetwork
+from core.clock import Clock
 from storage.db import Database
 from storage.models_channels import ChannelRateCount
+from storage.upsert import dialect_insert, rate_count_upsert
 
 LOCKOUT_WINDOW = dt.timedelta(minutes=15)
 MAX_FAILS_PER_NAME = 5  # one account: a guesser gets 5 passwords per 15 minutes, from anywhere
@@ -97,7 +95,7 @@ class LoginThrottle:
     def __init__(self, db: Database, clock: Clock) -> None:
         self.db = db
         self.clock = clock
-        self._upsert = rate_count_upsert(pg_insert if db.is_postgres else sqlite_insert)
+        self._upsert = rate_count_upsert(dialect_insert(db))
 
     @staticmethod
     def name_key(login: str, found: tuple[Community, Person] | None) -> str:

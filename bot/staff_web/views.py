@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot.clock import Clock
-from bot.message import Outgoing
 from bot.staff_web.auth import Staff, StaffAuth
 from bot.staff_web.render import PREFIX, render
 from config.community import Community
+from core.clock import Clock
+from core.message import Outgoing
 from handlers import texts as common_texts
 from handlers import texts_requests as texts
 from handlers.digest import CATEGORY_ORDER

@@ -8,9 +8,9 @@ from pathlib import Path
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
-from bot.channels.base import Delivery, PermanentError, TemporaryError
-from bot.clock import FixedClock
-from bot.message import Outgoing
+from core.clock import FixedClock
+from core.delivery import Delivery, PermanentError, TemporaryError
+from core.message import Outgoing
 from storage.models import InboxMessage
 from storage.outbox_repo import enqueue
 from tests.conftest import LiveBot, make_settings, start_live_bot

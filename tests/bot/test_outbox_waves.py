@@ -10,23 +10,14 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import select
 
-from bot.channels.base import Delivery, TemporaryError
-from bot.clock import FixedClock
-from bot.message import Outgoing
 from bot.outbox import WAVE, OutboxDrainer
+from core.clock import FixedClock
+from core.delivery import Delivery, TemporaryError
+from core.message import Outgoing
 from storage.db import Database
-from storage.migrate import upgrade
 from storage.models import OutboxMessage
 from storage.outbox_repo import enqueue
 from tests.conftest import REFERENCE_NOW
-
-
-@pytest.fixture
-async def db(db_url: str):  # type: ignore[no-untyped-def]
-    database = Database(db_url)
-    await upgrade(database)
-    yield database
-    await database.dispose()
 
 
 class _RecordingSender:

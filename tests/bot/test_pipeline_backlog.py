@@ -6,12 +6,12 @@ import asyncio
 
 from sqlalchemy import select
 
-from bot.clock import FixedClock
 from bot.inbox import InboxWriter
-from bot.message import Message
 from bot.pipeline import Pipeline
 from bot.routing import Router
 from config.community import Directory
+from core.clock import FixedClock
+from core.message import Message
 from handlers.base import Context
 from storage.db import Database
 from storage.migrate import upgrade
@@ -28,10 +28,10 @@ class _Routed:
     def __init__(self) -> None:
         self.handled: list[str] = []
 
-    def match(self, message: object, understanding: object, conversation: object) -> bool:
+    def match(self, incoming: object) -> bool:
         return True
 
-    async def handle(self, ctx: Context) -> None:
+    async def handle(self, ctx: Context, _: bool) -> None:
         self.handled.append(ctx.message.msg_id)
 
 
@@ -42,9 +42,9 @@ class _SlowPipeline(Pipeline):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.gate = asyncio.Event()
 
-    async def _understand_all(self, batch):  # type: ignore[no-untyped-def]
+    async def _read_all(self, batch):  # type: ignore[no-untyped-def]
         await self.gate.wait()
-        return await super()._understand_all(batch)
+        return await super()._read_all(batch)
 
 
 def _message(i: int) -> Message:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
-from bot.clock import FixedClock
-from bot.message import Message, Outgoing
+from core.clock import FixedClock
+from core.message import Message, Outgoing
 from storage.models import InboxMessage
 from storage.outbox_repo import enqueue
 from tests.conftest import make_settings, start_live_bot

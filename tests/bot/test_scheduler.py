@@ -9,31 +9,23 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from bot.clock import FixedClock
-from bot.message import Outgoing
-from bot.scheduler import (
-    FANOUT_BATCH,
-    THEME_JOB,
-    AdvisoryLock,
-    DailyJob,
-    Scheduler,
-    SoleProcess,
-    default_daily_jobs,
-    holiday_calendar_known_until,
-    warn_if_calendar_runs_out,
-)
+from bot.daily_jobs import THEME_JOB, DailyJob, default_daily_jobs
+from bot.leader_lock import AdvisoryLock, SoleProcess
+from bot.scheduler import Scheduler
 from config.community import Community, Directory, Group, HolidayCalendar, Theme, ThemeOverride
-from handlers.themes import plan_for
+from core.clock import FixedClock
+from core.message import Outgoing
+from handlers.themes import holiday_calendar_known_until, plan_for, warn_if_calendar_runs_out
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import OutboxMessage
 from storage.models_scheduler import SchedulerRun
+from storage.outbox_repo import INSERT_BATCH, enqueue
 from tests.conftest import SHANGHAI
 
 THURSDAY = dt.date(2026, 11, 26)  # safety check day in the demo community
@@ -42,16 +34,6 @@ RESIDENT_GROUPS = ["g-res-1", "g-res-2", "g-res-3"]
 
 def at(day: dt.date, hour: int, minute: int = 0, second: int = 0, tz: Any = SHANGHAI) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour, minute, second), tzinfo=tz)
-
-
-@pytest.fixture
-async def db(db_url: str) -> AsyncIterator[Database]:
-    database = Database(db_url)
-    await upgrade(database)
-    try:
-        yield database
-    finally:
-        await database.dispose()
 
 
 def demo(directory: Directory, **changes: Any) -> Directory:
@@ -122,7 +104,7 @@ async def test_a_greeting_without_the_placeholder_is_posted_as_written(db: Datab
 
 async def test_a_holiday_without_a_greeting_posts_nothing(db: Database, demo_directory: Directory,
                                                          clock: FixedClock, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, "linli.scheduler")
+    caplog.set_level(logging.INFO, "handlers.themes")  # the theme post says why there is none
     silent = demo(demo_directory, themes={"holiday_greeting": None})
     [run] = await scheduler(db, silent, clock).run("theme", dt.date(2026, 10, 1))
     assert (run.status, run.posts) == ("done", 0) and await outbox(db) == []
@@ -330,7 +312,7 @@ async def test_a_job_without_idempotency_keys_is_refused_and_writes_nothing(db: 
 
 async def test_thousands_of_groups_are_one_job_and_all_get_the_post(db: Database, demo_directory: Directory,
                                                                     clock: FixedClock) -> None:
-    count = FANOUT_BATCH * 2 + 345  # several insert batches, the last one partial
+    count = INSERT_BATCH * 2 + 345  # several insert batches, the last one partial
     community = demo_directory.communities[0]
     groups = [Group(id=f"g-{i:05d}", name=f"居民群{i}", kind="residents") for i in range(count)]
     people = [p.model_copy(update={"groups": []}) for p in community.people]
@@ -339,10 +321,8 @@ async def test_thousands_of_groups_are_one_job_and_all_get_the_post(db: Database
     assert len(sched.planned()) == 1
     # Pre-queue one group's post, as a crashed earlier run might have: the rerun fills only the rest.
     async with db.transaction() as session:
-        from bot.scheduler import enqueue_once
-
-        await enqueue_once(session, (await sched.job("theme").build(session, many.communities[0], THURSDAY))[:1],
-                           now=clock.now())
+        await enqueue(session, (await sched.job("theme").build(session, many.communities[0], THURSDAY))[:1],
+                      now=clock.now())
     [run] = await sched.run("theme", THURSDAY)
     assert (run.posts, run.queued) == (count, count - 1)
     rows = await outbox(db)

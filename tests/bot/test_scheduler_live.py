@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import func, select
 
-from bot.clock import FixedClock
+from core.clock import FixedClock
 from nlp.understanding import Understanding
 from storage.models import OutboxMessage
 from tests.conftest import SHANGHAI, LiveBot, make_settings, start_live_bot

@@ -17,7 +17,7 @@ from pathlib import Path
 import yaml
 from sqlalchemy import func, select, text
 
-from bot.scheduler import SCHEDULER_LOCK_KEY
+from bot.leader_lock import SCHEDULER_LOCK_KEY
 from config.settings import DEFAULT_COMMUNITY_FILE
 from handlers.themes import package_calendar_ends
 from storage.db import Database

@@ -110,7 +110,7 @@ def test_messages_stored_before_a_crash_are_handled_after_restart(tmp_path: Path
     import asyncio
 
     from bot.inbox import InboxWriter
-    from bot.message import Message
+    from core.message import Message
     from storage.db import Database
     from storage.migrate import upgrade
     from tests.conftest import REFERENCE_NOW

@@ -12,8 +12,8 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from bot.clock import FixedClock
 from bot.staff_web.passwords import hash_password, verify_password
+from core.clock import FixedClock
 from storage import requests_repo as repo
 from storage.models_requests import Request, StaffSession
 from tests.conftest import LiveBot, make_settings, start_live_bot

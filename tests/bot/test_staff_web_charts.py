@@ -16,8 +16,8 @@ import aiohttp
 import pytest
 from PIL import Image
 
-from bot.clock import FixedClock
 from bot.staff_web import charts
+from core.clock import FixedClock
 from tests.bot.test_staff_web import DEMO_PASSWORD, file
 from tests.conftest import LiveBot
 from tests.handlers import requests_support

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from config.community import ConfigError, load_directory
+from config.community import ConfigError
+from config.loader import load_directory
 from config.settings import DEFAULT_COMMUNITY_FILE, Settings
 
 DEMO = DEFAULT_COMMUNITY_FILE.read_text(encoding="utf-8")
@@ -112,7 +113,7 @@ def test_bad_settings_are_reported_without_a_traceback(tmp_path: Path) -> None:
 
 
 def test_production_refuses_a_public_simulator_without_a_token(tmp_path: Path) -> None:
-    from bot.app import build_linli
+    from bot.linli import build_linli
 
     settings = Settings(host="0.0.0.0", production=True, database_url=f"sqlite:///{tmp_path / 'x.db'}")
     with pytest.raises(ConfigError, match="LINLI_SIM_TOKEN"):

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.clock import FixedClock
+from core.clock import FixedClock
 from nlp.dates import parse_day
 from nlp.normalize import normalize
 from nlp.understanding import Understanding
@@ -112,11 +112,12 @@ async def fill_session(bot: LiveBot, service: str, starts_at: dt.datetime, count
                        prefix: str = "filler") -> None:
     """Books `count` new residents straight into a session (through the repository, like the bot)."""
     from storage import booking_repo as repo
+    from storage import sessions_repo
 
     directory = bot.linli.directory
     community = directory.communities[0]
     async with bot.linli.db.transaction() as session:
-        await repo.materialize_sessions(session, community, bot.linli.clock.now())
+        await sessions_repo.materialize_sessions(session, community, bot.linli.clock.now())
     row = await session_at(bot, service, starts_at)
     for i in range(count):
         async with bot.linli.db.transaction() as session:

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.clock import FixedClock
+from core.clock import FixedClock
 from nlp.normalize import normalize
 from nlp.understanding import Understanding
 from storage.db import Database

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from bot.clock import FixedClock
+from core.clock import FixedClock
 from tests.conftest import LiveBot
 from tests.handlers.booking_support import (
     at,

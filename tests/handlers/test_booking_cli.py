@@ -11,9 +11,10 @@ import json
 import pytest
 
 from bot.cli import main
-from config.community import load_directory
+from config.loader import load_directory
 from config.settings import DEFAULT_COMMUNITY_FILE
 from storage import booking_repo as repo
+from storage import sessions_repo
 from storage.db import Database
 from storage.migrate import upgrade
 from tests.conftest import REFERENCE_NOW, SHANGHAI
@@ -29,8 +30,8 @@ async def _seed(url: str) -> dict[str, str]:
     try:
         await upgrade(db)
         async with db.transaction() as session:
-            await repo.materialize_sessions(session, community, REFERENCE_NOW)
-            views = await repo.sessions_on(session, community, dt.date(2026, 11, 28))
+            await sessions_repo.materialize_sessions(session, community, REFERENCE_NOW)
+            views = await sessions_repo.sessions_on(session, community, dt.date(2026, 11, 28))
             by_service = {(v.row.service, v.row.starts_at.astimezone(SHANGHAI).hour): v.id for v in views}
             for resident, service, item in (("r-zhang", "appliance_repair", "热水壶"), ("r-liu", "haircut", None)):
                 result = await repo.book(

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import select
 
-from bot.message import Message, Outgoing
-from bot.routing import Router, default_handlers
+from bot.routing import Router, default_handlers, dispatch
 from config.community import Community, Directory
-from handlers.base import Context, load_conversation
-from handlers.booking import Answer, BookingHandler, parse_answer
+from core.message import Message, Outgoing
+from handlers.booking import BookingHandler
+from handlers.booking_answers import Answer, parse_answer
 from nlp.understanding import Understanding
 from storage.db import Database
-from storage.migrate import upgrade
 from storage.models_booking import Booking
 from tests.conftest import REFERENCE_NOW
 
@@ -54,31 +52,16 @@ def test_what_counts_as_an_answer(text: str, answer: Answer | None) -> None:
     assert parse_answer(text, REFERENCE_NOW) == answer
 
 
-@pytest.fixture
-async def db(db_url: str) -> AsyncIterator[Database]:
-    database = Database(db_url)
-    await upgrade(database)
-    try:
-        yield database
-    finally:
-        await database.dispose()
-
-
 def _message(text: str, sender: str = "r-zhang", name: str = "张秀兰", group: str | None = "g-res-1") -> Message:
     return Message("sim", "xingfuli", group, sender, name, text, f"m{next(_ids)}", REFERENCE_NOW)
 
 
 async def _handle(db: Database, community: Community, message: Message, understanding: Understanding,
                   router: Router | None = None) -> tuple[str | None, list[Outgoing]]:
-    router = router or Router(default_handlers())
     async with db.transaction() as session:
-        conversation = await load_conversation(session, message)
-        handler = router.route(message, understanding, conversation)
-        if handler is None:
-            return None, []
-        ctx = Context(message, understanding, community, session, REFERENCE_NOW, conversation)
-        await handler.handle(ctx)
-        return handler.name, ctx.outgoing
+        done = await dispatch(router or Router(default_handlers()), session, message, understanding, community,
+                              REFERENCE_NOW)
+        return done.handler, done.outgoing
 
 
 async def test_booking_handler_books_tells_the_group_and_each_team_member(

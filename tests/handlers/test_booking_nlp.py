@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.clock import FixedClock
+from core.clock import FixedClock
 from nlp import understand
 from tests.conftest import REFERENCE_NOW, LiveBot, make_settings, start_live_bot
 from tests.handlers.booking_support import bookings, code_in, one_reply

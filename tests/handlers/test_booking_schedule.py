@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 
-import pytest
 from sqlalchemy import func, select
 
 from config.community import Community, Directory
 from handlers.booking_schedule import reminders_due, team_day_lists
 from storage import booking_repo as repo
+from storage import sessions_repo
 from storage.db import Database
-from storage.migrate import upgrade
 from storage.models import OutboxMessage
 from storage.outbox_repo import enqueue
 from tests.conftest import REFERENCE_NOW, SHANGHAI
@@ -20,21 +18,11 @@ from tests.conftest import REFERENCE_NOW, SHANGHAI
 SATURDAY = dt.date(2026, 11, 28)
 
 
-@pytest.fixture
-async def db(db_url: str) -> AsyncIterator[Database]:
-    database = Database(db_url)
-    await upgrade(database)
-    try:
-        yield database
-    finally:
-        await database.dispose()
-
-
 async def _book(db: Database, community: Community, service: str, starts_at: dt.datetime, resident: str,
                 name: str, item: str | None = None, **kwargs: object) -> repo.BookingResult:
     async with db.transaction() as session:
-        await repo.materialize_sessions(session, community, REFERENCE_NOW)
-        [view] = [v for v in await repo.sessions_on(session, community, starts_at.date(), service=service)
+        await sessions_repo.materialize_sessions(session, community, REFERENCE_NOW)
+        [view] = [v for v in await sessions_repo.sessions_on(session, community, starts_at.date(), service=service)
                   if v.row.starts_at == starts_at]
         return await repo.book(session, community_id=community.id, session_id=view.id, resident_id=resident,
                                resident_name=name, channel="sim", group_id="g-res-1", item=item, now=REFERENCE_NOW,
@@ -75,7 +63,7 @@ async def test_a_closed_session_sends_no_reminders(db: Database, demo_directory:
     booked = await _book(db, community, "haircut", dt.datetime(2026, 11, 28, 9, 0, tzinfo=SHANGHAI), "r-liu", "刘德顺")
     assert isinstance(booked, repo.Booked)
     async with db.transaction() as session:
-        await repo.close_session(session, community.id, booked.session.id, now=REFERENCE_NOW)
+        await sessions_repo.close_session(session, community.id, booked.session.id, now=REFERENCE_NOW)
         assert await reminders_due(session, community, SATURDAY) == []
 
 

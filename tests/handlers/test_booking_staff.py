@@ -146,7 +146,7 @@ def test_new_session_arguments_are_checked(demo_directory, args: str, problem: s
 
 
 def test_a_weekday_names_the_next_such_day() -> None:
-    from config.community import load_directory
+    from config.loader import load_directory
     from config.settings import DEFAULT_COMMUNITY_FILE
 
     community = load_directory(DEFAULT_COMMUNITY_FILE).communities[0]

@@ -11,7 +11,7 @@ import sys
 
 import aiohttp
 
-from bot.clock import FixedClock
+from core.clock import FixedClock
 from tests.bot.test_scheduler_live import all_sent
 from tests.conftest import REPO_ROOT, LiveBot
 from tests.handlers import requests_support

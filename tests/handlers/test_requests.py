@@ -7,9 +7,10 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from bot.clock import FixedClock
 from config.community import RequestRules
-from handlers.requests import is_bare_also_reply, is_urgent, match_faq, tier_for
+from core.clock import FixedClock
+from handlers.hazard_alerts import is_urgent
+from handlers.requests import is_bare_also_reply, match_faq, tier_for
 from storage.models_requests import Request, RequestEvent, RequestReporter
 from tests.conftest import LiveBot
 from tests.handlers import requests_support

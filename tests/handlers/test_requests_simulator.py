@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.clock import FixedClock
+from core.clock import FixedClock
 from tests.conftest import LiveBot
 from tests.handlers.test_requests import number_in
 

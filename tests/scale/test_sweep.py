@@ -6,8 +6,8 @@ import datetime as dt
 
 from sqlalchemy import select, update
 
-from bot.clock import FixedClock
-from bot.message import Message
+from core.clock import FixedClock
+from core.message import Message
 from storage.models import InboxMessage, OutboxMessage
 from tests.conftest import make_settings, start_live_bot
 from tests.handlers.booking_support import booking_understand, migrated

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
-from bot.clock import FixedClock
+from core.clock import FixedClock
 from storage.backup import BackupError, _libpq, backup, restore
 from storage.db import Database
 from storage.migrate import current_revision, head_revision, upgrade

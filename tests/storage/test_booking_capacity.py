@@ -15,9 +15,10 @@ from collections import Counter
 from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-from bot.clock import FixedClock
 from config.community import Community, Directory
+from core.clock import FixedClock
 from storage import booking_repo as repo
+from storage import sessions_repo
 from storage.db import Database, _sqlite_pragmas
 from storage.migrate import upgrade
 from storage.models_booking import Booking, ServiceSession
@@ -33,7 +34,7 @@ SATURDAY_REPAIR = dt.datetime(2026, 11, 28, 9, 0, tzinfo=SHANGHAI)  # appliance 
 async def _prepare(db: Database, community: Community) -> int:
     await upgrade(db)
     async with db.transaction() as session:
-        await repo.materialize_sessions(session, community, REFERENCE_NOW)
+        await sessions_repo.materialize_sessions(session, community, REFERENCE_NOW)
         row = await session.scalar(select(ServiceSession).where(
             ServiceSession.service == "appliance_repair", ServiceSession.starts_at == SATURDAY_REPAIR))
     assert row is not None and row.capacity == 10
@@ -150,11 +151,11 @@ async def test_materializing_twice_and_concurrently_creates_each_session_once(
 
         async def run() -> int:
             async with db.transaction() as session:
-                return await repo.materialize_sessions(session, community, REFERENCE_NOW)
+                return await sessions_repo.materialize_sessions(session, community, REFERENCE_NOW)
 
         await asyncio.gather(run(), run(), run())
         assert await run() == 0
-        expected = repo.planned_sessions(community, REFERENCE_NOW.date())
+        expected = sessions_repo.planned_sessions(community, REFERENCE_NOW.date())
         async with db.transaction() as session:
             count = await session.scalar(select(func.count()).select_from(ServiceSession))
         assert count == len(expected)

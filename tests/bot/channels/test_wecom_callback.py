@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import func, select
 from wechatpy.enterprise.crypto import WeChatCrypto as WeComCrypto
 
-from bot.clock import FixedClock
 from config.community import Directory
-from storage.models import InboxMessage, Member, OutboxMessage
+from core.clock import FixedClock
+from storage.models import Member, OutboxMessage
 from storage.models_channels import ChannelEvent
-from tests.channels.conftest import (
+from tests.bot.channels.conftest import (
     AES_KEY,
     AGENT_ID,
     APP_TOKEN,
@@ -25,17 +25,12 @@ from tests.channels.conftest import (
     WeChatSide,
     app_text_xml,
     channel_settings,
+    inbox_rows,
     understand_for_tests,
     wired_directory,
 )
-from tests.channels.fake_wechat import FakeWeChatApi
+from tests.bot.channels.fake_wechat import FakeWeChatApi
 from tests.conftest import LiveBot, start_live_bot
-
-
-async def inbox_rows(bot: LiveBot) -> list[InboxMessage]:
-    await bot.linli.pipeline.drain_background()
-    async with bot.linli.db.transaction() as session:
-        return list((await session.scalars(select(InboxMessage).order_by(InboxMessage.id))).all())
 
 
 @pytest.fixture
@@ -173,7 +168,7 @@ def _forge(crypto: WeComCrypto, xml: str) -> tuple[dict[str, str], bytes]:
 
 
 def _signed(encrypt: str, token: str = APP_TOKEN) -> tuple[dict[str, str], bytes]:
-    from tests.channels.conftest import sha1_signature
+    from tests.bot.channels.conftest import sha1_signature
 
     body = f"<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>".encode()
     return {"msg_signature": sha1_signature(token, "1764036000", "55", encrypt), "timestamp": "1764036000",

@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.clock import FixedClock
 from config.community import Directory
-from tests.channels.conftest import ROBOT_KEY_RES_1, WeChatSide, aibot_text, channel_settings, wired_directory
-from tests.channels.fake_wechat import FakeWeChatApi
+from core.clock import FixedClock
+from tests.bot.channels.conftest import ROBOT_KEY_RES_1, WeChatSide, aibot_text, channel_settings, wired_directory
+from tests.bot.channels.fake_wechat import FakeWeChatApi
 from tests.conftest import LiveBot, start_live_bot
 
 

@@ -1,4 +1,4 @@
-"""What a channel's sender must provide to the outbox."""
+"""What the outbox hands a channel's sender (`Delivery`, one outbox row), and what a sender provides and may answer."""
 
 from __future__ import annotations
 

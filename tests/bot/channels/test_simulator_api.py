@@ -8,7 +8,8 @@ import chinese_calendar
 import pytest
 from sqlalchemy import func, select
 
-from storage.models import InboxMessage, OutboxMessage, SimTimeline
+from storage.models import InboxMessage, OutboxMessage
+from storage.models_channels import SimTimeline
 from tests.conftest import SHANGHAI, LiveBot
 
 

@@ -10,26 +10,26 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.channels.base import Sender
 from bot.channels.wecom_api import split_text
 from bot.channels.wecom_senders import build_wechat_senders
-from bot.clock import FixedClock
-from bot.message import Outgoing
 from bot.outbox import OutboxDrainer
 from config.community import Directory, Group
+from core.clock import FixedClock
+from core.delivery import Sender
+from core.message import Outgoing
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import OutboxMessage
 from storage.models_channels import ChannelRateCount, MpReplyWindow
 from storage.outbox_repo import enqueue
-from tests.channels.conftest import (
+from tests.bot.channels.conftest import (
     ROBOT_KEY_RES_1,
     STAFF_LI_USERID,
     ZHANG_OPENID,
     channel_settings,
     wired_directory,
 )
-from tests.channels.fake_wechat import FakeWeChatApi
+from tests.bot.channels.fake_wechat import FakeWeChatApi
 
 
 @dataclass
@@ -446,11 +446,9 @@ async def test_mentions_reach_the_group_robot_as_its_mentioned_list(rig: Rig) ->
 
 
 async def test_mentions_survive_the_batched_core_insert(rig: Rig) -> None:
-    """The scheduler's (and the pipeline's) many-rows INSERT goes through `outbox_values` too."""
-    from bot.scheduler import enqueue_once
-
+    """Many rows in one INSERT (a fan-out of timed posts, the answers of a batch) keep their mentions."""
     async with rig.db.transaction() as session:
-        await enqueue_once(session, [
+        await enqueue(session, [
             Outgoing("wecom", "xingfuli", "group", "g-res-1", "提醒", idempotency_key="k1", mentions=("staff-li",)),
             Outgoing("wecom", "xingfuli", "group", "g-res-1", "通知", idempotency_key="k2")], now=rig.clock.now())
     await rig.drain_until_done()

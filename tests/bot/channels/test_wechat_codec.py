@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from wechatpy.enterprise.crypto import WeChatCrypto
 
 from bot.channels.wechat_codec import CallbackCodec, Forged, Malformed, envelope_encrypt, message_fields
-from tests.channels.conftest import AES_KEY, APP_TOKEN, CORP_ID
+from tests.bot.channels.conftest import AES_KEY, APP_TOKEN, CORP_ID
 
 TEXT_XML = ("<xml><ToUserName><![CDATA[{corp}]]></ToUserName><FromUserName><![CDATA[zhangsan]]></FromUserName>"
             "<CreateTime>1764036000</CreateTime><MsgType><![CDATA[text]]></MsgType>"

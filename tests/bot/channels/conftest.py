@@ -13,17 +13,19 @@ from typing import Any
 import aiohttp
 import pytest
 import xmltodict
+from sqlalchemy import select
 from wechatpy.crypto import WeChatCrypto as MpCrypto
 from wechatpy.enterprise.crypto import WeChatCrypto as WeComCrypto
 from yarl import URL
 
-from bot.clock import FixedClock
 from config.community import Directory
+from core.clock import FixedClock
 from nlp.understanding import Understanding
-from tests.channels.fake_wechat import FakeWeChatApi
+from storage.models import InboxMessage
+from tests.bot.channels.fake_wechat import FakeWeChatApi
 from tests.conftest import LiveBot, make_settings, start_live_bot
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "wechat"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "wechat"
 VECTORS = json.loads((FIXTURES / "vectors.json").read_text(encoding="utf-8"))
 
 # Test credentials (the AES key is wechatpy's own test key; none of these is real).
@@ -193,6 +195,13 @@ def aibot_text(msg_id: str, userid: str, content: str, *, chat_id: str = AIBOT_C
     if response_url is not None:
         payload["response_url"] = response_url
     return payload
+
+
+async def inbox_rows(bot: LiveBot) -> list[InboxMessage]:
+    """The inbox once every stored message is handled."""
+    await bot.linli.pipeline.drain_background()
+    async with bot.linli.db.transaction() as session:
+        return list((await session.scalars(select(InboxMessage).order_by(InboxMessage.id))).all())
 
 
 @pytest.fixture

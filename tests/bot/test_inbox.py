@@ -1,4 +1,5 @@
-"""Inbox dedupe and outbox idempotency hold under concurrency, on SQLite and on PostgreSQL."""
+"""The inbox stores each message once under (channel, msg_id), under concurrency, on SQLite and on
+PostgreSQL, and acknowledges only once the row is committed."""
 
 from __future__ import annotations
 
@@ -9,29 +10,17 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.channels.base import Delivery, PermanentError, TemporaryError
-from bot.clock import FixedClock
 from bot.inbox import InboxWriter
-from bot.message import Message, Outgoing
-from bot.outbox import OutboxDrainer
+from core.message import Message
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import InboxMessage, OutboxMessage
-from storage.outbox_repo import enqueue
+from storage.models import InboxMessage
 from tests.conftest import REFERENCE_NOW
 
 
 def _message(msg_id: str, text: str = "今天有什么活动") -> Message:
     return Message(channel="sim", community="xingfuli", group_id="g-res-1", sender_id="r-zhang",
                    sender_name="张秀兰", text=text, msg_id=msg_id, sent_at=REFERENCE_NOW)
-
-
-@pytest.fixture
-async def db(db_url: str):  # type: ignore[no-untyped-def]
-    database = Database(db_url)
-    await upgrade(database)
-    yield database
-    await database.dispose()
 
 
 async def test_concurrent_retries_of_one_message_store_one_row(db: Database) -> None:
@@ -62,71 +51,6 @@ async def test_two_writers_racing_like_two_processes_store_one_row(db: Database)
     assert sum(not r.duplicate for r in results) == 25
     async with db.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(InboxMessage)) == 25
-
-
-async def test_outbox_rows_with_the_same_key_are_written_once(db: Database) -> None:
-    post = Outgoing("sim", "xingfuli", "group", "g-res-1", "早上好", idempotency_key="theme:g-res-1:2026-11-25")
-    added = 0
-    for _ in range(3):
-        async with db.transaction() as session:
-            added += await enqueue(session, [post], now=REFERENCE_NOW)
-    assert added == 1
-    async with db.transaction() as session:
-        assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 1
-
-
-class _FlakySender:
-    def __init__(self, failures: int, permanent_for: str | None = None) -> None:
-        self.failures = failures
-        self.permanent_for = permanent_for
-        self.sent: list[str] = []
-
-    async def send(self, delivery: Delivery) -> None:
-        if delivery.target == self.permanent_for:
-            raise PermanentError("bad robot key")
-        if self.failures > 0:
-            self.failures -= 1
-            raise TemporaryError("503 from the API")
-        self.sent.append(delivery.text)
-
-
-async def test_outbox_retries_temporary_errors_in_order_and_fails_permanent_ones(db: Database) -> None:
-    clock = FixedClock(REFERENCE_NOW)
-    sender = _FlakySender(failures=2, permanent_for="g-bad")
-    drainer = OutboxDrainer(db, {"sim": sender}, clock)
-    async with db.transaction() as session:
-        await enqueue(session, [Outgoing("sim", "xingfuli", "group", "g-res-1", f"第{i}条") for i in (1, 2, 3)]
-                      + [Outgoing("sim", "xingfuli", "group", "g-bad", "发不出去")], now=clock.now())
-    for _ in range(10):
-        await drainer.drain_once()
-        clock.advance(minutes=5)  # past any backoff
-    assert sender.sent == ["第1条", "第2条", "第3条"]
-    async with db.transaction() as session:
-        rows = {r.text: r for r in (await session.scalars(select(OutboxMessage))).all()}
-    assert rows["发不出去"].status == "failed" and "bad robot key" in rows["发不出去"].last_error
-    assert all(rows[f"第{i}条"].status == "sent" for i in (1, 2, 3))
-
-
-async def test_a_claimed_row_is_resent_after_its_lease_if_the_sender_crashed(db: Database) -> None:
-    clock = FixedClock(REFERENCE_NOW)
-
-    class Crash(Exception):
-        pass
-
-    class CrashingSender:
-        async def send(self, delivery: Delivery) -> None:
-            raise Crash  # like a process dying between send and mark
-
-    async with db.transaction() as session:
-        await enqueue(session, [Outgoing("sim", "xingfuli", "user", "r-zhang", "提醒")], now=clock.now())
-    with pytest.raises(Crash):
-        await OutboxDrainer(db, {"sim": CrashingSender()}, clock).drain_once()
-    ok = _FlakySender(failures=0)
-    second = OutboxDrainer(db, {"sim": ok}, clock)
-    assert await second.drain_once() == 0  # still leased
-    clock.advance(seconds=61)
-    assert await second.drain_once() == 1
-    assert ok.sent == ["提醒"]
 
 
 async def test_timestamps_come_back_timezone_aware(db: Database) -> None:

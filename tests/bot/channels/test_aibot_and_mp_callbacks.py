@@ -9,11 +9,11 @@ import json
 import pytest
 from sqlalchemy import select
 
-from bot.clock import FixedClock
 from config.community import Directory
-from storage.models import InboxMessage, OutboxMessage
+from core.clock import FixedClock
+from storage.models import OutboxMessage
 from storage.models_channels import MpReplyWindow
-from tests.channels.conftest import (
+from tests.bot.channels.conftest import (
     AES_KEY,
     AIBOT_TOKEN,
     FIXTURES,
@@ -24,19 +24,14 @@ from tests.channels.conftest import (
     WeChatSide,
     aibot_text,
     channel_settings,
+    inbox_rows,
     mp_text_xml,
     sha1_signature,
     understand_for_tests,
 )
-from tests.channels.fake_wechat import FakeWeChatApi
+from tests.bot.channels.fake_wechat import FakeWeChatApi
 from tests.conftest import LiveBot, start_live_bot
 from tests.handlers.requests_support import migrated
-
-
-async def inbox_rows(bot: LiveBot) -> list[InboxMessage]:
-    await bot.linli.pipeline.drain_background()
-    async with bot.linli.db.transaction() as session:
-        return list((await session.scalars(select(InboxMessage).order_by(InboxMessage.id))).all())
 
 
 async def outbox_rows(bot: LiveBot) -> list[OutboxMessage]:

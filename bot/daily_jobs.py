@@ -1,0 +1,78 @@
+"""The timed jobs of a running bot, one line each: what is built for each community, and at what local time.
+
+A job's `build` lives with its capability in handlers/ (the morning theme post in themes.py, booking
+reminders and volunteer lists in booking_schedule.py, the staff digest in digest.py); bot/scheduler.py
+runs them once a day per community, through the outbox, exactly once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from config.community import Community
+from core.message import Outgoing
+from handlers.themes import build_theme_posts
+
+DEFAULT_GRACE = dt.timedelta(hours=2)
+
+Build = Callable[[AsyncSession, Community, dt.date], Awaitable[list[Outgoing]]]
+
+
+@dataclass(frozen=True)
+class DailyJob:
+    """A job that runs once a day for each community at a local time of that community.
+
+    Attributes:
+        name: what operators type: `linli jobs run <name> --date D`.
+        at: the local time, or a function of the community giving it (from config).
+        build: `async (session, community, day) -> [Outgoing]` — the posts for that community on
+            `day` (the community's local date of the run; a reminder job the evening before looks
+            at `day + 1`). Every Outgoing must carry an idempotency key that names the thing posted
+            and its date (e.g. `remind:{booking}`); rows are inserted in the session's transaction.
+        grace: how late a run may still happen (after downtime); later it is skipped and logged.
+    """
+
+    name: str
+    at: dt.time | Callable[[Community], dt.time]
+    build: Build
+    grace: dt.timedelta | Callable[[Community], dt.timedelta] = DEFAULT_GRACE
+
+    def time_for(self, community: Community) -> dt.time:
+        return self.at(community) if callable(self.at) else self.at
+
+    def grace_for(self, community: Community) -> dt.timedelta:
+        return self.grace(community) if callable(self.grace) else self.grace
+
+
+THEME_JOB = DailyJob(
+    name="theme",
+    at=lambda c: c.themes.post_time,
+    build=build_theme_posts,
+    grace=lambda c: dt.timedelta(minutes=c.themes.grace_minutes),
+)
+
+
+def default_daily_jobs() -> list[DailyJob]:
+    """Every timed job of a running bot. Capabilities append theirs here (imported lazily)."""
+    from handlers.booking_schedule import reminders_due, team_day_lists
+    from handlers.digest import daily_digest
+    from handlers.themes import provisional_calendar_notice
+
+    async def tomorrows_reminders(session: AsyncSession, community: Community, day: dt.date) -> list[Outgoing]:
+        return await reminders_due(session, community, day + dt.timedelta(days=1))
+
+    return [
+        THEME_JOB,
+        # The evening before a session, each booked resident is reminded privately.
+        DailyJob("reminders", at=lambda c: c.reminder_time, build=tomorrows_reminders),
+        # Each session morning, the volunteer team gets the day's list.
+        DailyJob("day_lists", at=lambda c: c.day_list_time, build=team_day_lists),
+        # The staff group's summary of requests.
+        DailyJob("digest", at=lambda c: c.digest_time, build=daily_digest),
+        # Once a year, staff are told that the coming year's official holiday schedule is missing.
+        DailyJob("calendar_notice", at=lambda c: c.digest_time, build=provisional_calendar_notice),
+    ]

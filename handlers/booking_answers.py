@@ -1,0 +1,141 @@
+"""Reading residents' words about bookings: the services they name, their answer to a pending
+question ("1", "第二个", "周六那个", "排队", "算了"), and what a cancel request names ("取消 K7P3QX",
+"周六的理发不去了"). Pure functions of the normalized text."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from config.community import Community
+from nlp.dates import cn_number, find_days, find_parts
+from nlp.understanding import Understanding
+
+# Words for each service: found anywhere in a resident's text ("周六的理发不去了"), or typed exactly
+# by staff as a command's service ("加场 理发 …"), besides the service's id and configured name.
+SERVICE_WORDS: dict[str, tuple[str, ...]] = {
+    "haircut": ("理发", "剪头", "剪发", "推头", "推个头", "义剪", "头发"),
+    "appliance_repair": ("家电维修", "维修", "修理", "家电", "小家电", "修家电", "电器", "修"),
+    "free_clinic": ("义诊", "体检", "血压", "血糖", "看病", "医生"),
+    "knife_sharpening": ("磨刀", "磨剪子", "磨剪", "磨"),
+    "legal_aid": ("法律咨询", "法律", "律师"),
+}
+
+
+def services_mentioned(community: Community, text: str) -> set[str]:
+    """The services a (normalized) text names, by config name or by the usual words."""
+    found = {s.id for s in community.services if s.name in text}
+    found |= {sid for sid, words in SERVICE_WORDS.items() if any(w in text for w in words)}
+    return found
+
+
+def service_from_word(community: Community, word: str) -> str | None:
+    """The service a staff member means by one word: its id, its configured name, or a usual word."""
+    for service in community.services:
+        if word in (service.id, service.name) or word in SERVICE_WORDS.get(service.id, ()):
+            return service.id
+    return None
+
+
+@dataclass(frozen=True)
+class Answer:
+    kind: Literal["exit", "number", "day", "waitlist", "yes", "all"]
+    number: int | None = None
+    day: dt.date | None = None
+    part: str | None = None
+
+
+_PUNCT = re.compile(r"[\s,.!?;:~，。！？；：、…'\"“”‘’()（）\[\]【】-]+")
+_EXIT = re.compile(r"^(?:算了|不约了|不用了|不要了|取消|不了|先不约了|先不了|不约|没事了|不用|不去了|不需要了)"
+                   r"(?:吧|啦|了|哈|呀|啊|谢谢)*$")
+_NUMBER = re.compile(r"^(?:我?(?:要|选|约|就|就要|就约))?第?(\d{1,2}|[一二两三四五六七八九十]{1,3})"
+                     r"(?:个|场|号场)?(?:吧|的|那个|那场|就行|好了|谢谢|呀|啊)*$")
+_ALL = re.compile(r"^(?:都|全部|全都|两个都|都要)(?:取消|不去了|退了|退掉)?(?:吧|了|啦|谢谢)*$")
+_WAITLIST = re.compile(r"排队|候补|等位|排个队")
+_YES = {"好", "好的", "行", "可以", "嗯", "嗯嗯", "对", "是", "是的", "ok", "好吧", "行吧", "可以的", "没问题",
+        "约吧", "就这个", "就它", "好嘞", "中"}
+# What may surround a day or a waitlist word in an answer ("周六那个吧", "那就排队吧").
+_FILLER = re.compile(
+    r"那个|那场|这个|这场|那就|就|的|吧|要|选|约|我|呢|啊|呀|嗯|哈|了|啦|谢谢|麻烦|可以|行|好|一个|个|场"
+)
+
+
+def answer_text(text: str) -> str:
+    """A normalized text as `parse_answer` reads it: without punctuation or spaces."""
+    return _PUNCT.sub("", text)
+
+
+def parse_answer(text: str, now: dt.datetime) -> Answer | None:
+    """How a short reply answers "which session?" / "which booking?"; None if it is no answer.
+
+    `text` is normalized and without punctuation or spaces (`answer_text`).
+    """
+    if not text or len(text) > 16:
+        return None
+    if _ALL.match(text):
+        return Answer("all")
+    if _EXIT.match(text):
+        return Answer("exit")
+    m = _NUMBER.match(text)
+    if m:
+        number = cn_number(m.group(1).replace("两", "二"))
+        return Answer("number", number=number) if number is not None else None
+    if text in _YES:
+        return Answer("yes")
+    if _WAITLIST.search(text) and not _FILLER.sub("", _WAITLIST.sub("", text)):
+        return Answer("waitlist")
+    days = find_days(text, now)
+    parts = find_parts(text)
+    if days or parts:
+        rest = text
+        spans = [(d.start, d.end) for d in days] + [(s, e) for _, s, e in parts]
+        for start, end in sorted(spans, reverse=True):
+            rest = rest[:start] + rest[end:]
+        if not _FILLER.sub("", rest):
+            return Answer("day", day=days[0].date if days else None, part=parts[0][0] if parts else None)
+    return None
+
+
+# "取消 K7P3QX" / "取消预约 k7p3qx" / "退掉 K7P3QX": six letters or digits after a cancel word.
+_CANCEL_CODE = re.compile(
+    r"^(?:请|帮我)?(?:取消|退掉|退订|撤销)(?:预约|候补)?(?:码)?[:：]?\s*([a-z0-9]{6})(?:吧|谢谢)?$"
+)
+
+
+def cancel_code(text: str) -> str | None:
+    """The booking code of a "取消 <code>" command (normalized text), upper-cased."""
+    m = _CANCEL_CODE.match(text.replace(" ", ""))
+    return m.group(1).upper() if m else None
+
+
+@dataclass(frozen=True)
+class Cancelling:
+    """Which of the sender's bookings a cancel request names: one by its code, or those of the
+    services, day and part of day it mentions (all of them when it says 都)."""
+
+    code: str | None = None
+    services: frozenset[str] = frozenset()
+    day: dt.date | None = None
+    part: str | None = None
+    everything: bool = False
+
+
+def read_cancelling(community: Community, understanding: Understanding, text: str, now: dt.datetime
+                    ) -> Cancelling | None:
+    """What a cancel request (normalized `text`) names; None when the message is none: neither
+    labelled cancel_booking nor "取消 <code>"."""
+    code = cancel_code(_PUNCT.sub(" ", text).strip())
+    if code is not None:
+        return Cancelling(code=code)
+    if understanding.label != "cancel_booking":
+        return None
+    days = find_days(text, now)
+    parts = find_parts(text)
+    return Cancelling(
+        services=frozenset(services_mentioned(community, text)),
+        day=understanding.date or (days[0].date if days else None),
+        part=understanding.part or (parts[0][0] if parts else None),
+        everything=any(w in text for w in ("都", "全部", "全都")),
+    )

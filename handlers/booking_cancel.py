@@ -1,0 +1,114 @@
+"""Cancelling bookings: "周六的理发不去了", "取消 K7P3QX" — only ever the sender's own; a freed place
+goes to the first on the waitlist, and the volunteer team hears of both."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from core.message import Outgoing
+from handlers import texts_booking as texts
+from handlers.base import Context, Incoming
+from handlers.booking import INTENT, address_of, forget_mine, notify_team_booked, part_of, when_of
+from handlers.booking_answers import Cancelling, read_cancelling
+from storage import booking_repo as repo
+from storage import sessions_repo
+from storage.models_booking import Booking, ServiceSession
+
+log = logging.getLogger("linli.booking")
+
+
+def notify_team_cancelled(ctx: Context, booking: Booking, row: ServiceSession) -> None:
+    service = ctx.community.service(row.service)
+    if service is None:
+        return
+    ctx.tell_team(service.team, texts.team_cancellation(
+        service.name, when_of(ctx, row), booking.resident_name, address_of(ctx, booking.resident_id),
+        booking.item, booking.code,
+    ))
+
+
+async def cancel_and_tell(ctx: Context, chosen: Sequence[tuple[Booking, ServiceSession]]) -> None:
+    """Cancels bookings of the sender; the team hears of freed places, the first waitlisted gets one."""
+    lines = []
+    for booking, _ in chosen:
+        done = await repo.cancel(ctx.session, booking, now=ctx.now)
+        if done is None:
+            continue
+        row = done.session
+        service_name = texts.service_name(ctx.community, row.service)
+        lines.append((service_name, when_of(ctx, row), booking.code))
+        if done.was == "booked":
+            notify_team_cancelled(ctx, booking, row)
+        if done.promoted is not None:
+            promoted = done.promoted
+            place = sessions_repo.place_of(ctx.community, row)
+            ctx.outgoing.append(Outgoing(
+                promoted.channel, ctx.community.id, "user", promoted.resident_id,
+                texts.promoted_private(service_name, when_of(ctx, row), place, promoted.code),
+            ))
+            booked_now = len([b for b in await repo.session_bookings(ctx.session, row.id) if b.status == "booked"])
+            notify_team_booked(ctx, promoted, row, booked_now, from_waitlist=True)
+            log.info("waitlisted %s got the place freed by %s", promoted.code, booking.code)
+    name = ctx.message.sender_name
+    if not lines:
+        ctx.reply(texts.no_matching_booking(name))
+    elif len(lines) == 1:
+        ctx.reply(texts.cancelled(name, *lines[0]))
+    else:
+        ctx.reply(texts.cancelled_many(name, [f"{s} {w}（{c}）" for s, w, c in lines]))
+
+
+class CancelBookingHandler:
+    """cancel_booking — "周六的理发不去了", "取消 K7P3QX"; only ever the sender's own bookings."""
+
+    name = "cancel_booking"
+
+    def match(self, incoming: Incoming) -> Cancelling | None:
+        """The booking code, or the services, day and part of day the cancel request names."""
+        return read_cancelling(incoming.community, incoming.understanding, incoming.text, incoming.now)
+
+    async def handle(self, ctx: Context, asked: Cancelling) -> None:
+        m = ctx.message
+        if asked.code is not None:
+            await self._by_code(ctx, asked.code)
+            return
+        mine = await repo.resident_bookings(ctx.session, ctx.community.id, m.sender_id, after=ctx.now)
+        if not mine:
+            await forget_mine(ctx)
+            ctx.reply(texts.no_bookings(m.sender_name))
+            return
+        matching = [
+            (b, s) for b, s in mine
+            if (not asked.services or b.service in asked.services)
+            and (asked.day is None or s.starts_at.astimezone(ctx.tz).date() == asked.day)
+            and (asked.part is None or part_of(s.starts_at, ctx.community) == asked.part)
+        ]
+        if len(matching) == 1 or (matching and asked.everything):
+            await forget_mine(ctx)
+            await cancel_and_tell(ctx, matching)
+            return
+        choices = matching or mine
+        lines = [texts.my_booking_line(texts.service_name(ctx.community, s.service), when_of(ctx, s), b.code,
+                                       b.status, None) for b, s in choices]
+        lead = "" if matching else texts.no_matching_booking(m.sender_name) + "\n"
+        ctx.reply(lead + texts.which_to_cancel(m.sender_name, lines))
+        await ctx.ask(INTENT, "cancel", {"options": [b.id for b, _ in choices]})
+
+    async def _by_code(self, ctx: Context, code: str) -> None:
+        booking = await repo.booking_by_code(ctx.session, ctx.community.id, code)
+        # Someone else's code gets the same answer as an unknown one: codes are not secrets,
+        # but whether a code exists is nobody else's business.
+        if booking is None or booking.resident_id != ctx.message.sender_id:
+            log.info("cancel with unknown or foreign code %s by %s", code, ctx.message.sender_id)
+            ctx.reply(texts.unknown_code(code))
+            return
+        if booking.status == "cancelled":
+            ctx.reply(texts.already_cancelled(code))
+            return
+        row = await ctx.session.get(ServiceSession, booking.session_id)
+        if row is None or row.starts_at <= ctx.now:
+            ctx.reply(texts.too_late_to_cancel(code))
+            return
+        await forget_mine(ctx)
+        await cancel_and_tell(ctx, [(booking, row)])
