@@ -12,11 +12,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nlp import Classifier, Understanding, understand
+from nlp.corpus_files import CORPUS_DIR
 from nlp.evaluation import evaluate
 from nlp.rules import DEFAULT_RULES_PATH, LABELS
 
 NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-OWN_CASES = Path(__file__).with_name("own_cases.jsonl")
+OWN_CASES = CORPUS_DIR / "developer_cases.jsonl"
 
 
 @pytest.fixture(scope="module")
