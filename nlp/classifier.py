@@ -39,11 +39,12 @@ from pathlib import Path
 
 from nlp import segment
 from nlp.dates import find_days, find_part, local_now
-from nlp.decide import decide_by_rules
+from nlp.decide import Decision, decide, understanding
 from nlp.evidence import (
     ANCHOR,
     BOOKING_LABELS,
     CHITCHAT,
+    FAULT_CUES,
     NUMBERED_PLACE,
     Analysis,
     Clauses,
@@ -66,8 +67,10 @@ from nlp.evidence import (
     topic_sums,
     with_devices,
 )
-from nlp.normalize import normalize_parts
-from nlp.rules import DEFAULT_USERDICT_PATH, Hit, Rules, load_rules
+from nlp.features import DecisionSettings
+from nlp.model import LearnedModel, ModelSources, load_or_train
+from nlp.normalize import READ_CHARS, normalize_parts
+from nlp.rules import DEFAULT_RULES_PATH, DEFAULT_USERDICT_PATH, Hit, Rules, load_rules
 from nlp.scoring import Context, score_labels
 from nlp.understanding import Understanding
 
@@ -100,13 +103,20 @@ PHONE_BROADCAST = 2.0
 
 
 class Classifier:
-    """Reads resident messages with the keyword rules; build one per process (or per test)."""
+    """Reads resident messages with the keyword rules and the learned model; build one per process
+    (or per test).
+
+    `model`: the learned model (nlp/model.py), or `ModelSources` to load (or train) it on first use,
+    or None to read with the rules alone.
+    """
 
     def __init__(self, rules: Rules, userdict: Path | None = DEFAULT_USERDICT_PATH, warm: bool = True,
-                 memo_size: int = MEMO_SIZE) -> None:
+                 memo_size: int = MEMO_SIZE, model: LearnedModel | ModelSources | None = None) -> None:
         self.rules = rules
         self.userdict = userdict
         self._segmenter: segment.Segmenter | None = None
+        self._model: LearnedModel | None = model if isinstance(model, LearnedModel) else None
+        self._model_sources = model if isinstance(model, ModelSources) else None
         # Group chats repeat themselves ("收到", "好的", "谢谢", "+1", "今天有什么活动"): a reading
         # depends only on the text and the local day (dates are relative to today), so the last
         # readings are kept, keyed by both. Understanding is frozen; nothing changes a kept one.
@@ -116,15 +126,28 @@ class Classifier:
             self.warm()
 
     def warm(self) -> None:
-        """Loads jieba now rather than on the first message that needs it."""
+        """Loads jieba and the learned model now rather than on the first message that needs them."""
         if self._segmenter is None:
             self._segmenter = segment.segmenter(self.rules.token_chars, self.userdict)
+        if self._model_sources is not None:
+            sources, self._model_sources = self._model_sources, None  # tried once: a failure is logged
+            self._model = load_or_train(sources, cut=self._segmenter.cut)
+
+    @property
+    def model(self) -> LearnedModel | None:
+        """The learned model (loaded or trained on first use), or None: the rules read alone."""
+        self.warm()
+        return self._model
 
     @classmethod
     def from_config(cls, path: Path | str | None = None, userdict: Path | str | None = None,
-                    warm: bool = True) -> Classifier:
-        """A classifier over the rules file at `path` (default config/nlp/keywords.yaml)."""
-        return cls(load_rules(path), Path(userdict) if userdict is not None else DEFAULT_USERDICT_PATH, warm)
+                    warm: bool = True, learned: bool = True) -> Classifier:
+        """A classifier over the rules file at `path` (default config/nlp/keywords.yaml) and, unless
+        `learned` is False, the model trained from nlp/corpus/ with those rules."""
+        rules_path = Path(path) if path is not None else DEFAULT_RULES_PATH
+        userdict_path = Path(userdict) if userdict is not None else DEFAULT_USERDICT_PATH
+        sources = ModelSources(rules=rules_path, userdict=userdict_path) if learned else None
+        return cls(load_rules(rules_path), userdict_path, warm, model=sources)
 
     def understand(self, text: str, now: dt.datetime) -> Understanding:
         """One label for `text` at `now`; never raises (anything unreadable is chit-chat)."""
@@ -146,14 +169,26 @@ class Classifier:
     def read(self, text: str, now: dt.datetime) -> Understanding:
         """`understand` without the memo: every rule runs."""
         try:
-            return decide_by_rules(self.analyze(text, now), self.rules.settings)
+            analysis = self.analyze(text, now)
+            return understanding(analysis, self.decide(analysis))
         except Exception:  # a message must never take the bot down; log it and move on
             log.exception("could not read a message; treating it as chit-chat")
             return Understanding(label=CHITCHAT, confidence=0.0, extras={"error": "unreadable"})
 
+    def decide(self, analysis: Analysis) -> Decision:
+        """The label of an analysed message: the learned model and the rules (nlp/decide.py)."""
+        model = self.model
+        if model is None or not analysis.text:
+            return decide(analysis, None, self.rules.settings, DecisionSettings())
+        return decide(analysis, model.probabilities(analysis.text), self.rules.settings, model.settings.decision)
+
     def analyze(self, text: str, now: dt.datetime) -> Analysis:
         """The full scoring of one message (what `understand` summarizes); may raise on bad input."""
-        quote, own = normalize_parts(text) if isinstance(text, str) else ("", "")
+        quote, whole = normalize_parts(text) if isinstance(text, str) else ("", "")
+        # The rules read the first READ_CHARS; the rest of a long message is only searched for
+        # an emergency ("... 对了 楼道里一股燃气味" at the end of a long story).
+        own, rest = whole[:READ_CHARS], whole[READ_CHARS:]
+        alarms = self._alarms(rest) if rest else ()
         if not own:
             return Analysis(own, quote, [], {}, {}, {})
         settings = self.rules.settings
@@ -195,7 +230,10 @@ class Classifier:
                     done[index] = max(done[index], min(1.0, cues["done"]))
         if _NUMBERED_LIST.search(own):
             cues["broadcast"] += 2.0
-        if _PHONE.search(own):
+        if _PHONE.search(own) and not _FIRST_PERSON.search(own) and not any(
+                cues.get(name, 0.0) > 0 for name in (*FAULT_CUES, "problem")):
+            # An advert's number ("专业疏通 ... 电话138..."); a resident who leaves their number with
+            # a problem ("楼道灯坏了好几天了 我电话139...") is still asking.
             cues["broadcast"] += PHONE_BROADCAST
         notice = cues.get("notice", 0.0) >= settings.notice_level and not _FIRST_PERSON.search(own)
         if notice:
@@ -297,7 +335,16 @@ class Classifier:
         best = max(scores, key=lambda label: scores[label], default=None)
         items = items_named(hits + hidden, counted)
         return Analysis(own, quote, hits, dict(cues), dict(topic), scores, dict(notes), day, part,
-                        items.get(best) if best else None, bare, today)
+                        items.get(best) if best else None, bare, today, items, rest, alarms, request)
+
+    def _alarms(self, text: str) -> tuple[str, ...]:
+        """The emergency words in `text`: `urgent` cue words, and report:safety keywords of at least
+        `settings.emergency_weight` (燃气味, 起火). A plain scan: no context lowers them here."""
+        level = self.rules.settings.emergency_weight
+        return tuple(dict.fromkeys(
+            hit.term for hit in self.rules.match(text) for e in hit.entries
+            if (e.kind == "cue" and e.name == "urgent") or (
+                e.kind == "keyword" and e.name == "report:safety" and e.weight >= level)))
 
     def _objects(self, hits: list[Hit], objects: list[tuple[Hit, str, float]], topic: dict[str, float],
                  notes: dict[str, list[str]]) -> set[str]:

@@ -82,6 +82,10 @@ class Analysis:
     item: str | None = None
     bare: bool = False
     today: dt.date | None = None
+    items: dict[str, str] = field(default_factory=dict)  # per label, the object it names ("热水壶")
+    rest: str = ""  # the normalized text past READ_CHARS, which the rules do not read
+    alarms: tuple[str, ...] = ()  # emergency words found in `rest`
+    request: str = ""  # why the rules take it for a request to the community ("urgent", ...), or ""
 
 
 

@@ -80,6 +80,7 @@ class Settings:
     request_lift: float = 0.5
     hint_cap: float = 1.5
     notice_level: float = 2.5
+    emergency_weight: float = 3.0
     question_finals: str = "不没么嘛否"
 
 

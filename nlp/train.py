@@ -1,0 +1,96 @@
+"""Fitting the learned model on labelled rows with scikit-learn, and exporting its weights.
+
+Only training imports scikit-learn (and numpy/scipy); the bot serves the exported weights with
+nlp/linear.py. `python -m nlp.train --out PATH` is how a serving process trains without
+loading scikit-learn itself (nlp/model.py runs it in a child process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from nlp.corpus_files import Row
+from nlp.features import ModelSettings, features
+from nlp.linear import LinearWeights
+
+Featurize = Callable[[str], set[str]]
+
+
+def fit(texts: Sequence[str], labels: Sequence[str], settings: ModelSettings, featurize: Featurize,
+        meta: dict | None = None) -> LinearWeights:
+    """A LinearSVC over binary tf-idf features of the (normalized) texts, its decision values
+    calibrated to probabilities by sigmoids fitted out of fold, exported. Deterministic for a seed."""
+    vectorizer, model = fit_estimator(texts, labels, settings, featurize)
+    return export(vectorizer, model, dict(meta or {}, messages=len(texts)))
+
+
+def fit_estimator(texts: Sequence[str], labels: Sequence[str], settings: ModelSettings,
+                  featurize: Featurize) -> tuple[Any, Any]:
+    """scikit-learn's (TfidfVectorizer, CalibratedClassifierCV) fitted on the texts."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.svm import LinearSVC
+
+    t = settings.training
+    vectorizer = TfidfVectorizer(analyzer=lambda text: sorted(featurize(text)), binary=True,
+                                 min_df=settings.features.min_count, norm="l2", use_idf=True, smooth_idf=True)
+    x = vectorizer.fit_transform(texts)
+    folds = StratifiedKFold(n_splits=t.calibration_folds, shuffle=True, random_state=t.seed)
+    model = CalibratedClassifierCV(LinearSVC(C=t.C, random_state=t.seed), method="sigmoid", cv=folds,
+                                   ensemble=False)
+    model.fit(x, list(labels))
+    return vectorizer, model
+
+
+def export(vectorizer: Any, model: Any, meta: dict) -> LinearWeights:
+    """The weights nlp/linear.py serves, from a fitted vectorizer and calibrated LinearSVC."""
+    (calibrated,) = model.calibrated_classifiers_
+    svc = calibrated.estimator
+    names = vectorizer.get_feature_names_out()
+    order = sorted(range(len(names)), key=lambda i: names[i])
+    coef = svc.coef_
+    return LinearWeights(
+        classes=tuple(str(c) for c in svc.classes_),
+        features=tuple(str(names[i]) for i in order),
+        idf=tuple(float(vectorizer.idf_[i]) for i in order),
+        coef=tuple(tuple(float(v) for v in coef[:, i]) for i in order),
+        intercept=tuple(float(b) for b in svc.intercept_),
+        calibration=tuple((float(c.a_), float(c.b_)) for c in calibrated.calibrators),
+        meta=meta,
+    )
+
+
+def fit_rows(rows: Sequence[Row], settings: ModelSettings, normalize: Callable[[str], str],
+             cut: Callable[[str], list[str]] | None, meta: dict | None = None) -> LinearWeights:
+    """`fit` on labelled rows: each row's text normalized as the bot reads it."""
+    texts = [normalize(row["text"]) for row in rows]
+    return fit(texts, [row["label"] for row in rows], settings,
+               lambda text: features(text, settings.features, cut), meta)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="train the learned model from nlp/corpus/ into a cache file")
+    parser.add_argument("--out", type=Path, required=True, help="the model file to write")
+    parser.add_argument("--corpus", type=Path, help="the corpus folder (default nlp/corpus)")
+    parser.add_argument("--rules", type=Path, help="the rules file (default config/nlp/keywords.yaml)")
+    parser.add_argument("--userdict", type=Path, help="the jieba user dictionary (default config/nlp/userdict.txt)")
+    parser.add_argument("--settings", type=Path, help="the model settings (default config/nlp/model.yaml)")
+    args = parser.parse_args(argv)
+    from nlp.model import ModelSources, train_to_file
+
+    given = {name: getattr(args, name) for name in ("corpus", "rules", "userdict", "settings")
+             if getattr(args, name) is not None}
+    start = time.perf_counter()
+    count = train_to_file(args.out, ModelSources(**given))
+    print(f"trained on {count} messages in {time.perf_counter() - start:.1f} s: {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
