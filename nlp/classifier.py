@@ -43,6 +43,7 @@ from nlp.decide import Decision, decide, understanding
 from nlp.evidence import (
     ANCHOR,
     BOOKING_LABELS,
+    BOOKING_NAMES,
     CHITCHAT,
     FAULT_CUES,
     NUMBERED_PLACE,
@@ -131,7 +132,7 @@ class Classifier:
             self._segmenter = segment.segmenter(self.rules.token_chars, self.userdict)
         if self._model_sources is not None:
             sources, self._model_sources = self._model_sources, None  # tried once: a failure is logged
-            self._model = load_or_train(sources, cut=self._segmenter.cut)
+            self._model = load_or_train(sources)
 
     @property
     def model(self) -> LearnedModel | None:
@@ -143,10 +144,10 @@ class Classifier:
     def from_config(cls, path: Path | str | None = None, userdict: Path | str | None = None,
                     warm: bool = True, learned: bool = True) -> Classifier:
         """A classifier over the rules file at `path` (default config/nlp/keywords.yaml) and, unless
-        `learned` is False, the model trained from nlp/corpus/ with those rules."""
+        `learned` is False, the model trained from nlp/corpus/ (which does not depend on the rules)."""
         rules_path = Path(path) if path is not None else DEFAULT_RULES_PATH
         userdict_path = Path(userdict) if userdict is not None else DEFAULT_USERDICT_PATH
-        sources = ModelSources(rules=rules_path, userdict=userdict_path) if learned else None
+        sources = ModelSources() if learned else None
         return cls(load_rules(rules_path), userdict_path, warm, model=sources)
 
     def understand(self, text: str, now: dt.datetime) -> Understanding:
@@ -224,7 +225,7 @@ class Classifier:
             # 医保的事办好了").
             # A clause calling off a booking is no news though ("我约的法律咨询不用了 事情解决了").
             calling_off = {clauses.index(h.start) for h in hits if not done.get(clauses.index(h.start))
-                           and any(e.kind == "keyword" and e.name == "cancel_booking" for e in h.entries)}
+                           and ("keyword", "cancel_booking") in h.names}
             for index in range(len(clauses.starts)):
                 if index not in calling_off:
                     done[index] = max(done[index], min(1.0, cues["done"]))
@@ -247,7 +248,7 @@ class Classifier:
         # Not one a mask hides, though ("谁能想到" is a figure of speech, its 谁/能 ask nothing).
         questioned = cues.get("ask", 0.0) > 0
         hidden_asks = [] if questioned else [h for h in hidden
-                                             if any(e.kind == "cue" and e.name == "ask" for e in h.entries)]
+                                             if ("cue", "ask") in h.names]
         if hidden_asks:  # rare: the masks are looked for only then (a pass per mask cost ≈ 40 µs a message)
             masked = [span for term in self.rules.masks if term in own for span in spans(own, term)]
             questioned = any(not any(s <= h.start and h.end <= t for s, t in masked) for h in hidden_asks)
@@ -265,8 +266,7 @@ class Classifier:
             self._quote_services(quote, topic, anchored, notes)
 
         day = days[0] if days else None
-        anchors = [h.start for h in hits
-                   if any(e.kind in ("keyword", "object") and e.name in BOOKING_LABELS for e in h.entries)]
+        anchors = [h.start for h in hits if not h.names.isdisjoint(BOOKING_NAMES)]
         part, part_span = find_part(own, day, anchors)
         bare = is_bare(own, hits, days, part_span)
         whole_done = cues.get("done", 0.0) > 0 and all(done.get(i, 0.0) >= 1.0 for i in range(len(clauses.starts)))
@@ -274,7 +274,7 @@ class Classifier:
         # Asks and booking words in a clause a thanks opens ("谢谢小刘上门帮我婆婆量血压") tell what
         # was done, too: they count neither for a request nor for a label.
         thanked_at = {clauses.index(h.start): h.start for h in reversed(hits)
-                      if any(e.kind == "cue" and e.name == "thanks" for e in h.entries)}
+                      if ("cue", "thanks") in h.names}
         in_thanks = defaultdict(float)
         for h in hits:
             if thanked_at.get(clauses.index(h.start), len(own)) < h.start:

@@ -12,15 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from nlp.corpus_files import Row
-from nlp.features import ModelSettings, features
+from nlp.features import ModelSettings, features, model_text
 from nlp.linear import PackedLinear
 from nlp.train import fit
 
 Probabilities = dict[str, float]
 
 
-def out_of_fold(rows: Sequence[Row], texts: Sequence[str], settings: ModelSettings, k: int,
-                cut: Callable[[str], list[str]] | None) -> list[Probabilities]:
+def out_of_fold(rows: Sequence[Row], texts: Sequence[str], settings: ModelSettings, k: int) -> list[Probabilities]:
     """Each row's label probabilities from a model trained without its fold; `texts` are the rows'
     normalized texts."""
     from sklearn.model_selection import StratifiedGroupKFold
@@ -30,12 +29,12 @@ def out_of_fold(rows: Sequence[Row], texts: Sequence[str], settings: ModelSettin
     labels = [row["label"] for row in rows]
     folds = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=settings.training.seed)
     out: list[Probabilities | None] = [None] * len(rows)
-    featurize = _memo(lambda text: features(text, settings.features, cut))
+    featurize = _memo(lambda text: features(text, settings.features))
     for train, held in folds.split(list(texts), labels, groups=list(texts)):
         weights = fit([texts[i] for i in train], [labels[i] for i in train], settings, featurize)
         model = PackedLinear.from_weights(weights)
         for i in held:
-            out[i] = model.probabilities(featurize(texts[i]))
+            out[i] = model.probabilities(model_text(texts[i]))
     assert all(p is not None for p in out)
     return out  # type: ignore[return-value]
 

@@ -27,15 +27,23 @@ still that label's service.
 
 from __future__ import annotations
 
+import itertools
 import math
+import operator
 from dataclasses import dataclass
 
 from nlp.evidence import CHITCHAT, ITEM_LABELS, Analysis
 from nlp.features import DecisionSettings
 from nlp.rules import Settings
-from nlp.understanding import Understanding, is_request_label
+from nlp.understanding import LABELS, Understanding, is_request_label
 
 SAFETY = "report:safety"
+_probability = operator.itemgetter(1)
+
+
+def _shown(item: tuple[str, float]) -> bool:
+    return item[1] >= 0.005  # labels below half a percent are left out of `ranked`
+_REQUEST_LABELS = frozenset(label for label in LABELS if is_request_label(label))
 
 
 @dataclass(frozen=True)
@@ -67,13 +75,11 @@ def decide(analysis: Analysis, probabilities: dict[str, float] | None, s: Settin
     rules_score = rules_ranked[0][1] if rules_ranked else 0.0
     if probabilities is None:
         return _rules_alone(analysis, rules_label, rules_ranked, s)
-    ranked = sorted(probabilities.items(), key=lambda kv: (-kv[1], kv[0]))
+    ranked = sorted(probabilities.items(), key=_probability, reverse=True)
     top, top_p = ranked[0]
-
-    def favoured(item: tuple[str, float]) -> float:
-        return item[1] + (d.request_margin if item[0] == CHITCHAT else 0.0)
-
-    model_label, model_p = max(ranked, key=favoured)
+    chitchat_p = probabilities.get(CHITCHAT, 0.0)
+    best = next((item for item in ranked if item[0] != CHITCHAT), (CHITCHAT, 0.0))
+    model_label, model_p = (CHITCHAT, chitchat_p) if chitchat_p + d.request_margin >= best[1] else best
     if analysis.alarms:
         label, by = SAFETY, "alarm"
         reason = f"emergency words past the first part of a long message: {'、'.join(analysis.alarms)}"
@@ -98,10 +104,11 @@ def decide(analysis: Analysis, probabilities: dict[str, float] | None, s: Settin
     runner_up = next(((k, p) for k, p in ranked if k != label), None)
     ambiguous = runner_up[0] if runner_up and confidence - runner_up[1] < d.ambiguous_margin else None
     confident = confidence >= d.confident
-    request_p = max((p for k, p in ranked if is_request_label(k)), default=0.0)
+    request_p = max((p for k, p in ranked if k in _REQUEST_LABELS), default=0.0)
     may_be_request = (request_p >= d.may_be_request and label == CHITCHAT) or (
         is_request_label(label) and not confident)
-    return Decision(label, round(confidence, 3), tuple((k, round(p, 3)) for k, p in ranked if p >= 0.005),
+    shown = tuple((k, round(p, 3)) for k, p in itertools.takewhile(_shown, ranked))
+    return Decision(label, round(confidence, 3), shown,
                     reason, by, rules_label, ambiguous if label != CHITCHAT else None, confident, may_be_request)
 
 
@@ -126,9 +133,7 @@ def understanding(analysis: Analysis, decision: Decision) -> Understanding:
         extras["quote"] = analysis.quote
     if decision.ambiguous_with:
         extras["ambiguous_with"] = decision.ambiguous_with
-    keywords = tuple(
-        h.term for h in analysis.hits if any(e.kind in ("keyword", "object") and e.name == label for e in h.entries)
-    )
+    keywords = tuple(h.term for h in analysis.hits if ("keyword", label) in h.names or ("object", label) in h.names)
     booking_like = label.startswith("booking:") or label == "cancel_booking"
     day = analysis.day if booking_like else None
     if label == "query:today_activity" and analysis.day and analysis.day.date != analysis.today:

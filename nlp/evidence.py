@@ -24,6 +24,8 @@ CHITCHAT = "chitchat"
 # A booking needs one word that names its service on its own (理发, 义诊, 磨刀); hints such as
 # 医生 or 血压 only add to it ("医生说我这血压控制得不错" books nothing).
 ANCHOR = 2.0
+# (kind, name) of a word naming a service: `not hit.names.isdisjoint(BOOKING_NAMES)`.
+BOOKING_NAMES = frozenset((kind, label) for kind in ("keyword", "object") for label in BOOKING_LABELS)
 
 _SEPARATORS = re.compile(f"[{re.escape(CLAUSE_BREAKS)}]+")
 _NOT_COUNTED = re.compile(r"[\s\W_]")
@@ -120,7 +122,7 @@ def comparing_notes(hits: list[Hit], clauses: Clauses, cues: dict[str, float]) -
     if cues.get("peers", 0.0) <= 0 or cues.get("addressee", 0.0) > 0 or cues.get("urgent", 0.0) > 0:
         return False
     peer_clauses = {clauses.index(h.start) for h in hits
-                    if any(e.kind == "cue" and e.name == "peers" for e in h.entries)}
+                    if ("cue", "peers") in h.names}
     for hit in hits:
         for entry in hit.entries:
             if entry.kind == "cue" and entry.name == "ask" and entry.weight >= 1.5:
@@ -152,14 +154,14 @@ def asks_outside(hits: list[Hit], clauses: Clauses, done: dict[int, float]) -> b
 
 def missed_clauses(hits: list[Hit], clauses: Clauses) -> set[int]:
     """Clauses telling of a try that failed ("没约上"): cue set `missed`, optional in the rules."""
-    return {clauses.index(h.start) for h in hits if any(e.kind == "cue" and e.name == "missed" for e in h.entries)}
+    return {clauses.index(h.start) for h in hits if ("cue", "missed") in h.names}
 
 
 def question_clauses(clauses: Clauses, cues: dict[str, float], finals: str, hits: list[Hit]) -> set[int]:
     """Clauses that ask (吗, ?, ending in 不/没: 能修不, 还有号没, or A-not-A: 管不管, 发不发);
     each final particle and each A-not-A no ask word covers adds an ask."""
     questions: set[int] = set()
-    asked_at = [(h.start, h.end) for h in hits if any(e.kind == "cue" and e.name == "ask" for e in h.entries)]
+    asked_at = [(h.start, h.end) for h in hits if ("cue", "ask") in h.names]
     for index, words, raw in clauses.pieces():
         if "吗" in raw or "?" in raw:
             questions.add(index)
@@ -176,7 +178,8 @@ def question_clauses(clauses: Clauses, cues: dict[str, float], finals: str, hits
 def booking_clauses(hits: list[Hit], clauses: Clauses) -> set[int]:
     """Clauses holding a strong booking word ("想约", "预约", "想让"): they ask, they do not tell."""
     return {clauses.index(h.start) for h in hits
-            if any(e.kind == "cue" and e.name == "book" and e.weight >= 1.5 for e in h.entries)}
+            if ("cue", "book") in h.names
+            and any(e.kind == "cue" and e.name == "book" and e.weight >= 1.5 for e in h.entries)}
 
 
 def restore_under_lowering(hits: list[Hit], hidden: list[Hit]) -> list[Hit]:
@@ -200,9 +203,11 @@ def with_devices(text: str, hits: list[Hit], shared: bool) -> list[Hit]:
     """Adds household devices no rule word names ("空气炸锅不工作了") as appliance objects, or as
     repair objects where a place of the estate is named ("车库里的排风机坏了")."""
     label = "report:repair" if shared else "booking:appliance_repair"
-    taken = [(h.start, h.end) for h in hits if any(e.kind in ("keyword", "object", "mask") for e in h.entries)]
+    taken: list[tuple[int, int]] | None = None  # found only once a device word is there
     found = []
     for m in _DEVICE.finditer(text):
+        if taken is None:
+            taken = [(h.start, h.end) for h in hits if any(e.kind in ("keyword", "object", "mask") for e in h.entries)]
         start = m.start()
         while start < m.end() - 2 and text[start] in _DEVICE_LEAD:
             start += 1
@@ -221,13 +226,12 @@ def shared_appliances(hits: list[Hit], clauses: Clauses) -> list[Hit]:
     """A device word right after a place of the estate in its clause, with no home named before it
     there, is a shared fixture: "地下车库的排风扇不转了", "楼道里的灯泡" (report:repair), not
     "我家厨房的排风扇" (an appliance)."""
-    places = [(clauses.index(h.start), h.end) for h in hits if any(e.kind == "cue" and e.name == "place"
-                                                                   for e in h.entries)]
+    places = [(clauses.index(h.start), h.end) for h in hits if ("cue", "place") in h.names]
     if not places:
         return hits
     out = []
     for hit in hits:
-        if any(e.kind == "object" and e.name == "booking:appliance_repair" for e in hit.entries) and not any(
+        if ("object", "booking:appliance_repair") in hit.names and not any(
                 e.kind == "object" and e.name == "report:repair" for e in hit.entries):
             index = clauses.index(hit.start)
             before = clauses.text[clauses.starts[index]:hit.start]
@@ -247,7 +251,7 @@ def appliance_parts(hits: list[Hit], clauses: Clauses) -> list[Hit]:
     """A bare part word (灯) after a household appliance in the same clause is the appliance's
     part: its repair-object meaning becomes an appliance object (no place of the estate named)."""
     appliances = [clauses.index(h.start) for h in hits
-                  if any(e.kind == "object" and e.name == "booking:appliance_repair" for e in h.entries)]
+                  if ("object", "booking:appliance_repair") in h.names]
     if not appliances:
         return hits
     out = []

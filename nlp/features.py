@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -18,7 +17,6 @@ MODEL_CONFIG_PATH = Path(__file__).resolve().parents[1] / "config" / "nlp" / "mo
 _PERSONAL_NUMBER = re.compile(r"(?<!\d)(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8}|\d{17}[\dx])(?!\d)")
 # Other digits read as 0: "3号楼" and "12号楼" are the same kind of place, "3号" and "5号" of day.
 _DIGIT = str.maketrans("0123456789", "0000000000")
-WORD_PREFIX = "w:"
 
 
 class _Strict(BaseModel):
@@ -27,7 +25,6 @@ class _Strict(BaseModel):
 
 class FeatureSettings(_Strict):
     char_ngrams: tuple[int, int] = (1, 3)
-    words: bool = True
     min_count: int = Field(default=2, ge=1)
 
     @model_validator(mode="after")
@@ -71,16 +68,23 @@ def load_model_settings(path: Path = MODEL_CONFIG_PATH) -> ModelSettings:
     return load_model(path, ModelSettings)
 
 
-def features(text: str, settings: FeatureSettings, cut: Callable[[str], list[str]] | None) -> set[str]:
-    """The model's features of a normalized message: its character n-grams (spaces included, so a
-    pause is seen) and, when `settings.words`, its words as cut by `cut` (jieba), prefixed "w:"."""
-    text = _PERSONAL_NUMBER.sub(" ", text).translate(_DIGIT)
+def model_text(text: str) -> str:
+    """What the model reads of a normalized message: phone and ID numbers out, other digits as 0."""
+    return _PERSONAL_NUMBER.sub(" ", text).translate(_DIGIT)
+
+
+def features(text: str, settings: FeatureSettings) -> set[str]:
+    """The model's features of a normalized message: the character n-grams of `model_text(text)`
+    (spaces included, so a pause is seen). Serving finds the same ones by matching the model's
+    vocabulary in that text (nlp/linear.py)."""
+    text = model_text(text)
     low, high = settings.char_ngrams
     out: set[str] = set()
-    length = len(text)
-    for n in range(low, high + 1):
-        out.update(text[i:i + n] for i in range(length - n + 1))
+    grams: list[str] = list(text)  # the n-grams of the text for n = 1, 2, ... built from the last
+    for n in range(1, high + 1):
+        if n > 1:
+            grams = list(map(str.__add__, grams, text[n - 1:]))
+        if n >= low:
+            out.update(grams)
     out.discard(" ")
-    if settings.words and cut is not None:
-        out.update(WORD_PREFIX + word for word in cut(text) if not word.isspace())
     return out

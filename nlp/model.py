@@ -1,8 +1,8 @@
 """The learned model as the bot serves it: trained from the corpus at first use, cached on disk.
 
 Like jieba's dictionary cache: the model file is named by a hash of everything it is trained
-from (the corpus files training reads, the config/nlp/ files, the code that makes features, and the
-versions of the libraries), so a change to any of them trains a new model on the next start and
+from (the corpus files training reads, config/nlp/model.yaml and normalize.yaml, the code that
+makes features, and the versions of the libraries), so a change to any of them trains a new model on the next start and
 an unchanged checkout loads the same model. The cache lives in $LINLI_CACHE_DIR, else
 $XDG_CACHE_HOME/linli, else ~/.cache/linli. A file that fails to load is trained again; a model
 that cannot be trained at all (scikit-learn missing, an unwritable disk) leaves the bot reading
@@ -20,17 +20,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from nlp import segment
 from nlp.corpus_files import CORPUS_DIR, INDEX_NAME, Row, corpus_files, digest, training_rows
-from nlp.features import MODEL_CONFIG_PATH, ModelSettings, features, load_model_settings
+from nlp.features import MODEL_CONFIG_PATH, ModelSettings, load_model_settings, model_text
 from nlp.linear import PackedLinear
 from nlp.normalize import READ_CHARS, TABLES_PATH, normalize
-from nlp.rules import DEFAULT_RULES_PATH, DEFAULT_USERDICT_PATH, load_rules
 
 log = logging.getLogger("linli.nlp")
 
@@ -39,8 +36,8 @@ KEEP_MODELS = 8  # model files kept in the cache directory (several checkouts ma
 TRAIN_TIMEOUT_SECONDS = 300
 # The code whose change changes what a trained model means.
 _CODE = tuple(Path(__file__).with_name(name) for name in
-              ("features.py", "linear.py", "train.py", "normalize.py", "segment.py", "model.py"))
-_LIBRARIES = ("scikit-learn", "numpy", "scipy", "jieba", "OpenCC")
+              ("features.py", "linear.py", "train.py", "normalize.py", "model.py"))
+_LIBRARIES = ("scikit-learn", "numpy", "scipy", "OpenCC")
 
 
 @dataclass(frozen=True)
@@ -48,15 +45,13 @@ class ModelSources:
     """Everything a model is trained from."""
 
     corpus: Path = CORPUS_DIR
-    rules: Path = DEFAULT_RULES_PATH
-    userdict: Path = DEFAULT_USERDICT_PATH
     settings: Path = MODEL_CONFIG_PATH
     extra: tuple[Row, ...] = field(default=(), compare=False)  # rows kept outside the corpus
 
     def key(self) -> str:
         """The hash naming the model trained from these sources."""
         files = [self.corpus / INDEX_NAME, *(f.path for f in corpus_files(self.corpus) if f.train),
-                 self.rules, self.userdict, self.settings, TABLES_PATH, *_CODE]
+                 self.settings, TABLES_PATH, *_CODE]
         versions = [f"python {sys.version_info[0]}.{sys.version_info[1]}"]
         versions += [f"{name} {_version(name)}" for name in _LIBRARIES]
         extra = repr(sorted((r.get("text"), r.get("label")) for r in self.extra))
@@ -81,25 +76,14 @@ def cache_dir() -> Path:
 class LearnedModel:
     """Probabilities of each label for a normalized message."""
 
-    def __init__(self, linear: PackedLinear, settings: ModelSettings, cut: Callable[[str], list[str]] | None,
-                 key: str = "") -> None:
+    def __init__(self, linear: PackedLinear, settings: ModelSettings, key: str = "") -> None:
         self.linear = linear
         self.settings = settings
         self.key = key
-        self._cut = cut
-
-    def features(self, text: str) -> set[str]:
-        return features(text[:READ_CHARS], self.settings.features, self._cut)
 
     def probabilities(self, text: str) -> dict[str, float]:
         """Every label's probability (summing to 1) for `text`, already normalized."""
-        return self.linear.probabilities(self.features(text))
-
-
-def _cutter(sources: ModelSources) -> Callable[[str], list[str]]:
-    """The words the model sees: the rules' jieba dictionary (nlp/segment.py), HMM off."""
-    rules = load_rules(sources.rules)
-    return segment.segmenter(rules.token_chars, sources.userdict).cut
+        return self.linear.probabilities(model_text(text[:READ_CHARS]))
 
 
 def train_to_file(out: Path, sources: ModelSources | None = None) -> int:
@@ -110,8 +94,7 @@ def train_to_file(out: Path, sources: ModelSources | None = None) -> int:
     sources = sources or ModelSources()
     settings = load_model_settings(sources.settings)
     rows = training_rows(sources.corpus, sources.extra)
-    weights = fit_rows(rows, settings, normalize, _cutter(sources) if settings.features.words else None,
-                       meta={"key": sources.key(), "trained_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+    weights = fit_rows(rows, settings, normalize, meta={"key": sources.key()})
     PackedLinear.from_weights(weights).dump(out)
     return len(rows)
 
@@ -120,8 +103,7 @@ _loaded: dict[str, LearnedModel] = {}
 _lock = threading.Lock()
 
 
-def load_or_train(sources: ModelSources | None = None, *, in_child: bool = True,
-                  cut: Callable[[str], list[str]] | None = None) -> LearnedModel | None:
+def load_or_train(sources: ModelSources | None = None, *, in_child: bool = True) -> LearnedModel | None:
     """The model for `sources`: from this process's memory, else the cache file, else trained now
     (in a child process unless `in_child` is False). None when it cannot be had: the caller reads
     with the rules alone."""
@@ -141,9 +123,7 @@ def load_or_train(sources: ModelSources | None = None, *, in_child: bool = True,
             linear = _train(path, sources, in_child)
         if linear is None:
             return None
-        if cut is None and settings.features.words:
-            cut = _cutter(sources)
-        model = _loaded[key] = LearnedModel(linear, settings, cut, key)
+        model = _loaded[key] = LearnedModel(linear, settings, key)
         return model
 
 
@@ -180,7 +160,6 @@ def _train_in_child(path: Path, sources: ModelSources) -> None:
     root = Path(__file__).resolve().parents[1]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
     args = [sys.executable, "-m", "nlp.train", "--out", str(path), "--corpus", str(sources.corpus),
-            "--rules", str(sources.rules), "--userdict", str(sources.userdict),
             "--settings", str(sources.settings)]
     done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=TRAIN_TIMEOUT_SECONDS, check=False)
     if done.returncode != 0:

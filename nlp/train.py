@@ -17,6 +17,7 @@ from typing import Any
 from nlp.corpus_files import Row
 from nlp.features import ModelSettings, features
 from nlp.linear import LinearWeights
+from nlp.normalize import READ_CHARS
 
 Featurize = Callable[[str], set[str]]
 
@@ -67,24 +68,22 @@ def export(vectorizer: Any, model: Any, meta: dict) -> LinearWeights:
 
 
 def fit_rows(rows: Sequence[Row], settings: ModelSettings, normalize: Callable[[str], str],
-             cut: Callable[[str], list[str]] | None, meta: dict | None = None) -> LinearWeights:
-    """`fit` on labelled rows: each row's text normalized as the bot reads it."""
-    texts = [normalize(row["text"]) for row in rows]
+             meta: dict | None = None) -> LinearWeights:
+    """`fit` on labelled rows: each row's text normalized as the bot reads it (the first READ_CHARS)."""
+    texts = [normalize(row["text"])[:READ_CHARS] for row in rows]
     return fit(texts, [row["label"] for row in rows], settings,
-               lambda text: features(text, settings.features, cut), meta)
+               lambda text: features(text, settings.features), meta)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="train the learned model from nlp/corpus/ into a cache file")
     parser.add_argument("--out", type=Path, required=True, help="the model file to write")
     parser.add_argument("--corpus", type=Path, help="the corpus folder (default nlp/corpus)")
-    parser.add_argument("--rules", type=Path, help="the rules file (default config/nlp/keywords.yaml)")
-    parser.add_argument("--userdict", type=Path, help="the jieba user dictionary (default config/nlp/userdict.txt)")
     parser.add_argument("--settings", type=Path, help="the model settings (default config/nlp/model.yaml)")
     args = parser.parse_args(argv)
     from nlp.model import ModelSources, train_to_file
 
-    given = {name: getattr(args, name) for name in ("corpus", "rules", "userdict", "settings")
+    given = {name: getattr(args, name) for name in ("corpus", "settings")
              if getattr(args, name) is not None}
     start = time.perf_counter()
     count = train_to_file(args.out, ModelSources(**given))
