@@ -18,6 +18,7 @@ import logging
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -73,6 +74,21 @@ def cache_dir() -> Path:
     return Path(base) / "linli"
 
 
+def _usable_cache_dir() -> Path:
+    """`cache_dir()`, or a folder in the temp directory when that one cannot be written (a read-only
+    home in a container): the model is then trained once per machine boot instead of never."""
+    preferred = cache_dir()
+    try:
+        preferred.mkdir(parents=True, exist_ok=True)
+        if os.access(preferred, os.W_OK):
+            return preferred
+    except OSError:
+        pass
+    fallback = Path(tempfile.gettempdir()) / f"linli-cache-{os.getuid() if hasattr(os, 'getuid') else 0}"
+    log.warning("cannot write the model cache %s; using %s", preferred, fallback)
+    return fallback
+
+
 class LearnedModel:
     """Probabilities of each label for a normalized message."""
 
@@ -119,6 +135,9 @@ def load_or_train(sources: ModelSources | None = None, *, in_child: bool = True)
             return _loaded[key]
         path = cache_dir() / f"model-{key}.bin"
         linear = _load(path)
+        if linear is None and (usable := _usable_cache_dir()) != path.parent:
+            path = usable / path.name
+            linear = _load(path)
         if linear is None:
             linear = _train(path, sources, in_child)
         if linear is None:

@@ -1,8 +1,9 @@
 """Text clean-up before any rule looks at a message: one canonical form of what the sender wrote.
 
 Besides the fixed steps (full-width, Traditional, stickers, mentions, quotes), the tables of
-config/nlp/normalize.yaml map Cantonese words to Mandarin and drop voice-input slips and fillers,
-and characters typed one at a time with spaces between ("我 想 约 义 诊") are joined.
+config/nlp/normalize.yaml map Cantonese and regional words to Mandarin, correct voice-input
+slips and drop fillers, and characters typed one at a time with spaces between ("我 想 约 义 诊")
+are joined.
 """
 
 from __future__ import annotations
@@ -201,6 +202,7 @@ class _TablesFile(BaseModel):
     version: int = 1
     cantonese: dict[str, str] = Field(default_factory=dict)
     slips: dict[str, str] = Field(default_factory=dict)
+    regional: dict[str, str] = Field(default_factory=dict)
     fillers: _Fillers = _Fillers()
 
 
@@ -219,7 +221,8 @@ class Tables:
     @classmethod
     def load(cls, path: Path = TABLES_PATH) -> Tables:
         f = load_model(path, _TablesFile)
-        return cls(dict(f.cantonese), dict(f.slips), list(f.fillers.anywhere), list(f.fillers.clause_start))
+        return cls(dict(f.cantonese), {**f.slips, **f.regional}, list(f.fillers.anywhere),
+                   list(f.fillers.clause_start))
 
     def cantonese(self, text: str) -> str:
         """Cantonese words as Mandarin (matched as typed, before Traditional -> Simplified)."""

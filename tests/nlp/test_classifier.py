@@ -1,4 +1,7 @@
-"""The classifier: hard negatives, short messages, vocabulary beyond the dev set, and no input breaks it."""
+"""The classifier: hard negatives, short messages, vocabulary beyond the dev set, and no input breaks it.
+
+Most sentences here are not in nlp/corpus/: for the learned model they are held out (only the
+rules were tuned on them)."""
 
 from __future__ import annotations
 
@@ -252,7 +255,9 @@ def test_booking_day_and_part(classifier: Classifier, text: str, date: dt.date, 
         ("老公被人骗了三万块 说是什么投资理财 这种找谁", "report:safety"),
         ("我妈买保健品被骗了好几千 社区管不管", "report:safety"),
         ("有人冒充社区工作人员上门收钱 大家注意", "report:safety"),
-        ("刷单的都是骗子 大家别信", "report:safety"),
+        # General advice passed on asks nothing of the community (LABELS.md: chit-chat), as the
+        # anti-fraud tips of nlp/corpus/forwarded_notices.jsonl are labelled; a fraud here is a report.
+        ("刷单的都是骗子 大家别信", "chitchat"),
         ("哈哈 又接到诈骗电话 我逗了他十分钟", "chitchat"),
         ("刚才接到个诈骗电话 说我中奖了 我直接挂了 哈哈现在骗子也太不专业了", "chitchat"),
         ("现在骗子太多了", "chitchat"),
