@@ -72,6 +72,11 @@ class MediaFetcher:
     def wake(self) -> None:
         self._wake.set()
 
+    @property
+    def fetching(self) -> int:
+        """Fetches running in this process now."""
+        return len(self._running)
+
     async def _loop(self) -> None:
         while True:
             try:

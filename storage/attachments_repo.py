@@ -156,8 +156,8 @@ async def store_image(session: AsyncSession, row: RequestAttachment, *, data: by
 async def refuse(session: AsyncSession, row: RequestAttachment, reason: str, detail: str, *, size: int | None,
                  now: dt.datetime) -> None:
     """Not stored: too large or not an image. A refused image leaves its request as it was."""
-    row.status, row.reason, row.size, row.fetched_at, row.last_error = "refused", reason, size, now, detail[:2000]
-    row.request_id = None
+    await _settle_unstored(session, row, status="refused", reason=reason, size=size, fetched_at=now,
+                           last_error=detail[:2000])
 
 
 async def retry_later(session: AsyncSession, row: RequestAttachment, error: str, at: dt.datetime) -> None:
@@ -165,7 +165,16 @@ async def retry_later(session: AsyncSession, row: RequestAttachment, error: str,
 
 
 async def give_up(session: AsyncSession, row: RequestAttachment, error: str, *, now: dt.datetime) -> None:
-    row.status, row.last_error, row.fetched_at, row.request_id = "failed", error[:2000], now, None
+    await _settle_unstored(session, row, status="failed", last_error=error[:2000], fetched_at=now)
+
+
+async def _settle_unstored(session: AsyncSession, row: RequestAttachment, **values: object) -> None:
+    """An image that will not be stored leaves any request it joined meanwhile: one UPDATE that sets
+    request_id to NULL whatever this session read, so it also undoes an attach committed by a
+    handler while the fetch was running (on PostgreSQL it waits for that transaction's row lock)."""
+    await session.execute(update(RequestAttachment).where(RequestAttachment.id == row.id)
+                          .values(request_id=None, **values).execution_options(synchronize_session=False))
+    await session.refresh(row)
 
 
 async def inbox_id_of(session: AsyncSession, channel: str, msg_id: str) -> int | None:

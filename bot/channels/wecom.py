@@ -1,5 +1,9 @@
 """The WeCom self-built app callback (GET URL check, POST encrypted XML): members writing to the app one-to-one.
 
+Text, image (`MediaId`, `PicUrl`: the photo is fetched later through media/get) and location
+(`Location_X` latitude, `Location_Y` longitude, `Label`) messages become `Message`s; other types
+are acknowledged and logged.
+
 The skeleton every WeChat callback shares is in callback.py. wechatpy is used for the URL check;
 messages, the hot path, are opened by `wechat_codec` in a fifth of wechatpy's time
 (shared/notes/wechat-protocol.md).
@@ -19,12 +23,14 @@ from bot.channels.callback import (
     Rejected,
     check_echo,
     epoch_time,
+    image_attachment,
+    location_attachment,
     query_params,
     read_body,
     text_field,
 )
 from bot.channels.wechat_codec import CallbackCodec, Forged, Malformed
-from core.message import Message
+from core.message import Attachment, Message
 
 log = logging.getLogger("linli.wechat")
 
@@ -67,10 +73,17 @@ class WeComAppCallback(CallbackChannel):
             event = text_field(fields.get("Event"), "Event")
             await self.record_event(f"{source}:{int(sent_at.timestamp())}:{event}", event)
             return web.Response(status=200)
-        if kind != "text":
-            log.info("wecom: ignored a %s message from %s (only text is understood)", kind, source)
+        attachments: tuple[Attachment, ...] = ()
+        if kind == "text":
+            content = text_field(fields.get("Content"), "Content")
+        elif kind == "image":  # fetched later through media/get (bot/media_fetcher.py)
+            content, attachments = "", (image_attachment(fields.get("MediaId"), fields.get("PicUrl"), "image"),)
+        elif kind == "location":
+            content, attachments = "", (location_attachment(fields.get("Location_X"), fields.get("Location_Y"),
+                                                            fields.get("Label"), "location"),)
+        else:
+            log.info("wecom: ignored a %s message from %s (text, images and locations are understood)", kind, source)
             return web.Response(status=200)
-        content = text_field(fields.get("Content"), "Content")
         msg_id = fields.get("MsgId", "").strip()
         if not msg_id.isdigit() or msg_id.strip("0") == "" or len(msg_id) > 32:
             raise Rejected(400, "missing field MsgId")
@@ -90,6 +103,7 @@ class WeComAppCallback(CallbackChannel):
             sent_at=sent_at,
             mentions_bot=True,
             sender_role=sender.role,  # type: ignore[arg-type]
+            attachments=attachments,
         )
         failed = await self.accept(message, sender, self.member_on_new(sender, None))
         return failed or web.Response(status=200)
