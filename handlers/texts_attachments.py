@@ -30,8 +30,15 @@ def waiting_for_report(masked_name: str, kinds: list[str], minutes: int) -> str:
             f"{minutes} 分钟内说的问题会和{what(kinds)}一起登记。")
 
 
+def size_text(n_bytes: int) -> str:
+    """"10MB" / "48KB"."""
+    if n_bytes >= 1024 * 1024:
+        return f"{n_bytes / (1024 * 1024):.3g}MB"
+    return f"{max(1, n_bytes // 1024)}KB"
+
+
 def too_large(masked_name: str, limit_bytes: int) -> str:
-    return f"@{masked_name} 图片太大了（超过 {limit_bytes / (1024 * 1024):g}MB），没能保存，请压缩后再发。"
+    return f"@{masked_name} 图片太大了（超过 {size_text(limit_bytes)}），没能保存，请压缩后再发。"
 
 
 def not_an_image(masked_name: str) -> str:
