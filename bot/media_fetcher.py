@@ -138,6 +138,9 @@ class MediaFetcher:
             verdict = Refused("not_image", str(exc))
         except (TemporaryError, PermanentError) as exc:
             error = exc
+        except Exception as exc:  # unexpected: counted as an attempt, so it is given up in the end
+            log.exception("fetching attachment %s raised", row_id)
+            error = TemporaryError(f"{type(exc).__name__}: {exc}")
         if verdict is None and error is None:
             verdict = await asyncio.to_thread(check_image, data, self.max_bytes)
         await self._record(row_id, attempts, data, verdict, error)
@@ -173,7 +176,7 @@ class MediaFetcher:
                           row.msg_id, attempts, error)
                 await repo.give_up(session, row, f"{type(error).__name__}: {error}", now=now)
                 reason = None
-            answer = tell_sender(row, refusal_text(row, reason, self.max_bytes))
+            answer = tell_sender(row, refusal_text(row, reason, self.max_bytes), reason)
             reply_to = await repo.inbox_id_of(session, row.channel, row.msg_id)
             told = bool(await enqueue(session, [answer], now=now, reply_to=reply_to))
         if told and self.on_outbox is not None:

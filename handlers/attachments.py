@@ -96,8 +96,10 @@ def refusal_text(row: RequestAttachment, reason: Reason | None, limit_bytes: int
     return texts.fetch_failed(masked)
 
 
-def tell_sender(row: RequestAttachment, text: str) -> Outgoing:
-    """An answer where the attachment was sent: its group, or the private chat."""
+def tell_sender(row: RequestAttachment, text: str, reason: Reason | None) -> Outgoing:
+    """An answer where the attachment was sent: its group, or the private chat; once per message
+    and reason, however many of its images share it (the AI bot's messages carry several)."""
+    key = f"media:{row.channel}:{row.msg_id}:{reason or 'failed'}"[:200]
     if row.group_id is not None:
-        return Outgoing(row.channel, row.community, "group", row.group_id, text)
-    return Outgoing(row.channel, row.community, "user", row.sender_id, text)
+        return Outgoing(row.channel, row.community, "group", row.group_id, text, idempotency_key=key)
+    return Outgoing(row.channel, row.community, "user", row.sender_id, text, idempotency_key=key)

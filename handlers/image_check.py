@@ -15,8 +15,6 @@ import warnings
 from dataclasses import dataclass
 from typing import Literal
 
-from PIL import Image, ImageOps
-
 THUMBNAIL_PIXELS = 320  # the longer side of a thumbnail on the staff page
 MAX_PIXELS = 50_000_000  # 50 megapixels: any phone photo, far below what would exhaust memory
 
@@ -55,6 +53,8 @@ def sniff(data: bytes) -> tuple[str, str] | None:
 
 
 def check_image(data: bytes, max_bytes: int) -> CheckedImage | Refused:
+    from PIL import Image, ImageOps  # here, not at start-up: ~40 ms of import for the first photo only
+
     if len(data) > max_bytes:
         return Refused("too_large", f"{len(data)} bytes, more than the limit of {max_bytes}")
     sniffed = sniff(data)

@@ -53,7 +53,7 @@ class MediaSource(Protocol):
         ...
 
 
-def _json_error(body: bytes, content_type: str) -> dict[str, object] | None:
+def json_error(body: bytes, content_type: str) -> dict[str, object] | None:
     """The platform's JSON error answer (`{"errcode": …}`) instead of a file, if it is one."""
     if not body[:1] == b"{" or len(body) > 4096 or not ("json" in content_type or "text" in content_type):
         return None
@@ -68,7 +68,7 @@ async def _download_url(http: WeChatHttp, attachment: Attachment, max_bytes: int
     if not attachment.url:
         raise PermanentError(f"{what}: the image has neither a media id we can fetch nor a url")
     body, content_type = await http.download(attachment.url, what, max_bytes=max_bytes)
-    error = _json_error(body, content_type)
+    error = json_error(body, content_type)
     if error is not None:
         raise_for_errcode(error, what)
         raise Unreadable(f"{what}: JSON instead of an image")
@@ -91,7 +91,7 @@ class PlatformMedia:
         for attempt in (1, 2):
             body, content_type = await self.api.http.download(
                 url, self.what, max_bytes=max_bytes, params={"access_token": token, "media_id": attachment.media_id})
-            error = _json_error(body, content_type)
+            error = json_error(body, content_type)
             if error is None:
                 return body
             if errcode_of(error) in self.token_errors and attempt == 1:  # expired early: one fresh token

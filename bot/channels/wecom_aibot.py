@@ -164,8 +164,9 @@ def _text_and_images(data: dict[str, Any], msgtype: str) -> tuple[str, tuple[Att
         elif kind == "image":
             images.append(image_attachment(None, body.get("url") if isinstance(body, dict) else None,
                                            "mixed image.url"))
-    if len(images) > MAX_ATTACHMENTS:
-        raise Rejected(400, f"more than {MAX_ATTACHMENTS} images in one message")
+    if len(images) > MAX_ATTACHMENTS:  # keep the words and the first ones rather than lose the message
+        log.warning("wecom_aibot: %d images in one message; keeping the first %d", len(images), MAX_ATTACHMENTS)
+        images = images[:MAX_ATTACHMENTS]
     content = "\n".join(words)
     if not content and not images:
         raise Rejected(400, "a mixed message with neither text nor images")

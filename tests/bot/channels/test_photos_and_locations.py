@@ -241,3 +241,62 @@ async def test_official_account_malformed_photo_gets_a_clear_answer(
 async def _inbox(bot: LiveBot) -> list[InboxMessage]:
     async with bot.linli.db.transaction() as session:
         return list((await session.scalars(select(InboxMessage).order_by(InboxMessage.id))).all())
+
+
+async def test_a_fetch_that_keeps_failing_is_given_up_after_the_attempts_and_the_sender_asked_again(
+        media_bot: LiveBot, wechat: WeChatSide, fake_api: FakeWeChatApi, clock: FixedClock) -> None:
+    fake_api.media["flaky"] = (ps.jpeg(), "image/jpeg")
+    fake_api.fail("media/get", *["5xx"] * 5)  # WeCom's media server answers 502 five times
+    assert await app_image(wechat, 1001, "flaky") == (200, "")
+    for pause in (0, 5, 15, 45, 120):
+        clock.advance(seconds=pause)
+        await ps.settled(media_bot)
+    [row] = await ps.attachment_rows(media_bot)
+    assert (row.status, row.attempts) == ("failed", 5) and "HTTP 502" in (row.last_error or "")
+    assert sum("没能收到" in t for t in await ps.answers_to(media_bot, RESIDENT)) == 1
+
+
+async def test_a_message_handled_after_a_restart_keeps_its_photo(
+        media_bot: LiveBot, wechat: WeChatSide, fake_api: FakeWeChatApi) -> None:
+    """A process that only stores (LINLI_HANDLE_MESSAGES=false, or one that died) leaves the row "new";
+    the process that handles it reads the message back from the inbox, with its attachments."""
+    from core.message import Attachment, Message
+
+    fake_api.media["kept"] = (ps.jpeg(), "image/jpeg")
+    request = await file_report(media_bot, wechat, "3号楼楼道灯坏了", 1101)
+    linli = media_bot.linli
+    stored = await linli.intake.store(Message(
+        channel="wecom", community="xingfuli", group_id=None, sender_id=RESIDENT, sender_name=RESIDENT, text="",
+        msg_id="1102", sent_at=linli.clock.now(), mentions_bot=True,
+        attachments=(Attachment("image", media_id="kept"),)))
+    assert not stored.duplicate
+    assert await linli.pipeline.resume_pending() == 1
+    await ps.settled(media_bot)
+    [row] = await ps.attachment_rows(media_bot)
+    assert (row.status, row.request_id) == ("ready", request.id)
+    assert any("收到照片" in t for t in await ps.answers_to(media_bot, RESIDENT))
+
+
+async def test_ai_bot_message_with_too_many_images_keeps_its_words_and_the_first_images(
+        media_bot: LiveBot, wechat: WeChatSide, fake_api: FakeWeChatApi) -> None:
+    from core.message import MAX_ATTACHMENTS
+
+    urls = [fake_api.aibot_image_url(f"p{i}.jpg") for i in range(MAX_ATTACHMENTS + 5)]
+    payload = ps.aibot_mixed("aib-many", "wangwu", "@社区小助手 3号楼楼道灯坏了", urls)
+    assert await wechat.aibot(payload) == (200, "")
+    await media_bot.linli.pipeline.drain_background()
+    rows = await ps.attachment_rows(media_bot)
+    assert len(rows) == MAX_ATTACHMENTS and rows[0].url == urls[0]
+    [request] = await ps.requests_filed(media_bot)
+    assert request.text == "@社区小助手 3号楼楼道灯坏了"
+
+
+async def test_several_images_of_one_message_that_fail_alike_get_one_answer(
+        media_bot: LiveBot, wechat: WeChatSide, fake_api: FakeWeChatApi) -> None:
+    for name in ("a", "b", "c"):
+        fake_api.files[name] = b"not encrypted, not an image"
+    payload = ps.aibot_mixed("aib-3", "wangwu", "@社区小助手 看看", [fake_api.aibot_image_url(n) for n in "abc"])
+    assert await wechat.aibot(payload) == (200, "")
+    await ps.settled(media_bot)
+    assert [r.reason for r in await ps.attachment_rows(media_bot)] == ["not_image"] * 3
+    assert sum("打不开" in t for t in await ps.answers_to(media_bot, "g-res-1")) == 1
