@@ -18,7 +18,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.inbox import InboxWriter, OnNew, Stored
@@ -103,10 +103,10 @@ class Intake:
         deadline = time.monotonic() + ANSWER_WAIT_SECONDS
         while True:
             async with self.pipeline.db.transaction() as session:
-                rows = (await session.scalars(select(OutboxMessage).where(OutboxMessage.reply_to == stored.inbox_id)
-                                              .order_by(OutboxMessage.id))).all()
-            if all(r.status != "pending" for r in rows) or time.monotonic() > deadline:
-                break
+                pending = await session.scalar(select(func.count()).where(OutboxMessage.reply_to == stored.inbox_id,
+                                                                          OutboxMessage.status == "pending"))
+                if not pending or time.monotonic() > deadline:
+                    if pending:
+                        log.warning("replies to %s not delivered within %s s", message.msg_id, ANSWER_WAIT_SECONDS)
+                    return await self.pipeline.existing_replies(session, stored.inbox_id)
             await asyncio.sleep(0.02)
-        return [Outgoing(r.channel, r.community, r.audience, r.target, r.text)  # type: ignore[arg-type]
-                for r in rows]

@@ -291,7 +291,7 @@ class Pipeline:
                 if job.message is None:
                     log.error("no inbox row %s", job.inbox_id)
                 elif job.inbox_id not in claimed:
-                    results[i] = await self._existing_replies(session, job.inbox_id)
+                    results[i] = await self.existing_replies(session, job.inbox_id)
                 else:
                     results[i], outcome = await self._handle_one(session, job, conversations, isolate=isolate)
                     outcomes.append(outcome)
@@ -372,7 +372,8 @@ class Pipeline:
             except Exception:
                 continue  # _handle_one tries again and records the failure with the message
 
-    async def _existing_replies(self, session: AsyncSession, inbox_id: int) -> list[Outgoing]:
+    async def existing_replies(self, session: AsyncSession, inbox_id: int) -> list[Outgoing]:
+        """What the bot answered to an inbox row (the outbox rows that reply to it), in order."""
         rows = (
             await session.scalars(
                 select(OutboxMessage).where(OutboxMessage.reply_to == inbox_id).order_by(OutboxMessage.id)

@@ -17,12 +17,10 @@ the limit, not read further) or `Unreadable` (not a file we can read: refused as
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Protocol
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-
+from bot.channels.wechat_codec import BLOCK, Malformed, aes_open, wechat_cipher
 from bot.channels.wecom_api import (
     MP_TOKEN_ERRORS,
     WECOM_TOKEN_ERRORS,
@@ -40,7 +38,6 @@ from storage import attachments_repo
 from storage.db import Database
 
 SIM_PREFIX = "sim:"
-AES_BLOCK = 32  # WeChat's PKCS#7 block (not AES's 16)
 
 
 class Unreadable(PermanentError):
@@ -113,28 +110,22 @@ class UrlMedia:
 
 
 class AibotMedia:
-    """The AI bot's encrypted image URL, decrypted with the bot's EncodingAESKey."""
+    """The AI bot's encrypted image URL, decrypted with the bot's EncodingAESKey (as its callbacks)."""
 
     def __init__(self, http: WeChatHttp, encoding_aes_key: str) -> None:
         self.http = http
-        self.key = base64.b64decode(encoding_aes_key + "=")
-        if len(self.key) != 32:
-            raise ValueError("the AI bot's EncodingAESKey must be 43 characters of base64")
+        self.cipher = wechat_cipher(encoding_aes_key)
 
     async def fetch(self, attachment: Attachment, max_bytes: int) -> bytes:
         # The ciphertext is the image plus at most one block of padding.
-        sealed = await _download_url(self.http, attachment, max_bytes + AES_BLOCK, "wecom aibot image")
+        sealed = await _download_url(self.http, attachment, max_bytes + BLOCK, "wecom aibot image")
         return self.decrypt(sealed)
 
     def decrypt(self, sealed: bytes) -> bytes:
-        if not sealed or len(sealed) % 16:
-            raise Unreadable("wecom aibot image: not whole AES blocks")
-        decryptor = Cipher(algorithms.AES(self.key), modes.CBC(self.key[:16])).decryptor()
-        plain = decryptor.update(sealed) + decryptor.finalize()
-        pad = plain[-1]
-        if not 1 <= pad <= AES_BLOCK or plain[-pad:] != bytes([pad]) * pad:
-            raise Unreadable("wecom aibot image: bad padding (not encrypted with this bot's key?)")
-        return plain[:-pad]
+        try:
+            return aes_open(self.cipher, sealed)
+        except Malformed as exc:
+            raise Unreadable(f"wecom aibot image: {exc} (not encrypted with this bot's key?)") from None
 
 
 class SimMedia:
