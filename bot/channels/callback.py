@@ -18,6 +18,7 @@ import binascii
 import datetime as dt
 import logging
 import struct
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 from xml.parsers.expat import ExpatError
@@ -153,6 +154,17 @@ def location_attachment(latitude: Any, longitude: Any, label: Any, what: str) ->
         return Attachment("location", latitude=lat, longitude=lon, label=name)
     except ValueError as exc:
         raise Rejected(400, f"{what}: {exc}") from None
+
+
+def xml_attachments(kind: str, fields: Mapping[str, Any]) -> tuple[Attachment, ...] | None:
+    """The photo or location of a WeCom-app or Official-Account message, which name them alike
+    (`MediaId`, `PicUrl`; `Location_X` the latitude, `Location_Y`, `Label`); None for other kinds."""
+    if kind == "image":  # fetched later through media/get (bot/media_fetcher.py)
+        return (image_attachment(fields.get("MediaId"), fields.get("PicUrl"), "image"),)
+    if kind == "location":
+        return (location_attachment(fields.get("Location_X"), fields.get("Location_Y"), fields.get("Label"),
+                                    "location"),)
+    return None
 
 
 def epoch_time(value: Any, name: str) -> dt.datetime:

@@ -33,11 +33,10 @@ from bot.channels.callback import (
     CallbackChannel,
     Rejected,
     epoch_time,
-    image_attachment,
-    location_attachment,
     query_params,
     read_body,
     text_field,
+    xml_attachments,
 )
 from bot.channels.wechat_directory import add_member
 from core.message import Message
@@ -127,16 +126,14 @@ class OfficialAccountCallback(CallbackChannel):
                 event = str(msg._data.get("Event", ""))
                 await self.record_event(f"{openid}:{int(sent_at.timestamp())}:{event}", event)
                 return _success()
-            data, attachments = msg._data, ()
+            data = msg._data
+            attachments = xml_attachments(kind, data)
             if kind == "text":
                 content = text_field(msg.content, "Content")
             elif kind == "voice" and isinstance(data.get("Recognition"), str) and data["Recognition"]:
                 content = data["Recognition"]  # speech recognition, when enabled for the account
-            elif kind == "image":  # fetched later through media/get (bot/media_fetcher.py)
-                content, attachments = "", (image_attachment(data.get("MediaId"), data.get("PicUrl"), "image"),)
-            elif kind == "location":
-                content, attachments = "", (location_attachment(data.get("Location_X"), data.get("Location_Y"),
-                                                                data.get("Label"), "location"),)
+            elif attachments is not None:
+                content = ""
             else:
                 log.info("mp: ignored a %s message from %s (not text, voice, image or location)", kind, openid)
                 return _success()
@@ -157,7 +154,7 @@ class OfficialAccountCallback(CallbackChannel):
             sent_at=sent_at,
             mentions_bot=True,  # a one-to-one chat with the account
             sender_role=sender.role,  # type: ignore[arg-type]
-            attachments=attachments,
+            attachments=attachments or (),
         )
 
         async def on_new(session: AsyncSession, inbox_id: int) -> None:

@@ -23,14 +23,13 @@ from bot.channels.callback import (
     Rejected,
     check_echo,
     epoch_time,
-    image_attachment,
-    location_attachment,
     query_params,
     read_body,
     text_field,
+    xml_attachments,
 )
 from bot.channels.wechat_codec import CallbackCodec, Forged, Malformed
-from core.message import Attachment, Message
+from core.message import Message
 
 log = logging.getLogger("linli.wechat")
 
@@ -73,14 +72,11 @@ class WeComAppCallback(CallbackChannel):
             event = text_field(fields.get("Event"), "Event")
             await self.record_event(f"{source}:{int(sent_at.timestamp())}:{event}", event)
             return web.Response(status=200)
-        attachments: tuple[Attachment, ...] = ()
+        attachments = xml_attachments(kind, fields)
         if kind == "text":
             content = text_field(fields.get("Content"), "Content")
-        elif kind == "image":  # fetched later through media/get (bot/media_fetcher.py)
-            content, attachments = "", (image_attachment(fields.get("MediaId"), fields.get("PicUrl"), "image"),)
-        elif kind == "location":
-            content, attachments = "", (location_attachment(fields.get("Location_X"), fields.get("Location_Y"),
-                                                            fields.get("Label"), "location"),)
+        elif attachments is not None:
+            content = ""
         else:
             log.info("wecom: ignored a %s message from %s (text, images and locations are understood)", kind, source)
             return web.Response(status=200)
@@ -103,7 +99,7 @@ class WeComAppCallback(CallbackChannel):
             sent_at=sent_at,
             mentions_bot=True,
             sender_role=sender.role,  # type: ignore[arg-type]
-            attachments=attachments,
+            attachments=attachments or (),
         )
         failed = await self.accept(message, sender, self.member_on_new(sender, None))
         return failed or web.Response(status=200)
