@@ -10,10 +10,12 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.channels.media_sources import build_media_sources
 from bot.channels.simulator import CHANNEL as SIM_CHANNEL
 from bot.channels.simulator import SimulatorSender
 from bot.inbox import InboxWriter
 from bot.intake import Intake
+from bot.media_fetcher import MediaFetcher
 from bot.outbox import OutboxDrainer
 from bot.pipeline import Pipeline, Understand
 from bot.routing import Router, default_handlers
@@ -66,6 +68,7 @@ class Linli:
     drainer: OutboxDrainer
     intake: Intake
     senders: dict[str, Sender] = field(default_factory=dict)
+    media: MediaFetcher | None = None  # photos residents send, fetched in the background
     background: list[Any] = field(default_factory=list)
     scheduler: Scheduler | None = None  # while running with settings.scheduler
 
@@ -88,6 +91,8 @@ class Linli:
         else:
             log.warning("handle_messages is off: WeChat callbacks are stored and acknowledged, not handled")
         self.drainer.start()
+        if self.media is not None and self.settings.handle_messages:
+            self.media.start()
         if self.settings.scheduler:
             self.scheduler = Scheduler(self.db, self.directory, self.clock,
                                        retry_seconds=self.settings.scheduler_retry_seconds, on_outbox=self.drainer.wake)
@@ -101,6 +106,8 @@ class Linli:
                 task.cancel()
         await asyncio.gather(*(t for t in self.background if isinstance(t, asyncio.Task)), return_exceptions=True)
         self.background[:] = [t for t in self.background if not isinstance(t, asyncio.Task)]
+        if self.media is not None:
+            await self.media.stop()
         await self.drainer.stop()
         await self.pipeline.stop()
         await self.inbox.stop()
@@ -129,5 +136,9 @@ def build_linli(settings: Settings, *, clock: Clock | None = None, understand: U
         on_outbox=drainer.wake,
         handle=settings.handle_messages,
     )
+    media = MediaFetcher(db, build_media_sources(settings, db, senders), clock, max_bytes=settings.media_max_bytes,
+                         max_attempts=settings.media_max_attempts, poll_seconds=settings.media_poll_seconds,
+                         on_outbox=drainer.wake)
     inbox = InboxWriter(db)
-    return Linli(settings, directory, db, clock, inbox, pipeline, drainer, Intake(inbox, pipeline, drainer), senders)
+    intake = Intake(inbox, pipeline, drainer, clock=clock, media=media)
+    return Linli(settings, directory, db, clock, inbox, pipeline, drainer, intake, senders, media=media)

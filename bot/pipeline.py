@@ -10,6 +10,7 @@ messages a second).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -29,6 +30,7 @@ from core.clock import Clock
 from core.message import Message, Outgoing
 from handlers.base import QUESTION_TTL
 from nlp.understanding import Understanding
+from storage.attachments_repo import attachments_of_messages
 from storage.conversations import Conversations
 from storage.db import Database
 from storage.models import InboxMessage, OutboxMessage
@@ -264,9 +266,10 @@ class Pipeline:
             missing = [j.inbox_id for j in batch if j.message is None]
             if missing:  # jobs resumed after a restart: their messages in one query
                 rows = {r.id: r for r in (await session.execute(select(_INBOX).where(_INBOX.c.id.in_(missing))))}
-                for job in batch:
-                    if job.message is None and job.inbox_id in rows:
-                        job.message = message_from_row(rows[job.inbox_id])  # type: ignore[arg-type]
+                resumed = [j for j in batch if j.message is None and j.inbox_id in rows]
+                for job in resumed:
+                    job.message = message_from_row(rows[job.inbox_id])  # type: ignore[arg-type]
+                await _with_attachments(session, resumed)
             # One statement claims the whole batch; a row already handled (by another process,
             # or before a crash) is not claimed, and its earlier answers are returned instead.
             claimed = set(
@@ -288,7 +291,7 @@ class Pipeline:
                 if job.message is None:
                     log.error("no inbox row %s", job.inbox_id)
                 elif job.inbox_id not in claimed:
-                    results[i] = await self._existing_replies(session, job.inbox_id)
+                    results[i] = await self.existing_replies(session, job.inbox_id)
                 else:
                     results[i], outcome = await self._handle_one(session, job, conversations, isolate=isolate)
                     outcomes.append(outcome)
@@ -369,7 +372,8 @@ class Pipeline:
             except Exception:
                 continue  # _handle_one tries again and records the failure with the message
 
-    async def _existing_replies(self, session: AsyncSession, inbox_id: int) -> list[Outgoing]:
+    async def existing_replies(self, session: AsyncSession, inbox_id: int) -> list[Outgoing]:
+        """What the bot answered to an inbox row (the outbox rows that reply to it), in order."""
         rows = (
             await session.scalars(
                 select(OutboxMessage).where(OutboxMessage.reply_to == inbox_id).order_by(OutboxMessage.id)
@@ -406,6 +410,14 @@ _RECORD_OUTCOME = (
     .values(label=bindparam("b_label"), handler=bindparam("b_handler"), status=bindparam("b_status"),
             error=bindparam("b_error"))
 )
+
+
+async def _with_attachments(session: AsyncSession, jobs: list[_Job]) -> None:
+    """Messages read back from the inbox get their photos and locations again (stored apart)."""
+    found = await attachments_of_messages(session, [(j.message.channel, j.message.msg_id) for j in jobs if j.message])
+    for job in jobs:
+        if job.message is not None and (key := (job.message.channel, job.message.msg_id)) in found:
+            job.message = dataclasses.replace(job.message, attachments=found[key])
 
 
 def _is_transient(exc: DBAPIError) -> bool:

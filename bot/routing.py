@@ -83,6 +83,7 @@ async def dispatch(
 
 def default_handlers() -> list[Handler[Any]]:
     """The production registry, in priority order (tests build their own lists)."""
+    from handlers.attachments import AttachmentHandler, AttachmentWithTextHandler
     from handlers.booking import BookingHandler, MyBookingsHandler
     from handlers.booking_cancel import CancelBookingHandler
     from handlers.booking_reply import BookingReplyHandler
@@ -92,6 +93,7 @@ def default_handlers() -> list[Handler[Any]]:
     from handlers.staff_sessions import StaffSessionsHandler
 
     return [
+        AttachmentHandler(),  # a photo or location on its own joins the sender's request (never an answer)
         StaffCommandHandler(),  # "#12 已解决 …" whatever the classifier thinks it mentions
         StaffSessionsHandler(),  # "加场 理发 12月6日 14:00-16:00 10人", "关闭场次 12" …
         BookingReplyHandler(),  # "1" / "周六那个" / "算了" to a pending booking question, else falls through
@@ -101,4 +103,5 @@ def default_handlers() -> list[Handler[Any]]:
         CancelBookingHandler(),  # also "取消 K7P3QX" whatever the label
         RequestHandler(),
         AlsoReplyHandler(),  # "+1" after a recent request; otherwise chit-chat, no reply
+        AttachmentWithTextHandler(),  # a photo with words nobody else took ("你们看看")
     ]

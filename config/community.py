@@ -228,6 +228,9 @@ class RequestRules(_Model):
     oldest_open_in_digest: int = Field(default=5, ge=0)
     staff_session_minutes: int = Field(default=480, ge=1)
     staff_web_url: str = "http://127.0.0.1:8080/staff"  # linked from digests and urgent alerts
+    # A photo or location a resident sends joins their open request reported at most this many
+    # minutes before, or waits this long for the report that follows (handlers/attachments.py).
+    attachment_window_minutes: int = Field(default=10, ge=0)
 
 
 class Community(_Model):

@@ -111,6 +111,13 @@ class Settings(BaseSettings):
     # corp, where a post to a chat of N members costs N (protocol notes §4.3: 20,000). Shared by
     # all bot processes; posts over it wait for the next minute.
     wecom_appchat_corp_per_minute: int = Field(default=20_000, ge=1)
+    # Photos residents send (bot/media_fetcher.py): the largest image kept (10 MB, WeChat's own
+    # limit for an image in its media store); larger ones get "图片太大了" and are not stored. A
+    # fetch that fails for a network or platform reason is tried this many times, then given up
+    # (the sender is asked to send it again); an idle fetcher looks for work this often.
+    media_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    media_max_attempts: int = Field(default=5, ge=1)
+    media_poll_seconds: float = Field(default=2.0, gt=0)
 
     @field_validator("config")
     @classmethod

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from config.community import Community, FaqEntry, RequestRules
 from core.message import Outgoing
 from handlers import texts_requests as texts
+from handlers.attachments import attach_waiting
 from handlers.base import Context, Incoming
 from handlers.hazard_alerts import alert_staff, alert_staff_escalated, is_urgent
 from handlers.privacy import mask_name, mask_text, masked_excerpt
@@ -155,6 +156,7 @@ class RequestHandler:
                     tier=tier_for(rules, category, text), urgent=urgent, team=team),
             actor=repo.Actor(m.sender_id, m.sender_name), now=ctx.now,
         )
+        await attach_waiting(ctx, request)  # photos/locations the sender just sent (handlers/attachments.py)
         masked = mask_name(m.sender_name)
         log.info("request #%s filed: %s tier=%s urgent=%s", request.id, category, request.tier, urgent)
         if urgent:
@@ -177,6 +179,7 @@ async def merge_into(ctx: Context, request: Request, *, urgent: bool) -> None:
     masked = mask_name(m.sender_name)
     added = await repo.add_reporter(ctx.session, request, person_id=m.sender_id, name=m.sender_name,
                                     channel=m.channel, group_id=m.group_id, text=m.text, now=ctx.now)
+    await attach_waiting(ctx, request)  # photos/locations the sender just sent (handlers/attachments.py)
     if urgent and not request.urgent:
         await repo.mark_urgent(ctx.session, request, actor=repo.Actor(m.sender_id, m.sender_name), now=ctx.now,
                                note=m.text)

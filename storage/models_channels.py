@@ -87,3 +87,5 @@ class SimTimeline(Base):
     sender_name: Mapped[str] = mapped_column(String(64))
     text: Mapped[str] = mapped_column(Text)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # A photo posted in the simulator (storage/models_attachments.py), shown in its bubble.
+    upload_id: Mapped[int | None] = mapped_column(ForeignKey("sim_uploads.id"))

@@ -18,6 +18,7 @@ import binascii
 import datetime as dt
 import logging
 import struct
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote
 from xml.parsers.expat import ExpatError
@@ -33,7 +34,7 @@ from bot.inbox import OnNew
 from bot.intake import Intake
 from config.community import Community
 from core.clock import Clock
-from core.message import Message
+from core.message import MAX_LABEL_CHARS, Attachment, Message
 from storage.db import Database
 from storage.models_channels import ChannelEvent
 from storage.upsert import dialect_insert
@@ -130,6 +131,40 @@ def text_field(value: Any, name: str, *, max_chars: int | None = None) -> str:
     if max_chars is not None and len(value) > max_chars:
         raise Rejected(400, f"field {name} is longer than {max_chars} characters")
     return value
+
+
+def image_attachment(media_id: Any, url: Any, what: str) -> Attachment:
+    """An image by its media id and/or download URL (WeCom/OA: MediaId and PicUrl; AI bot: url)."""
+    media_id = media_id.strip() if isinstance(media_id, str) and media_id.strip() else None
+    url = url.strip() if isinstance(url, str) and url.strip() else None
+    try:
+        return Attachment("image", media_id=media_id, url=url)
+    except ValueError as exc:
+        raise Rejected(400, f"{what}: {exc}") from None
+
+
+def location_attachment(latitude: Any, longitude: Any, label: Any, what: str) -> Attachment:
+    """A location by its coordinates (WeChat's Location_X is the latitude, Location_Y the longitude)."""
+    try:
+        lat, lon = float(latitude), float(longitude)
+    except (TypeError, ValueError):
+        raise Rejected(400, f"{what}: the coordinates are not numbers") from None
+    name = " ".join(label.split())[:MAX_LABEL_CHARS] if isinstance(label, str) and label.strip() else None
+    try:
+        return Attachment("location", latitude=lat, longitude=lon, label=name)
+    except ValueError as exc:
+        raise Rejected(400, f"{what}: {exc}") from None
+
+
+def xml_attachments(kind: str, fields: Mapping[str, Any]) -> tuple[Attachment, ...] | None:
+    """The photo or location of a WeCom-app or Official-Account message, which name them alike
+    (`MediaId`, `PicUrl`; `Location_X` the latitude, `Location_Y`, `Label`); None for other kinds."""
+    if kind == "image":  # fetched later through media/get (bot/media_fetcher.py)
+        return (image_attachment(fields.get("MediaId"), fields.get("PicUrl"), "image"),)
+    if kind == "location":
+        return (location_attachment(fields.get("Location_X"), fields.get("Location_Y"), fields.get("Label"),
+                                    "location"),)
+    return None
 
 
 def epoch_time(value: Any, name: str) -> dt.datetime:

@@ -6,9 +6,11 @@ covers no body there, so a plain POST must also be fresh: a `timestamp` more tha
 our clock is refused (403, logged), and a captured request cannot be replayed later. Safe mode
 (LINLI_MP_AES_KEY set): POSTs carry `encrypt_type=aes` and `msg_signature` and the message is
 decrypted with `wechatpy.crypto.WeChatCrypto` (receive id = AppID); plain POSTs are refused then.
-The answer is `success` once the message is stored; replies go out as customer-service messages
-(bot/channels/wecom_senders.py), allowed within 48 h of the follower's last message — which is
-recorded here, in the same transaction as the message.
+Text, recognised voice, image (`MediaId`, `PicUrl`: fetched later through media/get) and location
+(`Location_X`, `Location_Y`, `Label`) messages are understood. The answer is `success` once the
+message is stored; replies go out as customer-service messages (bot/channels/wecom_senders.py),
+allowed within 48 h of the follower's last message — which is recorded here, in the same
+transaction as the message.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from bot.channels.callback import (
     query_params,
     read_body,
     text_field,
+    xml_attachments,
 )
 from bot.channels.wechat_directory import add_member
 from core.message import Message
@@ -123,12 +126,16 @@ class OfficialAccountCallback(CallbackChannel):
                 event = str(msg._data.get("Event", ""))
                 await self.record_event(f"{openid}:{int(sent_at.timestamp())}:{event}", event)
                 return _success()
+            data = msg._data
+            attachments = xml_attachments(kind, data)
             if kind == "text":
                 content = text_field(msg.content, "Content")
-            elif kind == "voice" and isinstance(msg._data.get("Recognition"), str) and msg._data["Recognition"]:
-                content = msg._data["Recognition"]  # speech recognition, when enabled for the account
+            elif kind == "voice" and isinstance(data.get("Recognition"), str) and data["Recognition"]:
+                content = data["Recognition"]  # speech recognition, when enabled for the account
+            elif attachments is not None:
+                content = ""
             else:
-                log.info("mp: ignored a %s message from %s (only text is understood)", kind, openid)
+                log.info("mp: ignored a %s message from %s (not text, voice, image or location)", kind, openid)
                 return _success()
             msg_id = str(int(msg._data.get("MsgId") or 0))
         except CORRUPT as exc:
@@ -147,6 +154,7 @@ class OfficialAccountCallback(CallbackChannel):
             sent_at=sent_at,
             mentions_bot=True,  # a one-to-one chat with the account
             sender_role=sender.role,  # type: ignore[arg-type]
+            attachments=attachments or (),
         )
 
         async def on_new(session: AsyncSession, inbox_id: int) -> None:

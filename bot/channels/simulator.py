@@ -1,7 +1,10 @@
 """The web simulator channel: a WeChat-style group chat page and its JSON API (the default channel).
 
 It is a channel like the WeChat ones: its JSON becomes a `Message`, and its sender "delivers"
-the bot's `Outgoing`s into its own chat store (`sim_timeline`), which the page polls.
+the bot's `Outgoing`s into its own chat store (`sim_timeline`), which the page polls. The page's
+image button posts a photo (multipart, `POST /api/sim/images`): it is kept as an upload (what
+WeChat's media store is for the real channels) and the message refers to it by media id, so it
+is fetched, checked and attached like a photo from any channel.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +24,9 @@ from bot.intake import Intake
 from config.community import Community, Directory, Group
 from core.clock import Clock
 from core.delivery import Delivery
-from core.message import Message
+from core.message import Attachment, Message
+from handlers.image_check import sniff
+from storage import attachments_repo
 from storage.db import Database
 from storage.models import Member
 from storage.models_channels import SimTimeline
@@ -31,6 +36,7 @@ log = logging.getLogger("linli.sim")
 CHANNEL = "sim"
 STATIC_DIR = Path(__file__).resolve().parent / "sim_static"
 MAX_BODY_BYTES = 64 * 1024
+IMAGE_PLACEHOLDER = "[图片]"  # the timeline's text of a photo sent without words
 
 
 class BadRequest(Exception):
@@ -85,6 +91,7 @@ class SimulatorChannel:
         *,
         max_text_chars: int = 2048,
         token: str | None = None,
+        max_upload_bytes: int = 20 * 1024 * 1024,
     ) -> None:
         self.db = db
         self.directory = directory
@@ -92,6 +99,9 @@ class SimulatorChannel:
         self.clock = clock
         self.max_text_chars = max_text_chars
         self.token = token
+        # A larger upload is refused at once (as a WeChat client would not send it); one between
+        # the media limit and this gets the bot's own "图片太大了" answer.
+        self.max_upload_bytes = max_upload_bytes
         # Joined members never leave the table, so a found one can be remembered.
         self._members: dict[tuple[str, str], tuple[str, str]] = {}
 
@@ -100,6 +110,8 @@ class SimulatorChannel:
         app.router.add_static("/static/", STATIC_DIR, name="sim-static")
         app.router.add_get("/api/sim/directory", self.get_directory)
         app.router.add_post("/api/sim/messages", self.post_message)
+        app.router.add_post("/api/sim/images", self.post_image)
+        app.router.add_get("/api/sim/uploads/{upload:\\d+}", self.get_upload)
         app.router.add_get("/api/sim/groups/{group}/messages", self.group_messages)
         app.router.add_get("/api/sim/users/{user}/messages", self.user_messages)
 
@@ -201,6 +213,71 @@ class SimulatorChannel:
         except BadRequest as exc:
             log.warning("simulator rejected a message: %s", exc)
             return _error(400, str(exc))
+        return await self._say(body, body["text"])
+
+    async def post_image(self, request: web.Request) -> web.Response:
+        """A photo from the page's image button: form fields group, user, name?, text?, msg_id?, image."""
+        if not self._authorized(request):
+            return _error(401, "a valid simulator token is required")
+        try:
+            body, data, content_type = await self._parse_image(request)
+        except BadRequest as exc:
+            log.warning("simulator rejected an image: %s", exc)
+            return _error(413 if "too large" in str(exc) else 400, str(exc))
+        if self.directory.find_group(body["group"]) is None:
+            return _error(400, f"unknown group {body['group']!r}")
+        try:
+            async with self.db.transaction() as session:
+                upload_id = await attachments_repo.add_sim_upload(session, data, content_type, now=self.clock.now())
+        except Exception:
+            log.exception("could not store a simulator upload")
+            return _error(503, "the bot cannot store images right now; please try again")
+        attachment = Attachment("image", media_id=f"sim:{upload_id}")
+        return await self._say(body, body.get("text", ""), attachment=attachment, upload_id=upload_id)
+
+    async def _parse_image(self, request: web.Request) -> tuple[dict[str, Any], bytes, str | None]:
+        if request.content_length is not None and request.content_length > self.max_upload_bytes + MAX_BODY_BYTES:
+            raise BadRequest(f"image too large (over {self.max_upload_bytes} bytes)")
+        try:
+            reader = await request.multipart()
+        except (AssertionError, ValueError, KeyError):
+            raise BadRequest("body must be multipart/form-data") from None
+        fields: dict[str, Any] = {}
+        data, content_type = None, None
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader) or not part.name:
+                raise BadRequest("unexpected part in the form")
+            limit = self.max_upload_bytes if part.name == "image" else self.max_text_chars * 4
+            chunks = bytearray()
+            while chunk := await part.read_chunk(64 * 1024):
+                chunks += chunk
+                if len(chunks) > limit:
+                    raise BadRequest(f"image too large (over {self.max_upload_bytes} bytes)" if part.name == "image"
+                                     else f"field {part.name!r} is too long")
+            if part.name == "image":
+                data, content_type = bytes(chunks), part.headers.get("Content-Type")
+            else:
+                try:
+                    fields[part.name] = chunks.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise BadRequest(f"field {part.name!r} is not UTF-8") from None
+        if not data:
+            raise BadRequest("missing field 'image'")
+        for key in ("group", "user"):
+            if not fields.get(key, "").strip():
+                raise BadRequest(f"missing field {key!r}")
+        if len(fields.get("text", "")) > self.max_text_chars:
+            raise BadRequest(f"text is longer than {self.max_text_chars} characters")
+        name = fields.get("name")
+        if name is not None and (not name.strip() or len(name) > 32):
+            raise BadRequest("field 'name' must be a non-empty string of at most 32 characters")
+        msg_id = fields.get("msg_id")
+        if msg_id is not None and not 0 < len(msg_id) <= 128:
+            raise BadRequest("field 'msg_id' must be 1 to 128 characters")
+        return fields, data, content_type
+
+    async def _say(self, body: dict[str, Any], text: str, *, attachment: Attachment | None = None,
+                   upload_id: int | None = None) -> web.Response:
         found = self.directory.find_group(body["group"])
         if found is None:
             log.warning("simulator rejected a message for unknown group %r", body["group"])
@@ -208,7 +285,6 @@ class SimulatorChannel:
         community, group = found
         user_id = body["user"].strip()
         sender_name, role, is_new = await self._sender(community, group, user_id, body.get("name"))
-        text = body["text"]
         message = Message(
             channel=CHANNEL,
             community=community.id,
@@ -220,6 +296,7 @@ class SimulatorChannel:
             sent_at=self.clock.now(),
             mentions_bot=f"@{community.bot_name}" in text,
             sender_role=role,  # type: ignore[arg-type]
+            attachments=(attachment,) if attachment is not None else (),
         )
 
         async def on_new(session: AsyncSession, inbox_id: int) -> None:
@@ -227,7 +304,8 @@ class SimulatorChannel:
                 await session.merge(Member(community=community.id, person_id=user_id, name=sender_name,
                                            role="resident", first_group=group.id))
             session.add(SimTimeline(chat_kind="group", chat_id=group.id, from_kind="user", sender_id=user_id,
-                                    sender_name=sender_name, text=text, at=message.sent_at))
+                                    sender_name=sender_name, text=text or IMAGE_PLACEHOLDER, at=message.sent_at,
+                                    upload_id=upload_id))
 
         try:
             stored = await self.intake.store(message, on_new)
@@ -273,6 +351,7 @@ class SimulatorChannel:
                 "sender_name": r.sender_name,
                 "text": r.text,
                 "at": r.at.astimezone(dt.UTC).isoformat(),
+                **({"image": f"/api/sim/uploads/{r.upload_id}"} if r.upload_id is not None else {}),
             }
             for r in rows
         ]
@@ -298,3 +377,17 @@ class SimulatorChannel:
         except BadRequest as exc:
             return _error(400, str(exc))
         return _json({"user": user_id, "messages": messages})
+
+    async def get_upload(self, request: web.Request) -> web.Response:
+        """A photo posted in the simulator, for its chat bubble (served as the image it looks like, never sniffed)."""
+        if not self._authorized(request):
+            return _error(401, "a valid simulator token is required")
+        async with self.db.transaction() as session:
+            upload = await attachments_repo.sim_upload(session, int(request.match_info["upload"]))
+            data = upload.data if upload is not None else None
+        if data is None:
+            return _error(404, "no such upload")
+        sniffed = sniff(data)
+        return web.Response(body=data, content_type=sniffed[0] if sniffed else "application/octet-stream",
+                            headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=3600",
+                                     "Content-Security-Policy": "default-src 'none'; sandbox"})

@@ -44,15 +44,33 @@ class Malformed(Exception):
     """Not readable: bad envelope, ciphertext, padding or XML. Retrying cannot help."""
 
 
+def wechat_cipher(encoding_aes_key: str) -> Cipher[modes.CBC]:
+    """AES-256-CBC with the key an EncodingAESKey stands for and, as IV, its first 16 bytes."""
+    key = base64.b64decode(encoding_aes_key + "=")
+    if len(key) != 32:
+        raise ValueError("EncodingAESKey must be 43 characters of base64 (a 32-byte key)")
+    return Cipher(algorithms.AES(key), modes.CBC(key[:16]))
+
+
+def aes_open(cipher: Cipher[modes.CBC], sealed: bytes) -> bytes:
+    """Decrypts `sealed` and strips WeChat's PKCS#7 padding (to 32 bytes): what the callbacks
+    and the AI bot's image files share."""
+    if not sealed or len(sealed) % 16:
+        raise Malformed("ciphertext is not whole AES blocks")
+    decryptor = cipher.decryptor()
+    plain = decryptor.update(sealed) + decryptor.finalize()
+    pad = plain[-1]
+    if not 1 <= pad <= BLOCK or len(plain) < pad or plain[-pad:] != bytes((pad,)) * pad:
+        raise Malformed("bad padding")
+    return plain[:-pad]
+
+
 class CallbackCodec:
     """Verifies and decrypts the callbacks of one app (its token, EncodingAESKey and receive id)."""
 
     def __init__(self, token: str, encoding_aes_key: str, receive_id: str) -> None:
-        key = base64.b64decode(encoding_aes_key + "=")
-        if len(key) != 32:
-            raise ValueError("EncodingAESKey must be 43 characters of base64 (a 32-byte key)")
         self._token = token
-        self._cipher = Cipher(algorithms.AES(key), modes.CBC(key[:16]))
+        self._cipher = wechat_cipher(encoding_aes_key)
         self._receive_id = receive_id.encode()
 
     def signature(self, timestamp: str, nonce: str, encrypt: str) -> str:
@@ -70,14 +88,10 @@ class CallbackCodec:
             sealed = base64.b64decode(encrypt, validate=True)
         except binascii.Error:
             raise Malformed("Encrypt is not base64") from None
-        if not sealed or len(sealed) % 16:
-            raise Malformed("ciphertext is not whole AES blocks")
-        decryptor = self._cipher.decryptor()
-        plain = decryptor.update(sealed) + decryptor.finalize()
-        pad = plain[-1]
-        if not 1 <= pad <= BLOCK or len(plain) < 20 + pad:
+        plain = aes_open(self._cipher, sealed)
+        if len(plain) < 20:  # 16 random bytes and the length, at least
             raise Malformed("bad padding")
-        content = plain[16:-pad]
+        content = plain[16:]
         (length,) = struct.unpack(">I", content[:4])
         if length > len(content) - 4:
             raise Malformed("bad message length")

@@ -1,5 +1,9 @@
 """The WeCom self-built app callback (GET URL check, POST encrypted XML): members writing to the app one-to-one.
 
+Text, image (`MediaId`, `PicUrl`: the photo is fetched later through media/get) and location
+(`Location_X` latitude, `Location_Y` longitude, `Label`) messages become `Message`s; other types
+are acknowledged and logged.
+
 The skeleton every WeChat callback shares is in callback.py. wechatpy is used for the URL check;
 messages, the hot path, are opened by `wechat_codec` in a fifth of wechatpy's time
 (shared/notes/wechat-protocol.md).
@@ -22,6 +26,7 @@ from bot.channels.callback import (
     query_params,
     read_body,
     text_field,
+    xml_attachments,
 )
 from bot.channels.wechat_codec import CallbackCodec, Forged, Malformed
 from core.message import Message
@@ -67,10 +72,14 @@ class WeComAppCallback(CallbackChannel):
             event = text_field(fields.get("Event"), "Event")
             await self.record_event(f"{source}:{int(sent_at.timestamp())}:{event}", event)
             return web.Response(status=200)
-        if kind != "text":
-            log.info("wecom: ignored a %s message from %s (only text is understood)", kind, source)
+        attachments = xml_attachments(kind, fields)
+        if kind == "text":
+            content = text_field(fields.get("Content"), "Content")
+        elif attachments is not None:
+            content = ""
+        else:
+            log.info("wecom: ignored a %s message from %s (text, images and locations are understood)", kind, source)
             return web.Response(status=200)
-        content = text_field(fields.get("Content"), "Content")
         msg_id = fields.get("MsgId", "").strip()
         if not msg_id.isdigit() or msg_id.strip("0") == "" or len(msg_id) > 32:
             raise Rejected(400, "missing field MsgId")
@@ -90,6 +99,7 @@ class WeComAppCallback(CallbackChannel):
             sent_at=sent_at,
             mentions_bot=True,
             sender_role=sender.role,  # type: ignore[arg-type]
+            attachments=attachments or (),
         )
         failed = await self.accept(message, sender, self.member_on_new(sender, None))
         return failed or web.Response(status=200)

@@ -2,7 +2,10 @@
 
 The platform POSTs `{"encrypt": …}` with the WeCom signature and AES scheme and an empty receive
 id; the plaintext is JSON (`msgid`, `aibotid`, `chatid`, `chattype` group|single, `from.userid`,
-`response_url`, `msgtype`, `text.content` starting with "@bot", optional `quote`). The answer is
+`response_url`, `msgtype`, `text.content` starting with "@bot", optional `quote`). Besides `text`, an
+`image` (private chats) and a `mixed` message (text and images; what an @-mention with a photo
+is in a group) are understood: their images are encrypted `url`s, valid for minutes, fetched
+in the background (bot/channels/media_sources.py, bot/media_fetcher.py). The answer is
 200 with an empty body once the message is stored; the reply goes out later through the
 message's one-use `response_url` (bot/channels/wecom_senders.py), valid for an hour (secondary
 source: sipeed/picoclaw docs/channels/wecom/wecom_aibot; unverified against the official page).
@@ -29,12 +32,13 @@ from bot.channels.callback import (
     Rejected,
     check_echo,
     epoch_time,
+    image_attachment,
     query_params,
     read_body,
     text_field,
 )
 from bot.channels.wechat_directory import add_member
-from core.message import Message
+from core.message import MAX_ATTACHMENTS, Attachment, Message
 from storage.models_channels import AibotReplyUrl
 
 log = logging.getLogger("linli.wechat.aibot")
@@ -42,6 +46,7 @@ log = logging.getLogger("linli.wechat.aibot")
 CHANNEL = "wecom_aibot"
 CALLBACK_PATH = "/wecom/aibot/callback"
 RESPONSE_URL_TTL = dt.timedelta(hours=1)
+MAX_MIXED_ITEMS = 50
 
 
 class AibotCallback(CallbackChannel):
@@ -89,11 +94,15 @@ class AibotCallback(CallbackChannel):
         chattype = data.get("chattype")
         if chattype not in ("group", "single"):
             raise Rejected(400, "field chattype must be 'group' or 'single'")
-        if msgtype != "text":
-            log.info("wecom_aibot: ignored a %s message %s (only text is understood)", msgtype, msg_id)
+        attachments: tuple[Attachment, ...] = ()
+        if msgtype == "text":
+            text = data.get("text")
+            content = text_field(text.get("content") if isinstance(text, dict) else None, "text.content")
+        elif msgtype in ("image", "mixed"):
+            content, attachments = _text_and_images(data, msgtype)
+        else:
+            log.info("wecom_aibot: ignored a %s message %s (text, image and mixed are understood)", msgtype, msg_id)
             return web.Response(status=200)
-        text = data.get("text")
-        content = text_field(text.get("content") if isinstance(text, dict) else None, "text.content")
         response_url = data.get("response_url")
         if response_url is not None and (not isinstance(response_url, str)
                                          or not response_url.startswith(("https://", "http://"))):
@@ -122,6 +131,7 @@ class AibotCallback(CallbackChannel):
             sent_at=sent_at,
             mentions_bot=True,  # the platform only calls back when the bot is mentioned
             sender_role=sender.role,  # type: ignore[arg-type]
+            attachments=attachments,
         )
         expires = self.clock.now() + RESPONSE_URL_TTL
 
@@ -132,6 +142,35 @@ class AibotCallback(CallbackChannel):
 
         failed = await self.accept(message, sender, on_new)
         return failed or web.Response(status=200)
+
+
+def _text_and_images(data: dict[str, Any], msgtype: str) -> tuple[str, tuple[Attachment, ...]]:
+    """An `image` message (private chats) or a `mixed` one (text and images; also @-mentions in
+    groups): its words, joined, and its images (each an encrypted `url`, fetched later)."""
+    if msgtype == "image":
+        image = data.get("image")
+        return "", (image_attachment(None, image.get("url") if isinstance(image, dict) else None, "image.url"),)
+    mixed = data.get("mixed")
+    items = mixed.get("msg_item") if isinstance(mixed, dict) else None
+    if not isinstance(items, list) or not items or len(items) > MAX_MIXED_ITEMS:
+        raise Rejected(400, f"field mixed.msg_item must be a list of 1 to {MAX_MIXED_ITEMS} items")
+    words: list[str] = []
+    images: list[Attachment] = []
+    for item in items:
+        kind = item.get("msgtype") if isinstance(item, dict) else None
+        body = item.get(kind) if isinstance(item, dict) and isinstance(kind, str) else None
+        if kind == "text":
+            words.append(text_field(body.get("content") if isinstance(body, dict) else None, "mixed text.content"))
+        elif kind == "image":
+            images.append(image_attachment(None, body.get("url") if isinstance(body, dict) else None,
+                                           "mixed image.url"))
+    if len(images) > MAX_ATTACHMENTS:  # keep the words and the first ones rather than lose the message
+        log.warning("wecom_aibot: %d images in one message; keeping the first %d", len(images), MAX_ATTACHMENTS)
+        images = images[:MAX_ATTACHMENTS]
+    content = "\n".join(words)
+    if not content and not images:
+        raise Rejected(400, "a mixed message with neither text nor images")
+    return content, tuple(images)
 
 
 def _json_object(raw: bytes, what: str) -> dict[str, Any]:

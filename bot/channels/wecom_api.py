@@ -47,6 +47,14 @@ THROTTLED = frozenset({45009, 45033})  # over the API frequency / concurrency li
 TOKEN_MARGIN = dt.timedelta(minutes=5)
 
 
+class TooLarge(PermanentError):
+    """A download over the size limit (its size when the server said it, else None): not read further."""
+
+    def __init__(self, message: str, *, size: int | None) -> None:
+        super().__init__(message)
+        self.size = size
+
+
 class Throttled(TemporaryError):
     """Try again after `retry_after` seconds; a local rate-limit wait does not count as an attempt."""
 
@@ -143,6 +151,29 @@ class WeChatHttp:
         if not isinstance(parsed, dict):
             raise TemporaryError(f"{what}: the answer is not a JSON object")
         return parsed
+
+
+    async def download(self, url: str, what: str, *, max_bytes: int, params: dict[str, str] | None = None
+                       ) -> tuple[bytes, str]:
+        """The body (at most `max_bytes`, else `TooLarge`) and its content type, of a GET."""
+        try:
+            async with self._client().get(url, params=params) as resp:
+                if resp.status == 429 or resp.status >= 500:
+                    raise TemporaryError(f"{what}: HTTP {resp.status}")
+                if resp.status != 200:
+                    raise PermanentError(f"{what}: HTTP {resp.status}")
+                if resp.content_length is not None and resp.content_length > max_bytes:
+                    raise TooLarge(f"{what}: {resp.content_length} bytes", size=resp.content_length)
+                body = bytearray()
+                async for chunk in resp.content.iter_chunked(64 * 1024):
+                    body += chunk
+                    if len(body) > max_bytes:
+                        raise TooLarge(f"{what}: more than {max_bytes} bytes", size=None)
+                return bytes(body), resp.content_type
+        except TimeoutError:
+            raise TemporaryError(f"{what}: no answer within {self.timeout.total:g} s") from None
+        except aiohttp.ClientError as exc:
+            raise TemporaryError(f"{what}: network error {type(exc).__name__}") from None
 
 
 class SharedTokens:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from bot.staff_web.attachment_pages import AttachmentFiles
 from bot.staff_web.auth import StaffAuth
 from bot.staff_web.chart_pages import ChartPages
 from bot.staff_web.drawing import ChartDrawer
@@ -22,6 +23,7 @@ class StaffWeb:
         self.requests = RequestPages(linli.db, linli.clock, self.auth, linli.drainer.wake)
         self.drawer = ChartDrawer()
         self.charts = ChartPages(linli.db, linli.clock, self.auth, self.drawer)
+        self.attachments = AttachmentFiles(linli.db, self.auth)  # the photos residents sent
 
     def add_routes(self, app: web.Application) -> None:
         setup_templates(app)
@@ -37,6 +39,7 @@ class StaffWeb:
         r.add_get(f"{PREFIX}/charts/categories.png", self.charts.categories_png)
         r.add_get(f"{PREFIX}/charts/median.png", self.charts.median_png)
         r.add_get(f"{PREFIX}/charts/weekly.png", self.charts.weekly_png)
+        self.attachments.add_routes(app)
 
         async def stop_drawing(app: web.Application) -> None:
             await self.drawer.stop()

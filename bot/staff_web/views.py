@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from sqlalchemy import func, select
 
+from bot.staff_web.attachment_pages import request_attachments
 from bot.staff_web.auth import Staff, StaffAuth
 from bot.staff_web.render import PREFIX, render
 from config.community import Community
@@ -114,6 +115,7 @@ class RequestPages:
                                                         "text": texts.not_found(number)}, status=404)
             events = await repo.history(session, number)
             reporters = await repo.reporters(session, number)
+            photos = await request_attachments(session, number)  # photos and locations (attachment_pages.py)
         if message is None and request.query.get("done"):
             message = ("ok", request.query["done"])
         people = []
@@ -132,7 +134,7 @@ class RequestPages:
             "where": Location(req.building, req.unit, req.room).describe() or "（未写明）",
             "grid": grid_name(c, req.grid), "tier": texts.TIER_NAMES.get(req.tier, req.tier),
             "status_name": texts.STATUS_NAMES.get(req.status, req.status), "people": people,
-            "actions": actions, "history": history,
+            "actions": actions, "history": history, **photos,
         }, status=status)
 
     async def change(self, request: web.Request) -> web.Response:

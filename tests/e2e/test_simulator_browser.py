@@ -224,3 +224,51 @@ async def test_server_error_is_shown_and_new_resident_can_join(page, sim_server)
     await err.wait_for()
     assert await err.locator("span").evaluate("e => getComputedStyle(e).color") == "rgb(250, 81, 81)"
     assert await page.input_value("#input") == "x"  # the text is kept for another try
+
+
+async def test_resident_sends_a_photo_with_the_image_button(page, sim_server, js_errors):
+    """The image button posts a photo; it joins the report the resident just made, and shows in the chat."""
+    import io
+
+    from PIL import Image
+
+    base = sim_server.rstrip("/")
+    await page.goto(base + "/")
+    await page.wait_for_selector("[data-group]")
+    directory = await (await page.request.get(base + "/api/sim/directory")).json()
+    group, resident = _pick_group_and_resident(directory)
+    await page.select_option("#as-user", resident["id"])
+    await page.click(f'[data-group="{group["id"]}"]')
+    await page.wait_for_function(
+        "g => document.getElementById('messages').dataset.chat === 'group:' + g", arg=group["id"]
+    )
+
+    bots_before = await page.locator("#messages .msg-bot").count()
+    await _send(page, "3号楼2单元楼道灯又不亮了")
+    await page.wait_for_function(
+        "n => document.querySelectorAll('#messages .msg-bot').length > n", arg=bots_before, timeout=REPLY_TIMEOUT_MS
+    )
+    filed = (await page.locator("#messages .msg-bot").last.locator(".bubble").text_content()) or ""
+    assert "#" in filed, filed
+    number = filed.split("#", 1)[1].split("（", 1)[0]
+
+    photo = io.BytesIO()
+    Image.new("RGB", (300, 200), (200, 120, 40)).save(photo, "JPEG")
+    bots_before = await page.locator("#messages .msg-bot").count()
+    async with page.expect_file_chooser() as chooser:
+        await page.click("#image-button")
+    await (await chooser.value).set_files(
+        files=[{"name": "light.jpg", "mimeType": "image/jpeg", "buffer": photo.getvalue()}])
+
+    shown = page.locator("#messages .msg-self .bubble-image").last
+    await shown.wait_for(timeout=REPLY_TIMEOUT_MS)
+    await page.wait_for_function(
+        "() => { const i = [...document.querySelectorAll('#messages .msg-self .bubble-image')].pop();"
+        " return i && i.complete && i.naturalWidth === 300; }"
+    )
+    await page.wait_for_function(
+        "n => document.querySelectorAll('#messages .msg-bot').length > n", arg=bots_before, timeout=REPLY_TIMEOUT_MS
+    )
+    answer = (await page.locator("#messages .msg-bot").last.locator(".bubble").text_content()) or ""
+    assert "收到照片" in answer and f"#{number}" in answer, answer
+    assert not js_errors, js_errors

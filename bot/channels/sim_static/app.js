@@ -3,6 +3,8 @@
  * Talks to the simulator API served by bot/channels/simulator.py:
  *   GET  /api/sim/directory
  *   POST /api/sim/messages                      {group, user, text, name?}
+ *   POST /api/sim/images                        multipart: group, user, name?, image
+ *   GET  /api/sim/uploads/{id}                  a posted photo (messages carry it as `image`)
  *   GET  /api/sim/groups/{group}/messages?after=<id>
  *   GET  /api/sim/users/{user}/messages?after=<id>
  *
@@ -43,6 +45,8 @@
     composer: $('composer'),
     input: $('input'),
     send: $('send'),
+    imageButton: $('image-button'),
+    imageInput: $('image-input'),
     readonly: $('readonly-note'),
     back: $('back'),
   };
@@ -478,7 +482,17 @@
     row.appendChild(makeAvatar(name, isBot ? 'bot' : m.sender_id, isBot));
     var body = el('div', 'msg-body');
     if (!isSelf && chat.type === 'group') body.appendChild(el('div', 'msg-name', name));
-    var bubble = el('div', 'bubble', String(m.text == null ? '' : m.text));
+    var bubble;
+    if (m.image) {
+      bubble = el('div', 'bubble has-image');
+      var img = el('img', 'bubble-image');
+      img.src = m.image;
+      img.alt = '图片';
+      bubble.appendChild(img);
+      if (m.text && m.text !== '[图片]') bubble.appendChild(el('div', 'bubble-caption', String(m.text)));
+    } else {
+      bubble = el('div', 'bubble', String(m.text == null ? '' : m.text));
+    }
     if (at) bubble.title = at.toLocaleString('zh-CN');
     body.appendChild(bubble);
     row.appendChild(body);
@@ -584,10 +598,38 @@
     });
   }
 
+  /* A photo from the image button: posted like WeChat's 图片, it joins the sender's request. */
+  function sendImage(file) {
+    if (!file || !state.chat || state.chat.type !== 'group' || state.sending) return;
+    var form = new FormData();
+    form.append('group', state.chat.id);
+    form.append('user', state.user);
+    if (isGuest(state.user)) form.append('name', currentName());
+    form.append('image', file, file.name || 'photo.jpg');
+    var gen = state.gen;
+    state.sending = true;
+    els.send.disabled = true;
+    els.imageButton.disabled = true;
+    api('/api/sim/images', { method: 'POST', body: form }).catch(function (err) {
+      if (gen === state.gen) {
+        appendSystem('图片发送失败：' + err.message, 'sys-error');
+        scrollToBottom();
+      }
+    }).then(function () {
+      state.sending = false;
+      els.send.disabled = false;
+      els.imageButton.disabled = false;
+      els.imageInput.value = '';
+      pollCurrent();
+    });
+  }
+
   // ---------------------------------------------------------------- wiring
 
   els.asUser.addEventListener('change', onUserSelect);
   els.send.addEventListener('click', send);
+  els.imageButton.addEventListener('click', function () { els.imageInput.click(); });
+  els.imageInput.addEventListener('change', function () { sendImage(els.imageInput.files[0]); });
   els.input.addEventListener('keydown', function (e) {
     if (e.key !== 'Enter' || e.shiftKey || e.ctrlKey || e.altKey || e.metaKey) return;
     if (e.isComposing || e.keyCode === 229) return; // IME candidate selection, not "send"

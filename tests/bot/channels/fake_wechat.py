@@ -1,8 +1,10 @@
 """A fake WeCom / Official Account API server (aiohttp on 127.0.0.1) with fault injection.
 
 It implements what linli calls: WeCom `gettoken`, `message/send`, `appchat/send`,
-`webhook/send?key=`, the Official Account `stable_token` and `message/custom/send`, and AI-bot
-`response_url`s. Tests queue faults per path (`fail(path, *faults)`): "expired" (42001, and every
+`webhook/send?key=`, the Official Account `stable_token` and `message/custom/send`, AI-bot
+`response_url`s, and the media behind photos: `media/get` (WeCom and OA share the path; tests put
+files in `media`) and the AI bot's image URLs (`files`, served as given: tests encrypt them).
+Tests queue faults per path (`fail(path, *faults)`): "expired" (42001, and every
 token issued so far stops working, as when WeCom invalidates a token early), "throttled" (45009),
 "busy" (-1), "5xx" (HTTP 502), "timeout" (answers after `slow_seconds`), an int errcode, or None
 (this call succeeds).
@@ -46,6 +48,9 @@ class FakeWeChatApi:
         self.calls: list[str] = []
         self.invalid_users: set[str] = set()
         self.used_response_urls: set[str] = set()
+        self.media: dict[str, tuple[bytes, str]] = {}  # media_id -> (bytes, content type)
+        self.files: dict[str, bytes] = {}  # AI-bot image name -> the (encrypted) bytes it serves
+        self.media_fetches: list[str] = []  # media ids and file names, in the order they were fetched
         self.slow_seconds = 3.0
         self._faults: dict[str, deque[Any]] = defaultdict(deque)
         self._issued = 0
@@ -64,6 +69,9 @@ class FakeWeChatApi:
 
     def response_url(self, name: str) -> str:
         return f"{self.base_url}/aibot/response/{name}"
+
+    def aibot_image_url(self, name: str) -> str:
+        return f"{self.base_url}/aibot/media/{name}"
 
     async def wait_for(self, count: int, within: float = 10.0) -> list[Delivered]:
         """Waits until at least `count` messages were delivered."""
@@ -84,6 +92,8 @@ class FakeWeChatApi:
         app.router.add_post("/cgi-bin/webhook/send", self.webhook_send)
         app.router.add_post("/cgi-bin/message/custom/send", self.custom_send)
         app.router.add_post("/aibot/response/{name}", self.aibot_response)
+        app.router.add_get("/cgi-bin/media/get", self.media_get)
+        app.router.add_get("/aibot/media/{name}", self.aibot_media)
         return app
 
     async def start(self) -> None:
@@ -195,6 +205,29 @@ class FakeWeChatApi:
         self.used_response_urls.add(name)
         body = await request.json()
         return self._deliver("aibot", name, body["markdown"]["content"], body)
+
+
+    async def media_get(self, request: web.Request) -> web.Response:
+        if (fault := await self._fault("media/get")) is not None:
+            return fault
+        if (error := self._token_error(request)) is not None:
+            return error
+        media_id = request.query.get("media_id", "")
+        self.media_fetches.append(media_id)
+        if media_id not in self.media:
+            return web.json_response({"errcode": 40007, "errmsg": "invalid media_id"})
+        data, content_type = self.media[media_id]
+        return web.Response(body=data, content_type=content_type,
+                            headers={"Content-Disposition": f'attachment; filename="{media_id}.jpg"'})
+
+    async def aibot_media(self, request: web.Request) -> web.Response:
+        if (fault := await self._fault("aibot/media")) is not None:
+            return fault
+        name = request.match_info["name"]
+        self.media_fetches.append(name)
+        if name not in self.files:
+            return web.Response(status=404, text="expired")
+        return web.Response(body=self.files[name], content_type="application/octet-stream")
 
 
 def _err(code: int) -> web.Response:
