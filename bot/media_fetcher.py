@@ -39,6 +39,10 @@ BACKOFF_SECONDS = (5.0, 15.0, 45.0, 120.0, 300.0)
 CONCURRENCY = 4
 
 
+# How long stop() waits for fetches under way before cancelling them.
+STOP_GRACE = 10.0
+
+
 class MediaFetcher:
     def __init__(self, db: Database, sources: dict[str, MediaSource], clock: Clock, *, max_bytes: int,
                  max_attempts: int = 5, poll_seconds: float = 2.0,
@@ -52,6 +56,7 @@ class MediaFetcher:
         self.on_outbox = on_outbox
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._running: dict[int, asyncio.Task[None]] = {}  # row id -> its fetch in this process
         self._limit = asyncio.Semaphore(CONCURRENCY)
 
@@ -61,13 +66,22 @@ class MediaFetcher:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
+            # Woken and told to stop rather than cancelled: a round in the middle of its query ends it.
+            self._stopping = True
+            self._wake.set()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+            self._stopping = False
+        # Fetches under way are let finish (a download and a short transaction each): cancelling one in
+        # the middle of a database call leaves the driver's worker (aiosqlite's thread) finishing for a
+        # loop that is gone. Only those still running after STOP_GRACE are cancelled; a lease expires
+        # and another process (or the next start) fetches them again.
         running = list(self._running.values())
-        for task in running:
-            task.cancel()
-        await asyncio.gather(*running, return_exceptions=True)
+        if running:
+            _, pending = await asyncio.wait(running, timeout=STOP_GRACE)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
     def wake(self) -> None:
         self._wake.set()
@@ -78,12 +92,14 @@ class MediaFetcher:
         return len(self._running)
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
             except TimeoutError:
                 pass
             self._wake.clear()
+            if self._stopping:
+                return
             try:
                 await self.run_once()
             except Exception as exc:  # the database is down: the rows wait for the next round
