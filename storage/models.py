@@ -101,6 +101,7 @@ class ConversationState(Base):
 from storage import (  # noqa: E402
     models_booking,  # noqa: F401
     models_channels,  # noqa: F401
+    models_learning,  # noqa: F401
     models_requests,  # noqa: F401
     models_scheduler,  # noqa: F401
 )
