@@ -9,6 +9,7 @@ from aiohttp import web
 from bot.staff_web.auth import StaffAuth
 from bot.staff_web.chart_pages import ChartPages
 from bot.staff_web.drawing import ChartDrawer
+from bot.staff_web.learning_pages import LearningPages
 from bot.staff_web.render import PREFIX, setup_templates
 from bot.staff_web.views import RequestPages
 
@@ -22,6 +23,8 @@ class StaffWeb:
         self.requests = RequestPages(linli.db, linli.clock, self.auth, linli.drainer.wake)
         self.drawer = ChartDrawer()
         self.charts = ChartPages(linli.db, linli.clock, self.auth, self.drawer)
+        self.learning = LearningPages(linli.db, linli.clock, self.auth, linli.drainer.wake, self.requests)
+        self.requests.extras = self.learning.request_extras
 
     def add_routes(self, app: web.Application) -> None:
         setup_templates(app)
@@ -33,6 +36,9 @@ class StaffWeb:
         r.add_get(f"{PREFIX}/requests/{{id:\\d+}}", self.requests.detail_page)
         r.add_post(f"{PREFIX}/requests/{{id:\\d+}}", self.requests.change)
         r.add_get(f"{PREFIX}/deliveries", self.requests.deliveries_page)
+        r.add_post(f"{PREFIX}/requests/{{id:\\d+}}/category", self.learning.change_category)
+        r.add_get(f"{PREFIX}/unsure", self.learning.unsure_page)
+        r.add_post(f"{PREFIX}/unsure/{{id:\\d+}}", self.learning.unsure_action)
         r.add_get(f"{PREFIX}/charts", self.charts.charts_page)
         r.add_get(f"{PREFIX}/charts/categories.png", self.charts.categories_png)
         r.add_get(f"{PREFIX}/charts/median.png", self.charts.median_png)
