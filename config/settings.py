@@ -111,6 +111,11 @@ class Settings(BaseSettings):
     # corp, where a post to a chat of N members costs N (protocol notes §4.3: 20,000). Shared by
     # all bot processes; posts over it wait for the next minute.
     wecom_appchat_corp_per_minute: int = Field(default=20_000, ge=1)
+    # Staff corrections teach the learned model (bot/relearn.py): a running bot looks for new ones
+    # this often (0: never retrains by itself; `linli train` still includes them), and trains a new
+    # model at most once per `retrain_min_interval_seconds`, in a child process, in the background.
+    retrain_check_seconds: float = Field(default=60.0, ge=0)
+    retrain_min_interval_seconds: float = Field(default=3600.0, ge=0)
 
     @field_validator("config")
     @classmethod
