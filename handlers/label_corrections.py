@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +19,7 @@ from config.community import Community
 from core.message import Outgoing
 from handlers import texts_learning as texts
 from handlers.privacy import mask_text
-from handlers.requests import tier_for
+from handlers.requests import ChangeOutcome, tier_for
 from handlers.texts_requests import TIER_NAMES, not_found
 from nlp.understanding import LABELS, is_request_label
 from storage import learning_repo
@@ -69,43 +68,30 @@ async def learn_from_recategorize(session: AsyncSession, community: str, request
                                    actor=actor, source=source, now=now, request_id=request.id)
 
 
-@dataclass
-class CategoryOutcome:
-    """What a category change did: the text for the staff member and the messages it causes."""
-
-    result: repo.ChangeResult
-    staff_text: str
-    outgoing: list[Outgoing] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return isinstance(self.result, repo.Changed)
-
-
 async def correct_category(session: AsyncSession, community: Community, request_id: int, category: str, *,
                            actor: repo.Actor, now: dt.datetime, expected_version: int | None = None,
-                           via_web: bool = True) -> CategoryOutcome:
+                           via_web: bool = True) -> ChangeOutcome:
     """Staff move a request to the right category: its tier and team follow the new category, the staff
     group is told, and the correction is kept for training."""
     rules = community.requests
     current = await repo.get_request(session, community.id, request_id)
     if current is None:
-        return CategoryOutcome(repo.NotFound(request_id), not_found(request_id))
+        return ChangeOutcome(repo.NotFound(request_id), not_found(request_id))
     team = rules.policy_team if category == "policy" and community.team(rules.policy_team or "") else None
     result = await learning_repo.change_category(
         session, community.id, request_id, category, tier=tier_for(rules, category, current.text), team=team,
         actor=actor, now=now, expected_version=expected_version)
     if isinstance(result, repo.Unchanged):
-        return CategoryOutcome(result, texts.category_unchanged(request_id, category))
+        return ChangeOutcome(result, texts.category_unchanged(request_id, category))
     if isinstance(result, repo.Stale):
-        return CategoryOutcome(result, texts.category_stale(request_id))
+        return ChangeOutcome(result, texts.category_stale(request_id))
     assert isinstance(result, repo.Changed)
     req = result.request
     who = f"{actor.name}，网页" if via_web else actor.name
     text = texts.category_changed(req.id, result.before, req.category, TIER_NAMES.get(req.tier, req.tier), who)
     await learn_from_recategorize(session, community.id, req, result.before, actor=actor, now=now,
                                   source="request" if via_web else "command")
-    outcome = CategoryOutcome(result, text)
+    outcome = ChangeOutcome(result, text)
     group = community.staff_group()
     if group is not None:
         outcome.outgoing.append(Outgoing(group.channel, community.id, "group", group.id, text))

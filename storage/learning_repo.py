@@ -14,8 +14,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models_learning import LabelCorrection, UnsureMessage
-from storage.models_requests import Request, RequestEvent, RequestReporter
-from storage.requests_repo import Actor, Changed, ChangeResult, NotFound, Stale, Unchanged, get_request
+from storage.models_requests import RequestReporter
+from storage.requests_repo import Actor, ChangeResult, NotFound, Stale, Unchanged, _apply_change, get_request
 from storage.upsert import dialect_insert
 
 _UNSURE = UnsureMessage.__table__
@@ -127,8 +127,8 @@ async def change_category(session: AsyncSession, community: str, request_id: int
                           expected_version: int | None = None) -> ChangeResult:
     """Moves a request to another category (and the tier and team it gives), with its history row.
 
-    Optimistic like every change of requests_repo: `UPDATE … WHERE version = <read>`. A closed
-    request may be corrected too: the label is what staff teach, whatever became of the request.
+    Optimistic like every change of requests_repo, and through its guarded update. A closed request
+    may be corrected too: the label is what staff teach, whatever became of the request.
     """
     req = await get_request(session, community, request_id)
     if req is None:
@@ -137,18 +137,7 @@ async def change_category(session: AsyncSession, community: str, request_id: int
         return Stale(req, None)
     if req.category == category:
         return Unchanged(req)
-    before = req.category
-    done = await session.execute(
-        update(Request).where(Request.id == req.id, Request.version == req.version)
-        .values(category=category, tier=tier, team=team, updated_at=now, version=req.version + 1)
-        .execution_options(synchronize_session=False))
-    if done.rowcount != 1:  # type: ignore[attr-defined]
-        current = await get_request(session, community, req.id)
-        assert current is not None
-        return Stale(current, None)
-    session.add(RequestEvent(request_id=req.id, at=now, actor_id=actor.id, actor_name=actor.name,
-                             action="category", from_value=before, to_value=category))
-    await session.flush()
-    changed = await get_request(session, community, req.id)
-    assert changed is not None
-    return Changed(changed, before)
+    return await _apply_change(session, community, req, req.version,
+                               {"category": category, "tier": tier, "team": team, "updated_at": now},
+                               action="category", before=req.category, after=category, actor=actor, now=now,
+                               note=None)
