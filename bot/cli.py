@@ -17,7 +17,7 @@ from config.community import ConfigError
 # Capabilities add their operators' subcommands in modules of their own, each with
 # `register(subparsers)` and `run(args) -> int | None` (None: not my command).
 CLI_EXTENSIONS: tuple[str, ...] = ("bot.cli_jobs", "bot.cli_bookings", "bot.cli_requests", "bot.cli_channels",
-                                   "bot.cli_backup")
+                                   "bot.cli_backup", "bot.cli_learning")
 
 
 def _parse_now(value: str) -> dt.datetime:
@@ -78,8 +78,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", action="store_true", help="score every file of nlp/corpus/, per file and per style")
     p.add_argument("--cv", type=int, metavar="K", help="k-fold cross-validation of the model over nlp/corpus/")
     p.add_argument("--rules-only", action="store_true", help="read with the keyword rules alone, no model")
-
-    sub.add_parser("train", help="train the model from nlp/corpus/ into the cache (also done at first use)")
 
     p = sub.add_parser("explain", help="show how a message is read: rule hits, the model, why the label won")
     p.add_argument("text")
@@ -154,10 +152,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 2
             return cmd_eval_files(args.files, args.now, sys.stdout,
                                   rules_only_understand() if args.rules_only else None)
-        if args.command == "train":
-            from nlp.cli import cmd_train
-
-            return cmd_train(sys.stdout)
         if args.command == "explain":
             from nlp.cli import cmd_explain
 

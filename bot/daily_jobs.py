@@ -61,6 +61,7 @@ def default_daily_jobs() -> list[DailyJob]:
     from handlers.booking_schedule import reminders_due, team_day_lists
     from handlers.digest import daily_digest
     from handlers.themes import provisional_calendar_notice
+    from handlers.unsure import prune_unsure_job
 
     async def tomorrows_reminders(session: AsyncSession, community: Community, day: dt.date) -> list[Outgoing]:
         return await reminders_due(session, community, day + dt.timedelta(days=1))
@@ -75,4 +76,6 @@ def default_daily_jobs() -> list[DailyJob]:
         DailyJob("digest", at=lambda c: c.digest_time, build=daily_digest),
         # Once a year, staff are told that the coming year's official holiday schedule is missing.
         DailyJob("calendar_notice", at=lambda c: c.digest_time, build=provisional_calendar_notice),
+        # Messages kept for staff (待确认) older than unsure.keep_days, or beyond unsure.max_pending, go.
+        DailyJob("unsure_prune", at=lambda c: c.unsure.prune_time, build=prune_unsure_job),
     ]

@@ -18,6 +18,7 @@ from bot.intake import Intake
 from bot.media_fetcher import MediaFetcher
 from bot.outbox import OutboxDrainer
 from bot.pipeline import Pipeline, Understand
+from bot.relearn import Relearner
 from bot.routing import Router, default_handlers
 from bot.scheduler import Scheduler
 from config.community import ConfigError, Directory
@@ -71,6 +72,7 @@ class Linli:
     media: MediaFetcher | None = None  # photos residents send, fetched in the background
     background: list[Any] = field(default_factory=list)
     scheduler: Scheduler | None = None  # while running with settings.scheduler
+    relearner: Relearner | None = None  # learns staff corrections (the default classifier only)
 
     async def start(self) -> None:
         if self.db.dialect == "sqlite":
@@ -88,6 +90,8 @@ class Linli:
             if resumed:
                 log.info("handled %d message(s) left over from the last run", resumed)
             self.background.append(asyncio.create_task(self.pipeline.sweep_forever(), name="inbox-sweeper"))
+            if self.relearner is not None:
+                self.background.append(asyncio.create_task(self.relearner.run_forever(), name="relearner"))
         else:
             log.warning("handle_messages is off: WeChat callbacks are stored and acknowledged, not handled")
         self.drainer.start()
@@ -141,4 +145,9 @@ def build_linli(settings: Settings, *, clock: Clock | None = None, understand: U
                          on_outbox=drainer.wake)
     inbox = InboxWriter(db)
     intake = Intake(inbox, pipeline, drainer, clock=clock, media=media)
-    return Linli(settings, directory, db, clock, inbox, pipeline, drainer, intake, senders, media=media)
+    relearner = None
+    if understand is None and settings.retrain_check_seconds > 0:  # a custom reader has no model to retrain
+        relearner = Relearner(db, check_seconds=settings.retrain_check_seconds,
+                              min_interval_seconds=settings.retrain_min_interval_seconds)
+    return Linli(settings, directory, db, clock, inbox, pipeline, drainer, intake, senders, media=media,
+                 relearner=relearner)

@@ -1,5 +1,8 @@
 """The handler registry and the dispatch step: one visible, ordered list; the first handler whose
-`match` finds something in the message handles it, and gets what `match` found."""
+`match` finds something in the message handles it, and gets what `match` found.
+
+A handler marked `fallback` (handlers/menu.py's menu, the last of the list) is also asked when the
+handler that took a message said nothing: a message addressed to the bot never meets silence."""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ class Router:
         if len(set(names)) != len(names):
             raise ValueError(f"handler names must be unique: {names}")
         self.handlers = tuple(handlers)
+        self.fallback: Handler[Any] | None = next((h for h in handlers if getattr(h, "fallback", False)), None)
 
     def route(self, incoming: Incoming) -> tuple[Handler[Any], Any] | None:
         """The first handler that matches, and what its `match` found; None for chit-chat (no reply)."""
@@ -77,6 +81,15 @@ async def dispatch(
         await handler.handle(ctx, found)
     except Exception as exc:
         raise HandlerFailed(handler.name) from exc
+    fallback = router.fallback
+    if not ctx.outgoing and fallback is not None and fallback is not handler:
+        again = fallback.match(incoming)  # only for a message addressed to the bot
+        if again is not None and again is not False:
+            try:
+                await fallback.handle(ctx, again)
+            except Exception as exc:
+                raise HandlerFailed(fallback.name) from exc
+            handler = fallback
     conversations.remember(message, ctx.conversation)
     return Dispatched(handler.name, ctx.outgoing)
 
@@ -87,21 +100,26 @@ def default_handlers() -> list[Handler[Any]]:
     from handlers.booking import BookingHandler, MyBookingsHandler
     from handlers.booking_cancel import CancelBookingHandler
     from handlers.booking_reply import BookingReplyHandler
+    from handlers.menu import HelpHandler, MenuHandler
     from handlers.queries import TodayActivityHandler
     from handlers.request_commands import StaffCommandHandler
     from handlers.requests import AlsoReplyHandler, RequestHandler
     from handlers.staff_sessions import StaffSessionsHandler
+    from handlers.unsure import UnsureHandler
 
     return [
         AttachmentHandler(),  # a photo or location on its own joins the sender's request (never an answer)
         StaffCommandHandler(),  # "#12 已解决 …" whatever the classifier thinks it mentions
         StaffSessionsHandler(),  # "加场 理发 12月6日 14:00-16:00 10人", "关闭场次 12" …
         BookingReplyHandler(),  # "1" / "周六那个" / "算了" to a pending booking question, else falls through
+        HelpHandler(),  # "帮助" / "你能做什么" / "怎么用" as a whole message: the menu
         TodayActivityHandler(),
         BookingHandler(),
         MyBookingsHandler(),
         CancelBookingHandler(),  # also "取消 K7P3QX" whatever the label
+        UnsureHandler(),  # unaddressed, may be a request, not sure: no reply, kept for staff (待确认)
         RequestHandler(),
         AlsoReplyHandler(),  # "+1" after a recent request; otherwise chit-chat, no reply
         AttachmentWithTextHandler(),  # a photo with words nobody else took ("你们看看")
+        MenuHandler(),  # addressed (@ or a private chat) and nothing above answered: the menu
     ]

@@ -233,6 +233,22 @@ class RequestRules(_Model):
     attachment_window_minutes: int = Field(default=10, ge=0)
 
 
+class MenuRules(_Model):
+    """The menu of what the bot can do (handlers/menu.py): what asks for it, said as a whole message."""
+
+    help_words: list[str] = Field(default_factory=lambda: [
+        "帮助", "菜单", "使用说明", "怎么用", "怎么使用", "咋用", "你能做什么", "你能干什么", "你能干啥", "你会什么",
+        "你会做什么", "你会干啥", "你都能做什么", "能做什么", "能干什么", "能干啥", "有什么功能", "有啥功能", "help"])
+
+
+class UnsureRules(_Model):
+    """Messages kept for staff as 待确认 (handlers/unsure.py): how long, how many, when they are pruned."""
+
+    keep_days: int = Field(default=30, ge=1)  # rows last seen longer ago are deleted
+    max_pending: int = Field(default=500, ge=1)  # the oldest pending rows beyond this many are deleted
+    prune_time: dt.time = dt.time(3, 30)  # the daily prune job, local time
+
+
 class Community(_Model):
     id: str
     name: str
@@ -249,6 +265,8 @@ class Community(_Model):
     services: list[Service] = Field(default_factory=list)
     themes: Themes = Field(default_factory=Themes)
     requests: RequestRules = Field(default_factory=RequestRules)
+    menu: MenuRules = Field(default_factory=MenuRules)
+    unsure: UnsureRules = Field(default_factory=UnsureRules)
 
     @field_validator("timezone")
     @classmethod

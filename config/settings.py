@@ -118,6 +118,11 @@ class Settings(BaseSettings):
     media_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     media_max_attempts: int = Field(default=5, ge=1)
     media_poll_seconds: float = Field(default=2.0, gt=0)
+    # Staff corrections teach the learned model (bot/relearn.py): a running bot looks for new ones
+    # this often (0: never retrains by itself; `linli train` still includes them), and trains a new
+    # model at most once per `retrain_min_interval_seconds`, in a child process, in the background.
+    retrain_check_seconds: float = Field(default=60.0, ge=0)
+    retrain_min_interval_seconds: float = Field(default=3600.0, ge=0)
 
     @field_validator("config")
     @classmethod

@@ -140,6 +140,17 @@ class Classifier:
         self.warm()
         return self._model
 
+    def use_model(self, model: LearnedModel) -> None:
+        """Serves `model` from now on (a model retrained with staff corrections, bot/relearn.py).
+
+        Both assignments happen between two messages (the caller runs on the event loop, as
+        `understand` does): no message is read half by the old model and half by the new one, and
+        no reading of the old model is served from the memo afterwards.
+        """
+        self._model_sources = None
+        self._model = model
+        self._memo = OrderedDict()
+
     @classmethod
     def from_config(cls, path: Path | str | None = None, userdict: Path | str | None = None,
                     warm: bool = True, learned: bool = True) -> Classifier:

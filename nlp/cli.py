@@ -149,13 +149,14 @@ def cmd_eval_corpus(stdout: IO[str], cv: int | None = None, rules_only: bool = F
     return 0
 
 
-def cmd_train(stdout: IO[str]) -> int:
-    """Trains the model from nlp/corpus/ into the cache, whether or not a cached one exists."""
+def cmd_train(stdout: IO[str], extra: Sequence[dict[str, Any]] = ()) -> int:
+    """Trains the model from nlp/corpus/ (and `extra` labelled rows: staff corrections) into the
+    cache, whether or not a cached one exists."""
     import time
 
     from nlp.model import ModelSources, cache_dir, train_to_file
 
-    sources = ModelSources()
+    sources = ModelSources(extra=tuple(extra))
     path = cache_dir() / f"model-{sources.key()}.bin"
     start = time.perf_counter()
     count = train_to_file(path, sources)

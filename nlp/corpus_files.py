@@ -68,9 +68,12 @@ def read_rows(file: CorpusFile) -> list[Row]:
 
 def training_rows(directory: Path = CORPUS_DIR, extra: Iterable[Row] = ()) -> list[Row]:
     """Every row training learns from: the files marked `train`, then `extra` rows (e.g. staff
-    corrections kept elsewhere), in a fixed order."""
+    corrections kept in the database), in a fixed order. An extra row the files already hold (the
+    same text and label: a correction exported and committed) is learned once."""
     rows = [row for f in corpus_files(directory) if f.train for row in read_rows(f)]
-    return rows + [{"source": "extra", "style": "extra", **row} for row in extra]
+    known = {(row["text"], row["label"]) for row in rows}
+    return rows + [{"source": "extra", "style": "extra", **row} for row in extra
+                   if (row.get("text"), row.get("label")) not in known]
 
 
 def digest(paths: Iterable[Path], extra: bytes = b"") -> str:

@@ -103,7 +103,9 @@ def decide(analysis: Analysis, probabilities: dict[str, float] | None, s: Settin
     confidence = probabilities.get(label, 0.0)
     runner_up = next(((k, p) for k, p in ranked if k != label), None)
     ambiguous = runner_up[0] if runner_up and confidence - runner_up[1] < d.ambiguous_margin else None
-    confident = confidence >= d.confident
+    # An emergency read from its listed words is sure whatever the model's probability: it must never
+    # wait for staff as "unsure" (待确认) nor be answered with the menu.
+    confident = confidence >= d.confident or by in ("urgent", "alarm")
     request_p = max((p for k, p in ranked if k in _REQUEST_LABELS), default=0.0)
     may_be_request = (request_p >= d.may_be_request and label == CHITCHAT) or (
         is_request_label(label) and not confident)

@@ -15,6 +15,7 @@ keep ≈ 120 MB in the bot for its whole life.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import subprocess
@@ -28,6 +29,7 @@ from importlib import metadata
 from pathlib import Path
 
 from nlp.corpus_files import CORPUS_DIR, INDEX_NAME, Row, corpus_files, digest, training_rows
+from nlp.evaluation import load_rows
 from nlp.features import MODEL_CONFIG_PATH, ModelSettings, load_model_settings, model_text
 from nlp.linear import PackedLinear
 from nlp.normalize import READ_CHARS, TABLES_PATH, normalize
@@ -36,6 +38,7 @@ log = logging.getLogger("linli.nlp")
 
 CACHE_ENV = "LINLI_CACHE_DIR"
 KEEP_MODELS = 8  # model files kept in the cache directory (several checkouts may share it)
+KEEP_LOADED = 2  # models kept in a process's memory: the one serving, and the one before it
 TRAIN_TIMEOUT_SECONDS = 300
 # The code whose change changes what a trained model means.
 _CODE = tuple(Path(__file__).with_name(name) for name in
@@ -121,10 +124,11 @@ _loaded: dict[str, LearnedModel] = {}
 _lock = threading.Lock()
 
 
-def load_or_train(sources: ModelSources | None = None, *, in_child: bool = True) -> LearnedModel | None:
+def load_or_train(sources: ModelSources | None = None, *, in_child: bool = True,
+                  train: bool = True) -> LearnedModel | None:
     """The model for `sources`: from this process's memory, else the cache file, else trained now
-    (in a child process unless `in_child` is False). None when it cannot be had: the caller reads
-    with the rules alone."""
+    (in a child process unless `in_child` is False; not at all when `train` is False). None when it
+    cannot be had: the caller reads with the rules alone."""
     sources = sources or ModelSources()
     try:
         key = sources.key()
@@ -140,11 +144,13 @@ def load_or_train(sources: ModelSources | None = None, *, in_child: bool = True)
         if linear is None and (usable := _usable_cache_dir()) != path.parent:
             path = usable / path.name
             linear = _load(path)
-        if linear is None:
+        if linear is None and train:
             linear = _train(path, sources, in_child)
         if linear is None:
             return None
         model = _loaded[key] = LearnedModel(linear, settings, key)
+        while len(_loaded) > KEEP_LOADED:  # a bot retrained by staff corrections drops its old models
+            _loaded.pop(next(iter(_loaded)))
         return model
 
 
@@ -162,8 +168,6 @@ def _train(path: Path, sources: ModelSources, in_child: bool) -> PackedLinear | 
     start = time.perf_counter()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        if in_child and sources.extra:
-            in_child = False  # rows held in memory cannot be handed to a child process
         if in_child:
             _train_in_child(path, sources)
         else:
@@ -182,7 +186,13 @@ def _train_in_child(path: Path, sources: ModelSources) -> None:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
     args = [sys.executable, "-m", "nlp.model", "--out", str(path), "--corpus", str(sources.corpus),
             "--settings", str(sources.settings)]
-    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=TRAIN_TIMEOUT_SECONDS, check=False)
+    with tempfile.TemporaryDirectory(prefix="linli-train-") as folder:
+        if sources.extra:  # rows kept outside the corpus (staff corrections) reach the child as a file
+            extra = Path(folder) / "extra.jsonl"
+            extra.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in sources.extra), "utf-8")
+            args += ["--extra", str(extra)]
+        done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=TRAIN_TIMEOUT_SECONDS,
+                              check=False)
     if done.returncode != 0:
         raise RuntimeError(f"training failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
 
@@ -203,11 +213,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="the model file to write")
     parser.add_argument("--corpus", type=Path, help="the corpus folder (default nlp/corpus)")
     parser.add_argument("--settings", type=Path, help="the model settings (default config/nlp/model.yaml)")
+    parser.add_argument("--extra", type=Path, help="labelled rows to train on besides the corpus (JSON Lines)")
     args = parser.parse_args(argv)
-    given = {name: getattr(args, name) for name in ("corpus", "settings")
-             if getattr(args, name) is not None}
+    given: dict[str, object] = {name: getattr(args, name) for name in ("corpus", "settings")
+                                if getattr(args, name) is not None}
+    if args.extra is not None:
+        rows, problems = load_rows(args.extra)
+        if problems:
+            raise SystemExit("\n".join(problems))
+        given["extra"] = tuple(rows)
     start = time.perf_counter()
-    count = train_to_file(args.out, ModelSources(**given))
+    count = train_to_file(args.out, ModelSources(**given))  # type: ignore[arg-type]
     print(f"trained on {count} messages in {time.perf_counter() - start:.1f} s: {args.out}", file=sys.stderr)
     return 0
 

@@ -102,6 +102,7 @@ from storage import (  # noqa: E402
     models_attachments,  # noqa: F401
     models_booking,  # noqa: F401
     models_channels,  # noqa: F401
+    models_learning,  # noqa: F401
     models_requests,  # noqa: F401
     models_scheduler,  # noqa: F401
 )

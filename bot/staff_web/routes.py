@@ -10,6 +10,7 @@ from bot.staff_web.attachment_pages import AttachmentFiles
 from bot.staff_web.auth import StaffAuth
 from bot.staff_web.chart_pages import ChartPages
 from bot.staff_web.drawing import ChartDrawer
+from bot.staff_web.learning_pages import LearningPages
 from bot.staff_web.render import PREFIX, setup_templates
 from bot.staff_web.views import RequestPages
 
@@ -24,6 +25,8 @@ class StaffWeb:
         self.drawer = ChartDrawer()
         self.charts = ChartPages(linli.db, linli.clock, self.auth, self.drawer)
         self.attachments = AttachmentFiles(linli.db, self.auth)  # the photos residents sent
+        self.learning = LearningPages(linli.db, linli.clock, self.auth, linli.drainer.wake, self.requests)
+        self.requests.extras = self.learning.request_extras
 
     def add_routes(self, app: web.Application) -> None:
         setup_templates(app)
@@ -35,6 +38,9 @@ class StaffWeb:
         r.add_get(f"{PREFIX}/requests/{{id:\\d+}}", self.requests.detail_page)
         r.add_post(f"{PREFIX}/requests/{{id:\\d+}}", self.requests.change)
         r.add_get(f"{PREFIX}/deliveries", self.requests.deliveries_page)
+        r.add_post(f"{PREFIX}/requests/{{id:\\d+}}/category", self.learning.change_category)
+        r.add_get(f"{PREFIX}/unsure", self.learning.unsure_page)
+        r.add_post(f"{PREFIX}/unsure/{{id:\\d+}}", self.learning.unsure_action)
         r.add_get(f"{PREFIX}/charts", self.charts.charts_page)
         r.add_get(f"{PREFIX}/charts/categories.png", self.charts.categories_png)
         r.add_get(f"{PREFIX}/charts/median.png", self.charts.median_png)

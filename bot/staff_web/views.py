@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -29,7 +30,7 @@ from nlp.location import Location
 from storage import requests_repo as repo
 from storage.db import Database
 from storage.models import OutboxMessage
-from storage.models_requests import OPEN_STATUSES, STATUSES, TIERS
+from storage.models_requests import OPEN_STATUSES, STATUSES, TIERS, Request
 from storage.outbox_repo import enqueue
 
 log = logging.getLogger("linli.staff_web")
@@ -59,6 +60,8 @@ class RequestPages:
         self.clock = clock
         self.auth = auth
         self.wake_outbox = wake_outbox
+        # More for a request's page from other modules (learning_pages.py: its explanation and category).
+        self.extras: Callable[[Request, Staff], Awaitable[dict[str, Any]]] | None = None
 
     async def list_page(self, request: web.Request) -> web.Response:
         staff = await self.auth.require(request)
@@ -128,8 +131,9 @@ class RequestPages:
         history = [{"at": e.at, "actor": e.actor_name, "action": texts.ACTION_NAMES.get(e.action, e.action),
                     "change": _change_text(e.action, e.from_value, e.to_value), "note": e.note or ""}
                    for e in events]
+        extras = await self.extras(req, staff) if self.extras is not None else {}
         return render(request, "request.html", {
-            "title": f"#{req.id}", "staff": staff, "tz": c.timezone, "message": message, "req": req,
+            **extras, "title": f"#{req.id}", "staff": staff, "tz": c.timezone, "message": message, "req": req,
             "category": texts.category_name(req.category),
             "where": Location(req.building, req.unit, req.room).describe() or "（未写明）",
             "grid": grid_name(c, req.grid), "tier": texts.TIER_NAMES.get(req.tier, req.tier),

@@ -59,6 +59,8 @@ def test_urgent_words_the_rules_are_sure_of_win() -> None:
     got = decide(a, probs(chitchat=0.9, report__repair=0.1), RULES, D)
     assert (got.label, got.by) == ("report:repair", "urgent")
     assert "urgent" in got.reason
+    # Sure, whatever the model's probability: an emergency is neither kept for staff nor answered with the menu.
+    assert got.confidence == 0.1 and got.confident and not got.may_be_request
 
 
 def test_an_emergency_past_the_read_length_is_safety_with_or_without_a_model() -> None:
@@ -67,6 +69,7 @@ def test_an_emergency_past_the_read_length_is_safety_with_or_without_a_model() -
         got = decide(a, p, RULES, D)
         assert (got.label, got.by) == ("report:safety", "alarm")
         assert "燃气味" in got.reason
+        assert got.confident and not got.may_be_request
     assert understanding(a, decide(a, None, RULES, D)).text.endswith("燃气味")
 
 
