@@ -99,8 +99,10 @@ class ConversationState(Base):
 # The capabilities' models live in modules of their own; importing them here puts every table on
 # Base.metadata, which Alembic and the migration test compare against.
 from storage import (  # noqa: E402
+    models_attendance,  # noqa: F401
     models_booking,  # noqa: F401
     models_channels,  # noqa: F401
+    models_notices,  # noqa: F401
     models_requests,  # noqa: F401
     models_scheduler,  # noqa: F401
 )
