@@ -83,22 +83,35 @@ async def dispatch(
 
 def default_handlers() -> list[Handler[Any]]:
     """The production registry, in priority order (tests build their own lists)."""
+    from handlers.activity_questions import ActivityQuestionHandler
+    from handlers.attendance import CheckInHandler
     from handlers.booking import BookingHandler, MyBookingsHandler
     from handlers.booking_cancel import CancelBookingHandler
+    from handlers.booking_questions import AddressedExitHandler, AvailabilityQuestionHandler
     from handlers.booking_reply import BookingReplyHandler
+    from handlers.notices import NoticeHandler, NoticeReplyHandler
     from handlers.queries import TodayActivityHandler
     from handlers.request_commands import StaffCommandHandler
     from handlers.requests import AlsoReplyHandler, RequestHandler
     from handlers.staff_sessions import StaffSessionsHandler
+    from handlers.volunteers import VolunteerAbsenceHandler, VolunteerSessionsHandler
 
     return [
         StaffCommandHandler(),  # "#12 已解决 …" whatever the classifier thinks it mentions
+        NoticeHandler(),  # "通知 全部居民群 明天停水…" from staff: a preview first
+        NoticeReplyHandler(),  # "确认" / "定时 明天 8:00" / "取消" to the author's notice preview
+        CheckInHandler(),  # "到场 VT83QX" from staff or the session's volunteers
+        VolunteerSessionsHandler(),  # "场次名单" from a volunteer: their team's sessions, privately
         StaffSessionsHandler(),  # "加场 理发 12月6日 14:00-16:00 10人", "关闭场次 12" …
         BookingReplyHandler(),  # "1" / "周六那个" / "算了" to a pending booking question, else falls through
+        VolunteerAbsenceHandler(),  # "12月5号的理发我有事去不了" from a volunteer: never a resident's cancel
+        AvailabilityQuestionHandler(),  # "周六能理发吗", "今天有义诊吗": places left and an offer, no booking
+        ActivityQuestionHandler(),  # "下周三是什么主题日", "国庆有活动吗", "这周五清洁日几点集合"
         TodayActivityHandler(),
         BookingHandler(),
         MyBookingsHandler(),
         CancelBookingHandler(),  # also "取消 K7P3QX" whatever the label
         RequestHandler(),
         AlsoReplyHandler(),  # "+1" after a recent request; otherwise chit-chat, no reply
+        AddressedExitHandler(),  # "@社区小助手 算了" with nothing pending: "好的"
     ]

@@ -77,15 +77,20 @@ def already_booked(name: str, service_name: str, when_text: str, code: str, stat
     return f"{mask_name(name)}，您已经约好了 {service_name} {when_text}（预约码 {code}），不用重复预约。"
 
 
-def offer(lead: str, lines: Sequence[str], *, waitlist_when: str | None = None) -> str:
-    """The numbered choice; the resident answers with a number, a day, 排队, or 算了."""
+def offer(lead: str, lines: Sequence[str], *, waitlist_when: str | None = None, question: bool = False) -> str:
+    """The numbered choice; the resident answers with a number, a day, 排队, or 算了.
+
+    `question`: the answer to "周六能理发吗" — nothing is booked until they reply.
+    """
     out = [lead] if lead else []
     if lines:
         out.append("可以约的场次：")
         out += [f"{i}. {line}" for i, line in enumerate(lines, start=1)]
     if waitlist_when:
         out.append(f"也可以回复“排队”登记 {waitlist_when} 的候补。")
-    if lines:
+    if lines and question:
+        out.append(("回复“1”预约" if len(lines) == 1 else "回复序号预约（如“1”）") + "，说“算了”就不约了。")
+    elif lines:
         out.append("请回复序号（如“1”），说“算了”就不约了。")
     else:
         out.append("说“算了”就不约了。")

@@ -1,0 +1,127 @@
+"""Questions about a service are not bookings: "周六能理发吗", "今天下午义诊还能约吗", "今天有义诊吗"
+get the sessions with the places left and an offer ("回复“1”预约"); nothing is booked until the
+resident answers (booking_reply.py). An explicit ask ("帮我约", "我要约", "给我约个") books as
+before (booking.py). Whether a message asks is read from its words (booking_answers.is_question),
+not from the classifier, so a better model changes nothing here.
+
+Also: "@社区小助手 算了" with nothing pending is acknowledged (`AddressedExitHandler`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from config.community import Community, Service
+from handlers import texts_booking
+from handlers import texts_questions as texts
+from handlers.base import Context, Incoming
+from handlers.booking import MAX_OPTIONS, offer, part_of, when_of
+from handlers.booking_answers import SERVICE_WORDS, answer_text, is_exit, is_question
+from handlers.named_days import named_day
+from nlp.dates import find_days, find_parts
+from storage import sessions_repo
+
+
+@dataclass(frozen=True)
+class Asked:
+    service: str
+    day: dt.date | None
+    part: str | None
+    item: str | None
+
+
+def services_named_plainly(community: Community, text: str) -> set[str]:
+    """Services named by their configured name or a word of two characters or more: in a message
+    the classifier did not take as a booking, "修" alone (修路, 修电梯) names no service."""
+    found = {s.id for s in community.services if s.name in text}
+    found |= {sid for sid, words in SERVICE_WORDS.items() if any(len(w) >= 2 and w in text for w in words)}
+    return {sid for sid in found if community.service(sid) is not None}
+
+
+def day_asked(incoming: Incoming) -> tuple[dt.date | None, str | None]:
+    """The day and part of day a message names: the classifier's, a date it did not read, a named day."""
+    u, text, now = incoming.understanding, incoming.text, incoming.now
+    day, part = u.date, u.part
+    if day is None:
+        days = find_days(text, now)
+        day = days[0].date if days else None
+    if day is None:
+        named = named_day(incoming.community, text, now.date())
+        day = named.day if named is not None else None
+    if part is None:
+        parts = find_parts(text)
+        part = parts[0][0] if parts else None
+    return day, part
+
+
+class AvailabilityQuestionHandler:
+    """A question about a service's sessions, before the booking handler books anything."""
+
+    name = "availability_question"
+
+    def match(self, incoming: Incoming) -> Asked | None:
+        u, text = incoming.understanding, incoming.text
+        if not is_question(text):
+            return None
+        if u.is_booking:
+            service = u.service or u.label.partition(":")[2]
+        elif u.label == "query:today_activity" or (u.is_chitchat and incoming.message.mentions_bot):
+            named = services_named_plainly(incoming.community, text)  # "今天有义诊吗"
+            if len(named) != 1:
+                return None
+            (service,) = named
+        else:
+            return None
+        day, part = day_asked(incoming)
+        return Asked(service, day, part, u.item)
+
+    async def handle(self, ctx: Context, asked: Asked) -> None:
+        service = ctx.community.service(asked.service)
+        if service is None:
+            ctx.reply(texts_booking.service_unavailable())
+            return
+        await sessions_repo.materialize_sessions(ctx.session, ctx.community, ctx.now)
+        await answer_availability(ctx, service, asked.day, asked.part, asked.item)
+
+
+async def answer_availability(ctx: Context, service: Service, day: dt.date | None, part: str | None,
+                              item: str | None) -> None:
+    """The sessions (of that day, or the next ones) with places left, offered to book."""
+    today = ctx.now.date()
+    if day is None:
+        await offer(ctx, service, texts.ahead(service.name), item=item, part=part, question=True)
+        return
+    if day < today:
+        await offer(ctx, service, texts_booking.day_passed(day), item=item, part=part, question=True)
+        return
+    that_day = await sessions_repo.sessions_on(ctx.session, ctx.community, day, service=service.id)
+    matching = [v for v in that_day if part is None or part_of(v.row.starts_at, ctx.community) == part]
+    upcoming = [v for v in matching if v.row.starts_at > ctx.now]
+    with_places = [v for v in upcoming if v.free > 0]
+    if with_places:
+        await offer(ctx, service, texts.that_day(service.name, day, part, today), item=item,
+                    options=with_places[:MAX_OPTIONS], question=True)
+    elif upcoming:
+        await offer(ctx, service, texts.full_that_day(service.name, day, today), item=item,
+                    exclude=[v.id for v in upcoming], waitlist_for=upcoming[0].row, question=True)
+    elif matching:
+        await offer(ctx, service, texts_booking.session_started(service.name, when_of(ctx, matching[-1].row)),
+                    item=item, part=part, question=True)
+    else:
+        last = sessions_repo.horizon_end(today)
+        lead = (texts_booking.too_far(day, last) if day > last
+                else texts.none_that_day(service.name, day, part, today))
+        await offer(ctx, service, lead, item=item, question=True)
+
+
+class AddressedExitHandler:
+    """"@社区小助手 算了" with no question pending: acknowledged (unaddressed, it is talk)."""
+
+    name = "addressed_exit"
+
+    def match(self, incoming: Incoming) -> bool:
+        return incoming.message.mentions_bot and is_exit(answer_text(incoming.text))
+
+    async def handle(self, ctx: Context, _: bool) -> None:
+        ctx.reply(texts.EXIT_ACK)
