@@ -23,6 +23,7 @@ from core.message import Outgoing
 from handlers import texts_requests as texts
 from handlers.privacy import masked_excerpt
 from handlers.requests import grid_name
+from handlers.service_hours import week_hours_line
 from nlp.location import Location
 from storage.models_requests import OPEN_STATUSES, TIERS, Request
 
@@ -206,6 +207,9 @@ async def daily_digest(session: AsyncSession, community: Community, day: dt.date
     group = community.staff_group()
     if group is None:
         return []
-    text = render_digest(await compute_digest(session, community, day))
+    digest = await compute_digest(session, community, day)
+    text = render_digest(digest)
+    if digest.week is not None:  # the weekly digest also reports the volunteers' service hours
+        text += "\n" + await week_hours_line(session, community, day)
     return [Outgoing(channel=group.channel, community=community.id, to="group", target=group.id, text=text,
                      idempotency_key=f"digest:{community.id}:{day.isoformat()}")]

@@ -83,8 +83,9 @@ async def close_out_sessions(session: AsyncSession, community: Community, day: d
             group = community.staff_group()
             if group is None:
                 continue
-            text = texts.no_show_flag(booking.resident_name, texts_booking.address(community.person(booking.resident_id)),
-                                      count, rules.no_show_window_days, f"{service_name} {when_text}（{booking.code}）")
+            address = texts_booking.address(community.person(booking.resident_id))
+            text = texts.no_show_flag(booking.resident_name, address, count, rules.no_show_window_days,
+                                      f"{service_name} {when_text}（{booking.code}）")
             flags.append(Outgoing(group.channel, community.id, "group", group.id, text,
                                   idempotency_key=f"noshow:{community.id}:{booking.resident_id}:{count}"))
     return flags

@@ -77,7 +77,8 @@ class VolunteerSessionsHandler:
         if session_id is not None:
             row = await sessions_repo.get_session(ctx.session, ctx.community.id, session_id)
             if row is None or row.service not in services:
-                ctx.reply(texts.ROSTER_NOT_YOURS if row is not None else texts_booking.staff_unknown_session(session_id))
+                ctx.reply(texts.ROSTER_NOT_YOURS if row is not None
+                          else texts_booking.staff_unknown_session(session_id))
                 return
             rows = [row]
         else:
