@@ -18,9 +18,7 @@ from zoneinfo import ZoneInfo
 from config.community import Community, Service
 from handlers import texts_booking as texts
 from handlers.base import Context, Incoming
-from handlers.booking_answers import bare_service
-from handlers.named_days import named_day, words_of
-from nlp.dates import find_named_days
+from handlers.booking_answers import bare_booking, day_named
 from storage import booking_repo as repo
 from storage import sessions_repo
 from storage.booking_repo import AlreadyBooked, Booked, BookingResult, Full, Waitlisted
@@ -192,9 +190,8 @@ class BookingHandler:
         u = incoming.understanding
         if u.is_booking:
             return u.service or u.label.partition(":")[2]
-        if u.is_chitchat:  # "圣诞节理发": a named day and a service, and nothing else
-            named = find_named_days(incoming.text, words_of(incoming.community))
-            return bare_service(incoming.community, incoming.text, [(n.start, n.end) for n in named]) if named else None
+        if u.is_chitchat:  # "圣诞节理发", "12.19 理发": a day and a service, and nothing else
+            return bare_booking(incoming.community, incoming.text, incoming.now)
         return None
 
     async def handle(self, ctx: Context, service_id: str) -> None:
@@ -205,14 +202,11 @@ class BookingHandler:
             ctx.reply(texts.service_unavailable())
             return
         await sessions_repo.materialize_sessions(ctx.session, ctx.community, ctx.now)
-        day = u.date
-        if day is None:  # "元旦那天", "圣诞节": LABELS.md dates no named day; the calendar does
-            named = named_day(ctx.community, ctx.text, ctx.now.date())
-            day = named.day if named is not None else None
+        day, part = day_named(ctx.community, u, ctx.text, ctx.now)  # 元旦, 圣诞节, 12.19 besides the label's
         if day is not None:
-            await book_for_day(ctx, service, day, u.part, u.item)
+            await book_for_day(ctx, service, day, part, u.item)
         else:
-            await offer(ctx, service, texts.ask_which(service.name), item=u.item, part=u.part)
+            await offer(ctx, service, texts.ask_which(service.name), item=u.item, part=part)
 
 
 class MyBookingsHandler:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from config.community import Community
-from nlp.dates import cn_number, find_days, find_parts
+from handlers.named_days import named_day, words_of
+from nlp.dates import cn_number, find_days, find_named_days, find_parts
 from nlp.understanding import Understanding
 
 # Words for each service: found anywhere in a resident's text ("周六的理发不去了"), or typed exactly
@@ -98,6 +99,31 @@ def parse_answer(text: str, now: dt.datetime) -> Answer | None:
     return None
 
 
+def day_named(community: Community, understanding: Understanding, text: str, now: dt.datetime
+              ) -> tuple[dt.date | None, str | None]:
+    """The day and part of day a booking message names: the classifier's, else a date it did not
+    read (12.19), else a named day from the calendar (元旦, 圣诞节: LABELS.md dates none of them)."""
+    day, part = understanding.date, understanding.part
+    if day is None:
+        days = find_days(text, now)
+        day = days[0].date if days else None
+    if day is None:
+        named = named_day(community, text, now.date())
+        day = named.day if named is not None else None
+    if part is None:
+        parts = find_parts(text)
+        part = parts[0][0] if parts else None
+    return day, part
+
+
+def bare_booking(community: Community, text: str, now: dt.datetime) -> str | None:
+    """"圣诞节理发", "12.19 理发": a day and one service and nothing else is a booking, whatever the
+    classifier made of it (it dates no named day). The service, or None."""
+    spans = [(d.start, d.end) for d in find_days(text, now)]
+    spans += [(n.start, n.end) for n in find_named_days(text, words_of(community))]
+    return bare_service(community, text, spans) if spans else None
+
+
 def is_exit(text: str) -> bool:
     """"算了" / "不约了" (normalized, without punctuation: `answer_text`)."""
     return bool(_EXIT.match(text))
@@ -108,8 +134,8 @@ def is_exit(text: str) -> bool:
 
 # "周六能理发吗", "今天下午义诊还能约吗", "有没有理发", "还有名额不": the text asks. (V不 at the end,
 # "周六上午能修不", stays a booking: with a need told, residents mean "please do".)
-_QUESTION = re.compile(r"[吗嘛么][?？!！。~～]*$|[?？]|还能|还可以|有没有|能不能|可不可以|行不行|还有没有|还有名额|还有位|"
-                       r"还有号|几点|什么时候|啥时候|哪天|哪一天|几号|在哪|哪里|多少人|吗[，,。 ]")
+_QUESTION = re.compile(r"[吗嘛么][?？!！。~～]*$|[?？]|还能|还可以|有没有|能不能|可不可以|行不行|还有没有|还有名额|"
+                       r"还有位|还有号|几点|什么时候|啥时候|哪天|哪一天|几号|在哪|哪里|多少人|吗[，,。 ]")
 # "帮我约", "我要约", "给我约个", "我想约": the resident asks for the booking itself.
 _EXPLICIT_ASK = re.compile(r"帮我约|给我约|替我约|帮忙约|我要约|我想约|我要预约|我想预约|帮我预约|给我预约|"
                            r"帮我报名|给我报名|帮我报个?名|我要报名|帮我登记|给我登记|帮我挂个?号|约上吧|就约")
@@ -126,7 +152,8 @@ def asks_to_book(text: str) -> bool:
 
 
 # What may stand beside a day and a service word in a bare booking ("圣诞节理发", "元旦那天想理个发").
-_BARE_FILLER = re.compile(r"那天|当天|那日|这天|的时候|我想|我要|想|要|帮我|给我|约个?|预约|个|的|去|吧|能|吗|可以|一下|了")
+_BARE_FILLER = re.compile(
+    r"那天|当天|那日|这天|的时候|我想|我要|想|要|帮我|给我|约个?|预约|个|的|去|吧|能|吗|可以|一下|了")
 
 
 def bare_service(community: Community, text: str, spans: list[tuple[int, int]]) -> str | None:

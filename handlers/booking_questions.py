@@ -17,9 +17,7 @@ from handlers import texts_booking
 from handlers import texts_questions as texts
 from handlers.base import Context, Incoming
 from handlers.booking import MAX_OPTIONS, offer, part_of, when_of
-from handlers.booking_answers import SERVICE_WORDS, answer_text, is_exit, is_question
-from handlers.named_days import named_day
-from nlp.dates import find_days, find_parts
+from handlers.booking_answers import SERVICE_WORDS, answer_text, day_named, is_exit, is_question
 from storage import sessions_repo
 
 
@@ -37,22 +35,6 @@ def services_named_plainly(community: Community, text: str) -> set[str]:
     found = {s.id for s in community.services if s.name in text}
     found |= {sid for sid, words in SERVICE_WORDS.items() if any(len(w) >= 2 and w in text for w in words)}
     return {sid for sid in found if community.service(sid) is not None}
-
-
-def day_asked(incoming: Incoming) -> tuple[dt.date | None, str | None]:
-    """The day and part of day a message names: the classifier's, a date it did not read, a named day."""
-    u, text, now = incoming.understanding, incoming.text, incoming.now
-    day, part = u.date, u.part
-    if day is None:
-        days = find_days(text, now)
-        day = days[0].date if days else None
-    if day is None:
-        named = named_day(incoming.community, text, now.date())
-        day = named.day if named is not None else None
-    if part is None:
-        parts = find_parts(text)
-        part = parts[0][0] if parts else None
-    return day, part
 
 
 class AvailabilityQuestionHandler:
@@ -73,7 +55,7 @@ class AvailabilityQuestionHandler:
             (service,) = named
         else:
             return None
-        day, part = day_asked(incoming)
+        day, part = day_named(incoming.community, u, text, incoming.now)
         return Asked(service, day, part, u.item)
 
     async def handle(self, ctx: Context, asked: Asked) -> None:
