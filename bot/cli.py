@@ -72,9 +72,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("classify", help="label JSON Lines from stdin (one JSON object out per line)")
     p.add_argument("--now", type=_parse_now, help="reference time, ISO 8601 (default: now)")
 
-    p = sub.add_parser("eval", help="score the classifier on a labelled JSON Lines file")
-    p.add_argument("file")
+    p = sub.add_parser("eval", help="score the classifier on labelled JSON Lines files, or on nlp/corpus/")
+    p.add_argument("files", nargs="*", metavar="file")
     p.add_argument("--now", type=_parse_now, help="reference time (default 2026-11-25T10:00+08:00)")
+    p.add_argument("--corpus", action="store_true", help="score every file of nlp/corpus/, per file and per style")
+    p.add_argument("--cv", type=int, metavar="K", help="k-fold cross-validation of the model over nlp/corpus/")
+    p.add_argument("--rules-only", action="store_true", help="read with the keyword rules alone, no model")
+
+    sub.add_parser("train", help="train the model from nlp/corpus/ into the cache (also done at first use)")
+
+    p = sub.add_parser("explain", help="show how a message is read: rule hits, the model, why the label won")
+    p.add_argument("text")
+    p.add_argument("--now", type=_parse_now, help="reference time, ISO 8601 (default: now)")
     for module in _extensions():
         module.register(sub)
     return parser
@@ -136,9 +145,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return cmd_classify(args.now, sys.stdin, sys.stdout)
         if args.command == "eval":
-            from nlp.cli import cmd_eval
+            from nlp.cli import cmd_eval_corpus, cmd_eval_files, rules_only_understand
 
-            return cmd_eval(args.file, args.now, sys.stdout)
+            if args.corpus or args.cv:
+                return cmd_eval_corpus(sys.stdout, cv=args.cv, rules_only=args.rules_only)
+            if not args.files:
+                print("linli eval: name a labelled file, or --corpus / --cv K", file=sys.stderr)
+                return 2
+            return cmd_eval_files(args.files, args.now, sys.stdout,
+                                  rules_only_understand() if args.rules_only else None)
+        if args.command == "train":
+            from nlp.cli import cmd_train
+
+            return cmd_train(sys.stdout)
+        if args.command == "explain":
+            from nlp.cli import cmd_explain
+
+            return cmd_explain(args.text, args.now, sys.stdout)
         for module in _extensions():
             result = module.run(args)
             if result is not None:

@@ -1,15 +1,18 @@
-"""The `linli classify` and `linli eval` commands (bot/cli.py parses the options and calls these)."""
+"""The `linli classify`, `eval`, `train` and `explain` commands (bot/cli.py parses the options and calls these)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO, Any
 
+from nlp.classifier import Classifier
+from nlp.corpus_eval import format_table, predict_all, score_groups
 from nlp.dates import SHANGHAI
-from nlp.evaluation import evaluate, format_report, load_rows
+from nlp.evaluation import format_report, load_rows
 from nlp.understanding import Understanding
 
 # LABELS.md's reference time: the labelled files' dates are relative to it.
@@ -22,6 +25,11 @@ def _default_understand() -> Understand:
     from nlp import understand
 
     return understand
+
+
+def rules_only_understand() -> Understand:
+    """`understand` with the keyword rules alone (how a set is scored against the rules, untouched)."""
+    return Classifier.from_config(learned=False).understand
 
 
 @dataclass(frozen=True)
@@ -86,15 +94,78 @@ def cmd_classify(now: dt.datetime | None, stdin: IO[str], stdout: IO[str],
 
 def cmd_eval(path: str, now: dt.datetime | None, stdout: IO[str], understand: Understand | None = None) -> int:
     """Scores the classifier on a labelled file; the summary is printed last."""
+    return cmd_eval_files([path], now, stdout, understand)
+
+
+def cmd_eval_files(paths: Sequence[str], now: dt.datetime | None, stdout: IO[str],
+                   understand: Understand | None = None) -> int:
+    """Scores the classifier on labelled files: each file's report, a table per file when there are
+    several, and the summary over all of them last."""
     understand = understand or _default_understand()
     now = now or EVAL_NOW
-    try:
-        rows, problems = load_rows(path)
-    except OSError as exc:
-        stdout.write(f"linli eval: cannot read {path}: {exc.strerror or exc}\n")
-        return 2
-    for problem in problems:
-        stdout.write(f"skipped {problem}\n")
-    report = evaluate(rows, lambda text: _as_labelled(understand(text, now)))
-    stdout.write(format_report(report, [f"now: {now.isoformat()}"]) + "\n")
+    rows: list[dict[str, Any]] = []
+    for path in paths:
+        try:
+            found, problems = load_rows(path)
+        except OSError as exc:
+            stdout.write(f"linli eval: cannot read {path}: {exc.strerror or exc}\n")
+            return 2
+        for problem in problems:
+            stdout.write(f"skipped {problem}\n")
+        name = Path(path).name
+        rows += [{**row, "id": f"{name}:{row['id']}" if len(paths) > 1 else row["id"], "source": name,
+                  "style": name} for row in found]
+    predictions = predict_all(rows, lambda text: understand(text, now), _as_labelled)
+    scored = score_groups(rows, predictions)
+    if len(paths) > 1:
+        stdout.write(format_table(scored).rsplit("\n\nper style:", 1)[0] + "\n\n")
+    stdout.write(format_report(scored.total, [f"now: {now.isoformat()}"]) + "\n")
+    return 0
+
+
+def cmd_eval_corpus(stdout: IO[str], cv: int | None = None, rules_only: bool = False,
+                    classifier: Classifier | None = None) -> int:
+    """Scores nlp/corpus/ per file and per style: as the bot reads it now, or with `cv` folds
+    (each message read by a model trained on the other folds). The summary is printed last."""
+    from nlp.corpus_eval import corpus_rows, predict_cross_validated
+
+    if classifier is None:
+        classifier = Classifier.from_config(learned=not rules_only)
+    if cv:
+        if rules_only:
+            stdout.write("linli eval: --cv trains the model; it cannot be combined with --rules-only\n")
+            return 2
+        rows = corpus_rows(only_training=True)
+        predictions = predict_cross_validated(rows, classifier, cv, EVAL_NOW, _as_labelled)
+        how = f"{cv}-fold cross-validation over the {len(rows)} messages training reads"
+    else:
+        rows = corpus_rows()
+        predictions = predict_all(rows, lambda text: classifier.understand(text, EVAL_NOW), _as_labelled)
+        how = "as the bot reads it now (" + ("the rules alone" if classifier.model is None else
+                                              "the model was trained on these files: inflated") + ")"
+    scored = score_groups(rows, predictions)
+    stdout.write(format_table(scored) + "\n\n")
+    stdout.write(format_report(scored.total, [f"scored: {how}", f"now: {EVAL_NOW.isoformat()}"]) + "\n")
+    return 0
+
+
+def cmd_train(stdout: IO[str]) -> int:
+    """Trains the model from nlp/corpus/ into the cache, whether or not a cached one exists."""
+    import time
+
+    from nlp.model import ModelSources, cache_dir, train_to_file
+
+    sources = ModelSources()
+    path = cache_dir() / f"model-{sources.key()}.bin"
+    start = time.perf_counter()
+    count = train_to_file(path, sources)
+    stdout.write(f"trained on {count} messages in {time.perf_counter() - start:.1f} s\n{path}\n")
+    return 0
+
+
+def cmd_explain(text: str, now: dt.datetime | None, stdout: IO[str], classifier: Classifier | None = None) -> int:
+    """Prints how `text` is read: normalized text, rule hits, the model's top labels, the decision."""
+    from nlp.explain import explain, format_explanation
+
+    stdout.write(format_explanation(explain(text, now or dt.datetime.now(SHANGHAI), classifier)) + "\n")
     return 0

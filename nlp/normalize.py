@@ -1,14 +1,29 @@
-"""Text clean-up before any rule looks at a message: one canonical form of what the sender wrote."""
+"""Text clean-up before any rule looks at a message: one canonical form of what the sender wrote.
+
+Besides the fixed steps (full-width, Traditional, stickers, mentions, quotes), the tables of
+config/nlp/normalize.yaml map Cantonese and regional words to Mandarin, correct voice-input
+slips and drop fillers, and characters typed one at a time with spaces between ("我 想 约 义 诊")
+are joined.
+"""
 
 from __future__ import annotations
 
 import functools
 import re
 import unicodedata
+from pathlib import Path
 
-# Residents' requests fit in a few hundred characters; what follows the first thousand (a
-# pasted article) changes nothing, and the cap bounds the work a message can cost.
-MAX_CHARS = 1000
+from pydantic import BaseModel, ConfigDict, Field
+
+from nlp.config_files import load_model
+
+# Residents' requests fit in a few hundred characters: the rules and the model read the first
+# READ_CHARS of a message (the cap bounds the work a message can cost). Normalization keeps up to
+# MAX_CHARS, so that an emergency told at the end of a long story is still found (the
+# classifier scans the rest for urgent words only) and handlers see the whole text.
+READ_CHARS = 1000
+MAX_CHARS = 5000
+TABLES_PATH = Path(__file__).resolve().parents[1] / "config" / "nlp" / "normalize.yaml"
 
 BOT_NAMES: tuple[str, ...] = ("社区小助手", "小助手")
 
@@ -127,6 +142,115 @@ def canonical(text: str) -> str:
 def _clean(text: str) -> str:
     # NFKC before stripping, so full-width ＠ and ［玫瑰］ and the space after a mention look
     # like the usual ones.
-    text = unicodedata.normalize("NFKC", to_simplified(text))
+    t = tables()
+    text = to_simplified(t.cantonese(unicodedata.normalize("NFKC", text)))
     text = strip_stickers(strip_mentions(text)).translate(_PUNCT_TO_SPACE).lower()
-    return _SPACE.sub(" ", text).strip()
+    text = _SPACE.sub(" ", _REPEATED_MARK.sub(r"\1", text)).strip()
+    return t.tidy(join_spaced(text))
+
+
+# "!!!", "???", "~~~", "……": one mark says the same.
+_REPEATED_MARK = re.compile(r"([^\w\s])\1+")
+_CJK = re.compile(r"^[\u3400-\u9fff\U00020000-\U0002ffff]+$")
+# Spaced typing is taken as such once this many words of a message are single characters.
+SPACED_MIN_SINGLES = 3
+
+
+def join_spaced(text: str) -> str:
+    """Joins Chinese characters typed one at a time with spaces between them.
+
+    Elderly senders and some input methods put a space after every character ("不 去 了 取 消",
+    "我 想 约 义 诊 !明天 行 吗"), which would make every character a clause of its own. A run of
+    three or more single characters is joined; in a message where half the words or more are
+    single characters, every space between two Chinese words of at most two characters goes too.
+    Ordinary pauses between phrases ("电梯坏了 赶紧修") are left alone.
+    """
+    words = text.split(" ")
+    single = [len(w) == 1 and bool(_CJK.match(w)) for w in words]
+    if sum(single) < SPACED_MIN_SINGLES:
+        return text
+    spaced = 2 * sum(single) >= len(words)
+    out = [words[0]]
+    for i in range(1, len(words)):
+        prev, word = words[i - 1], words[i]
+        run = single[i] and single[i - 1] and (
+            (i >= 2 and single[i - 2]) or (i + 1 < len(words) and single[i + 1]))
+        short = spaced and len(prev) <= 2 and len(word) <= 2 and _ends_cjk(prev) and _starts_cjk(word)
+        if run or short:
+            out[-1] += word
+        else:
+            out.append(word)
+    return " ".join(out)
+
+
+def _starts_cjk(word: str) -> bool:
+    return bool(word) and bool(_CJK.match(word[0]))
+
+
+def _ends_cjk(word: str) -> bool:
+    return bool(word) and bool(_CJK.match(word[-1]))
+
+
+class _Fillers(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    anywhere: list[str] = Field(default_factory=list)
+    clause_start: list[str] = Field(default_factory=list)
+
+
+class _TablesFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    version: int = 1
+    cantonese: dict[str, str] = Field(default_factory=dict)
+    slips: dict[str, str] = Field(default_factory=dict)
+    regional: dict[str, str] = Field(default_factory=dict)
+    fillers: _Fillers = _Fillers()
+
+
+class Tables:
+    """The replacement tables of config/nlp/normalize.yaml, compiled to one pattern each."""
+
+    def __init__(self, cantonese: dict[str, str], slips: dict[str, str], anywhere: list[str],
+                 clause_start: list[str]) -> None:
+        self._cantonese, self._cantonese_re = cantonese, _alternation(cantonese)
+        self._slips, self._slips_re = slips, _alternation(slips)
+        self._anywhere = re.compile("(?:" + "|".join(map(re.escape, anywhere)) + ")+") if anywhere else None
+        starts = sorted(clause_start, key=len, reverse=True)
+        self._starts = re.compile(
+            f"(^|[{re.escape(CLAUSE_BREAKS)}])(?:" + "|".join(map(re.escape, starts)) + ")+") if starts else None
+
+    @classmethod
+    def load(cls, path: Path = TABLES_PATH) -> Tables:
+        f = load_model(path, _TablesFile)
+        return cls(dict(f.cantonese), {**f.slips, **f.regional}, list(f.fillers.anywhere),
+                   list(f.fillers.clause_start))
+
+    def cantonese(self, text: str) -> str:
+        """Cantonese words as Mandarin (matched as typed, before Traditional -> Simplified)."""
+        return _replace(self._cantonese_re, self._cantonese, text)
+
+    def tidy(self, text: str) -> str:
+        """Slips corrected and voice-input fillers dropped (on Simplified, lower-cased text)."""
+        text = _replace(self._slips_re, self._slips, text)
+        if self._anywhere is not None:
+            text = self._anywhere.sub("", text)
+        if self._starts is not None:
+            text = self._starts.sub(r"\1", text)
+        return _SPACE.sub(" ", text).strip()
+
+
+def _alternation(table: dict[str, str]) -> re.Pattern[str] | None:
+    # Longest first: the regex takes the first alternative that matches at a position.
+    keys = sorted((k for k in table if k), key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, keys))) if keys else None
+
+
+def _replace(pattern: re.Pattern[str] | None, table: dict[str, str], text: str) -> str:
+    if pattern is None:
+        return text
+    return pattern.sub(lambda m: table[m.group(0)], text)
+
+
+@functools.cache
+def tables() -> Tables:
+    """The default tables (config/nlp/normalize.yaml), loaded once."""
+    return Tables.load()

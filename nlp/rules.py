@@ -62,6 +62,11 @@ class Hit:
     start: int
     end: int
     entries: tuple[Entry, ...]
+    # (kind, name) of each meaning: `("cue", "ask") in hit.names` (the scoring asks this often).
+    names: frozenset[tuple[str, str]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "names", frozenset((e.kind, e.name) for e in self.entries))
 
 
 @dataclass(frozen=True)
@@ -80,6 +85,7 @@ class Settings:
     request_lift: float = 0.5
     hint_cap: float = 1.5
     notice_level: float = 2.5
+    emergency_weight: float = 3.0
     question_finals: str = "不没么嘛否"
 
 
@@ -106,6 +112,7 @@ class Rules:
     entries: dict[str, tuple[Entry, ...]]
     source: Path | None = None
     _automaton: Any = field(default=None, repr=False)
+    _needs_word_check: frozenset[str] = field(default=frozenset(), repr=False)  # terms flagged `token`
 
     @property
     def token_chars(self) -> frozenset[str]:
@@ -120,6 +127,7 @@ class Rules:
             automaton.add_word(term, term)
         automaton.make_automaton()
         self._automaton = automaton
+        self._needs_word_check = frozenset(t for t, es in self.entries.items() if any(e.token for e in es))
 
     def match(self, text: str, is_word: Callable[[str, int, int], bool] | None = None,
               hidden: list[Hit] | None = None) -> list[Hit]:
@@ -137,7 +145,7 @@ class Rules:
         for end_index, term in self._automaton.iter(text):
             start, end = end_index - len(term) + 1, end_index + 1
             entries = self.entries[term]
-            if is_word is not None and any(e.token for e in entries) and (
+            if is_word is not None and term in self._needs_word_check and (
                     (checks := checks + 1) > MAX_TOKEN_CHECKS or not is_word(text, start, end)):
                 # Past MAX_TOKEN_CHECKS a message is keyword soup, not a request: its remaining
                 # short words are not asked about (each check segments a window with jieba).

@@ -39,8 +39,12 @@ class Understanding:
     (booking:*, cancel_booking) that name a day or part of day; `date` is also the day
     a `query:today_activity` question asks about when it is not today ("明天有啥活动"),
     None for today's. (`linli classify` / `linli eval` show dates for booking-like labels only.)
-    `ranked` holds every label that scored, best first, with its score: the evidence
-    a maintainer reads when a message was misunderstood.
+    `ranked` holds the labels in the running, best first: the learned model's probabilities
+    (with the rules alone: every label that scored, and chit-chat at the threshold). `confidence`
+    is the probability of `label`; `confident` says whether it reaches config/nlp/model.yaml's
+    level, `may_be_request` whether a report or policy question is possible though not confident
+    (kept for staff), and `reason` why `label` won (nlp/decide.py). `extras["ambiguous_with"]`
+    names a runner-up too close to tell apart, so a handler can ask.
     """
 
     label: str
@@ -55,6 +59,9 @@ class Understanding:
     item: str | None = None  # what is to be repaired / sharpened, e.g. "热水壶"
     weekday_named: bool = False  # the date came from a weekday word (周六), not a calendar date
     extras: dict[str, str] = field(default_factory=dict, compare=False)
+    reason: str = ""
+    confident: bool = True
+    may_be_request: bool = False
 
     @property
     def is_chitchat(self) -> bool:
@@ -66,4 +73,9 @@ class Understanding:
 
     @property
     def is_request(self) -> bool:
-        return self.label.startswith("report:") or self.label == "inquiry:policy"
+        return is_request_label(self.label)
+
+
+def is_request_label(label: str) -> bool:
+    """A report to the community or a policy question: what handlers/requests.py files."""
+    return label.startswith("report:") or label == "inquiry:policy"

@@ -1,4 +1,7 @@
-"""The classifier: hard negatives, short messages, vocabulary beyond the dev set, and no input breaks it."""
+"""The classifier: hard negatives, short messages, vocabulary beyond the dev set, and no input breaks it.
+
+Most sentences here are not in nlp/corpus/: for the learned model they are held out (only the
+rules were tuned on them)."""
 
 from __future__ import annotations
 
@@ -12,11 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nlp import Classifier, Understanding, understand
+from nlp.corpus_files import CORPUS_DIR
 from nlp.evaluation import evaluate
 from nlp.rules import DEFAULT_RULES_PATH, LABELS
 
 NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
-OWN_CASES = Path(__file__).with_name("own_cases.jsonl")
+OWN_CASES = CORPUS_DIR / "developer_cases.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -149,8 +153,9 @@ def test_booking_fields(classifier: Classifier) -> None:
     assert (got.date, got.part, got.weekday_named) == (dt.date(2026, 11, 28), "am", True)
     assert got.is_booking and not got.is_chitchat
     assert "理发" in got.keywords
-    assert got.ranked[0][0] == "booking:haircut" and ("chitchat", 2.5) in got.ranked
-    assert 0.5 < got.confidence <= 1
+    assert got.ranked[0][0] == "booking:haircut" and got.ranked[0][1] == got.confidence
+    assert 0.5 < got.confidence <= 1 and got.confident and not got.may_be_request
+    assert got.reason
 
 
 def test_report_and_policy_fields(classifier: Classifier) -> None:
@@ -250,7 +255,9 @@ def test_booking_day_and_part(classifier: Classifier, text: str, date: dt.date, 
         ("老公被人骗了三万块 说是什么投资理财 这种找谁", "report:safety"),
         ("我妈买保健品被骗了好几千 社区管不管", "report:safety"),
         ("有人冒充社区工作人员上门收钱 大家注意", "report:safety"),
-        ("刷单的都是骗子 大家别信", "report:safety"),
+        # General advice passed on asks nothing of the community (LABELS.md: chit-chat), as the
+        # anti-fraud tips of nlp/corpus/forwarded_notices.jsonl are labelled; a fraud here is a report.
+        ("刷单的都是骗子 大家别信", "chitchat"),
         ("哈哈 又接到诈骗电话 我逗了他十分钟", "chitchat"),
         ("刚才接到个诈骗电话 说我中奖了 我直接挂了 哈哈现在骗子也太不专业了", "chitchat"),
         ("现在骗子太多了", "chitchat"),
@@ -291,7 +298,7 @@ def test_a_classifier_over_another_rules_file(tmp_path: Path) -> None:
     rules = tmp_path / "rules.yaml"
     text = DEFAULT_RULES_PATH.read_text(encoding="utf-8").replace("      理发: {weight: 3, token: true}\n", "")
     rules.write_text(text, encoding="utf-8")
-    own = Classifier.from_config(rules, warm=False)
+    own = Classifier.from_config(rules, warm=False, learned=False)  # the rules alone read these
     assert own.understand("理发", NOW).label == "chitchat"
     assert own.understand("剪头发", NOW).label == "booking:haircut"
 

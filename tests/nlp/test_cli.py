@@ -9,7 +9,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from nlp import Classifier
-from nlp.cli import EVAL_NOW, cmd_classify, cmd_eval
+from nlp.cli import (
+    EVAL_NOW,
+    cmd_classify,
+    cmd_eval,
+    cmd_eval_corpus,
+    cmd_eval_files,
+    cmd_explain,
+    rules_only_understand,
+)
 from nlp.evaluation import Rate, evaluate
 
 NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -122,3 +130,85 @@ def test_classify_dates_only_bookings_as_labels_md_says() -> None:
     got = classify(["明天社区有啥活动", "下周六的磨刀帮我退了吧"])
     assert [(g["label"], g["date"]) for g in got] == [
         ("query:today_activity", None), ("cancel_booking", "2026-12-05")]
+
+
+def test_eval_of_several_files_has_a_line_per_file_and_the_summary_last(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    a.write_text(json.dumps({"id": "1", "text": "周六上午理发", "label": "booking:haircut",
+                             "date": "2026-11-28", "part": "am"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    b.write_text(json.dumps({"id": "1", "text": "收到", "label": "chitchat"}, ensure_ascii=False) + "\n"
+                 + json.dumps({"id": "2", "text": "电梯又坏了", "label": "chitchat"}, ensure_ascii=False) + "\n",
+                 encoding="utf-8")
+    out = io.StringIO()
+    assert cmd_eval_files([str(a), str(b)], None, out) == 0
+    text = out.getvalue()
+    assert [line.split()[:3] for line in text.splitlines() if line.startswith(("a.jsonl", "b.jsonl"))] == [
+        ["a.jsonl", "1", "100.0%"], ["b.jsonl", "2", "50.0%"]]
+    assert "accuracy: 66.7% (2/3)" in text.splitlines()[-8:]
+
+
+def test_eval_with_the_rules_alone() -> None:
+    got = rules_only_understand()("我要理发", NOW)
+    assert got.label == "chitchat" and got.reason.startswith("the rules")  # what the issue found
+    assert Classifier.from_config().understand("我要理发", NOW).label == "booking:haircut"
+
+
+def test_eval_of_the_corpus_per_file_and_style() -> None:
+    out = io.StringIO()
+    assert cmd_eval_corpus(out) == 0
+    text = out.getvalue()
+    assert "per file:" in text and "per style:" in text
+    styles = text.split("per style:")[1]
+    for style in ("dev", "everyday", "voice", "elderly-spaced", "gov-board-titles"):
+        assert f"\n{style} " in styles
+    assert text.splitlines()[-2].startswith("scored: as the bot reads it now")
+
+
+def test_cross_validation_holds_each_fold_out() -> None:
+    """Each message is read by a model that never saw it (nor its twin with the same text)."""
+    from nlp.corpus_eval import corpus_rows
+    from nlp.crossval import out_of_fold
+    from nlp.features import load_model_settings
+
+    rows = [r for r in corpus_rows(only_training=True) if r["source"] == "dev.jsonl"]
+    rows += [{**rows[0], "id": "twin"}]  # the same text twice: always in one fold
+    texts = [r["text"] for r in rows]
+    held = out_of_fold(rows, texts, load_model_settings(), 3)
+    assert len(held) == len(rows) and held[0] == held[-1]
+    assert all(abs(sum(p.values()) - 1) < 1e-9 for p in held)
+    right = sum(max(p, key=p.get) == r["label"] for p, r in zip(held, rows, strict=True))
+    assert 0.6 < right / len(rows) < 0.99  # learned from 160 messages: far from perfect, far from chance
+
+
+def test_explain_shows_every_step() -> None:
+    out = io.StringIO()
+    assert cmd_explain("我 想 约 义 诊 ！！！明天 行 吗", NOW, out) == 0
+    text = out.getvalue()
+    assert "normalized: 我想约义诊 !明天 行吗" in text
+    assert "义诊 @3: keyword booking:free_clinic" in text
+    assert "learned model (top labels): booking:free_clinic" in text
+    assert "decision: booking:free_clinic (by model" in text and "why: the model" in text
+    assert "slots: service free_clinic, date 2026-11-26" in text
+
+
+def test_explain_returns_the_structure_the_staff_page_reuses() -> None:
+    from nlp.explain import explain
+
+    got = explain("3号楼楼道灯坏了好几天了 我电话13912345678", NOW)
+    assert got.understanding.label == "report:repair" and got.decision.by in ("model", "rules")
+    assert got.model is not None and got.model[0][0] == "report:repair"
+    assert any(hit.term == "楼道灯" for hit in got.hits)
+    assert got.rules_label == "report:repair"
+
+
+def test_linli_explain_and_train_commands(tmp_path: Path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    from bot.cli import main
+    from nlp import model as model_module
+
+    assert main(["explain", "收到", "--now", "2026-11-25T10:00:00+08:00"]) == 0
+    assert "decision: chitchat" in capsys.readouterr().out
+    monkeypatch.setenv(model_module.CACHE_ENV, str(tmp_path))
+    assert main(["train"]) == 0
+    out = capsys.readouterr().out
+    assert "trained on" in out and list(tmp_path.glob("model-*.bin"))
+    assert main(["eval"]) == 2  # no file and no --corpus

@@ -1,5 +1,12 @@
 """Fresh messages written (and labelled by LABELS.md) after the dev set was tuned on, as a floor.
 
+Since session 5 these files live in nlp/corpus/ under names that say what they hold (round 2 is
+everyday_mix_a.jsonl, round 9 hearsay_plans_invitations.jsonl, ...: nlp/corpus/README.md has the
+table), and the learned model is trained on all of them. So their scores here are inflated twice
+over (the rules were tuned on them, the model trained on them): these floors only catch a change
+that breaks what already worked. The honest figures are the untouched scores below and in
+nlp/corpus/README.md, and cross-validation (tests/nlp/test_crossval.py, `linli eval --cv 5`).
+
 fresh_round2.jsonl (168) was written and scored before the second round of rule changes, and
 fresh_round2b.jsonl (97) and fresh_round2c.jsonl (68) each after a round of them, untouched at
 first: their first scores are the honest estimate of accuracy on new messages (87.5%, 88.7%,
@@ -103,25 +110,26 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from nlp import Classifier
 from nlp.cli import _as_labelled
+from nlp.corpus_files import CORPUS_DIR
 from nlp.evaluation import evaluate, format_report
 
 NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # LABELS.md's reference
-HERE = Path(__file__).parent
-FILES = ("fresh_round2.jsonl", "fresh_round2b.jsonl", "fresh_round2c.jsonl", "fresh_round3.jsonl",
-         "fresh_round3b.jsonl", "fresh_round4.jsonl", "fresh_round4b.jsonl", "fresh_round5.jsonl",
-         "fresh_round5b.jsonl", "fresh_round6.jsonl", "fresh_round6b.jsonl", "fresh_round7.jsonl",
-         "fresh_round7b.jsonl", "fresh_round8.jsonl", "fresh_round9.jsonl", "fresh_round10.jsonl",
-         "fresh_round10b.jsonl", "fresh_round11.jsonl", "fresh_round11b.jsonl",
+HERE = CORPUS_DIR
+FILES = ("everyday_mix_a.jsonl", "everyday_mix_b.jsonl", "everyday_mix_c.jsonl", "unknown_words.jsonl",
+         "unknown_words_b.jsonl", "notices_and_neighbours.jsonl", "notices_and_neighbours_b.jsonl",
+         "dev_style_mix.jsonl", "dev_style_mix_b.jsonl", "resident_personas.jsonl", "resident_personas_b.jsonl",
+         "label_boundaries.jsonl", "label_boundaries_b.jsonl", "chitchat_naming_services.jsonl",
+         "hearsay_plans_invitations.jsonl", "other_vocabulary.jsonl", "other_vocabulary_b.jsonl",
+         "winter_estate.jsonl", "winter_estate_b.jsonl",
          # The lead's three spot checks (60 + 60 + 40), each scored untouched before a round:
          # 93.3% (round 1), 93.3% (round 2), 92.5% (round 3).
-         "fresh_lead_spot_checks.jsonl")
+         "lead_spot_checks.jsonl")
 
 
 @pytest.fixture(scope="module")
@@ -135,9 +143,9 @@ def _rows(name: str) -> list[dict]:
 
 # Chit-chat-heavy by design: its own floor, below the others'. Rounds 10 and 11 sit a little below what
 # the rules reach on them after tuning.
-FLOORS = {"fresh_round8.jsonl": 0.97, "fresh_round9.jsonl": 0.95, "fresh_round10.jsonl": 0.97,
-          "fresh_round10b.jsonl": 0.97,
-          "fresh_round11.jsonl": 0.97, "fresh_round11b.jsonl": 0.97}
+FLOORS = {"chitchat_naming_services.jsonl": 0.97, "hearsay_plans_invitations.jsonl": 0.95,
+          "other_vocabulary.jsonl": 0.97, "other_vocabulary_b.jsonl": 0.97,
+          "winter_estate.jsonl": 0.97, "winter_estate_b.jsonl": 0.97}
 
 
 @pytest.mark.parametrize("name", FILES)

@@ -76,3 +76,77 @@ def test_normalize_is_idempotent() -> None:
 def test_canonical_keeps_marks_that_normalize_strips() -> None:
     assert canonical("預約") == "预约"
     assert canonical("？") == "?"
+
+
+# Real input (issue 14): spaced typing, repeated marks, Cantonese, voice-input fillers and slips.
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # characters typed one at a time with spaces between them are joined ...
+        ("不 去 了 取 消", "不去了取消"),
+        ("我 想 约 义 诊 ！！！明天 行 吗", "我想约义诊 !明天 行吗"),
+        ("电 梯 坏 了", "电梯坏了"),
+        ("电梯 坏了 快 来 人", "电梯坏了快来人"),
+        ("[玫瑰]我 要 理 发[玫瑰]", "我要理发"),
+        # ... ordinary pauses between phrases are not
+        ("电梯坏了 赶紧修", "电梯坏了 赶紧修"),
+        ("好的 谢谢", "好的 谢谢"),
+        ("3号楼 2单元 灯 坏了", "3号楼 2单元 灯 坏了"),
+        # repeated marks: one says the same
+        ("理发？？？", "理发?"),
+        ("好的！！！！谢谢～～～", "好的!谢谢~"),
+        ("电梯又坏了。。。", "电梯又坏了"),
+        # Cantonese -> Mandarin (Traditional or Simplified as typed)
+        ("醫保點樣交啊", "医保怎样交啊"),
+        ("部𨋢壞咗冇人理", "部电梯坏了没有人理"),
+        ("聽日下晝得唔得", "明天下午行不行"),
+        ("佢哋幾時嚟整返好", "他们什么时候来修好"),
+        ("呢度啲垃圾冇人收", "这里些垃圾没有人收"),
+        ("我哋係唔係要交錢", "我们是不是要交钱"),
+        # ... never inside Mandarin words that share a character
+        ("沒關係", "没关系"),
+        ("劳动仲裁怎么申请", "劳动仲裁怎么申请"),
+        ("整个楼道都黑了", "整个楼道都黑了"),
+        ("调整下时间", "调整下时间"),
+        ("你呢", "你呢"),
+        # voice-input fillers and slips
+        ("嗯嗯 我家楼道灯以经坏了", "我家楼道灯已经坏了"),
+        ("那个号退了吧", "那个号退了吧"),  # 那个 that points at something stays
+        ("到现在也没人修", "到现在也没人修"),  # 现在 is right: no 再 there
+        ("就是说电梯又坏了 然后一直没人修", "电梯又坏了 一直没人修"),
+        ("能预越维修不", "能预约维修不"),
+        ("下回在也不去了", "下回再也不去了"),
+        ("他在说话", "他在说话"),  # 在 where it is right stays
+    ],
+)
+def test_real_input(raw: str, expected: str) -> None:
+    assert normalize(raw) == expected
+
+
+def test_no_keyword_of_the_rules_is_changed_by_the_tables() -> None:
+    """The tables rewrite messages; a rule word they rewrote could never match again."""
+    from nlp.normalize import tables
+    from nlp.rules import load_rules
+
+    t = tables()
+    changed = [term for term in load_rules().entries if t.tidy(t.cantonese(term)) != term]
+    assert changed == []
+
+
+def test_a_bad_tables_file_is_refused_with_its_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from nlp.config_files import NlpConfigError
+    from nlp.normalize import Tables
+
+    path = tmp_path / "normalize.yaml"
+    path.write_text("version: 1\ncantonese:\n  冇: 没有\nslips: [not, a, mapping]\n", encoding="utf-8")
+    with pytest.raises(NlpConfigError, match=r"normalize.yaml:4: slips"):
+        Tables.load(path)
+
+
+def test_long_messages_are_kept_past_what_the_rules_read() -> None:
+    from nlp.normalize import MAX_CHARS, READ_CHARS
+
+    text = "今天" * 600 + "楼道里一股燃气味"
+    assert READ_CHARS < len(text) < MAX_CHARS
+    assert normalize(text).endswith("燃气味")
+    assert len(normalize("好" * (MAX_CHARS + 500))) == MAX_CHARS

@@ -1,0 +1,216 @@
+"""The learned model as the bot serves it: trained from the corpus at first use, cached on disk.
+
+Like jieba's dictionary cache: the model file is named by a hash of everything it is trained
+from (the corpus files training reads, config/nlp/model.yaml and normalize.yaml, the code that
+makes features, and the versions of the libraries), so a change to any of them trains a new model on the next start and
+an unchanged checkout loads the same model. The cache lives in $LINLI_CACHE_DIR, else
+$XDG_CACHE_HOME/linli, else ~/.cache/linli. A file that fails to load is trained again; a model
+that cannot be trained at all (scikit-learn missing, an unwritable disk) leaves the bot reading
+with the rules alone, with an error in the log. Nothing generated is kept in git.
+
+Serving processes train in a child process (`python -m nlp.model`): importing scikit-learn would
+keep ≈ 120 MB in the bot for its whole life.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from nlp.corpus_files import CORPUS_DIR, INDEX_NAME, Row, corpus_files, digest, training_rows
+from nlp.features import MODEL_CONFIG_PATH, ModelSettings, load_model_settings, model_text
+from nlp.linear import PackedLinear
+from nlp.normalize import READ_CHARS, TABLES_PATH, normalize
+
+log = logging.getLogger("linli.nlp")
+
+CACHE_ENV = "LINLI_CACHE_DIR"
+KEEP_MODELS = 8  # model files kept in the cache directory (several checkouts may share it)
+TRAIN_TIMEOUT_SECONDS = 300
+# The code whose change changes what a trained model means.
+_CODE = tuple(Path(__file__).with_name(name) for name in
+              ("features.py", "linear.py", "train.py", "normalize.py", "model.py"))
+_LIBRARIES = ("scikit-learn", "numpy", "scipy", "OpenCC")
+
+
+@dataclass(frozen=True)
+class ModelSources:
+    """Everything a model is trained from."""
+
+    corpus: Path = CORPUS_DIR
+    settings: Path = MODEL_CONFIG_PATH
+    extra: tuple[Row, ...] = field(default=(), compare=False)  # rows kept outside the corpus
+
+    def key(self) -> str:
+        """The hash naming the model trained from these sources."""
+        files = [self.corpus / INDEX_NAME, *(f.path for f in corpus_files(self.corpus) if f.train),
+                 self.settings, TABLES_PATH, *_CODE]
+        versions = [f"python {sys.version_info[0]}.{sys.version_info[1]}"]
+        versions += [f"{name} {_version(name)}" for name in _LIBRARIES]
+        extra = repr(sorted((r.get("text"), r.get("label")) for r in self.extra))
+        return digest(files, ("\n".join(versions) + extra).encode())
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "missing"
+
+
+def cache_dir() -> Path:
+    """Where trained models are kept."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "linli"
+
+
+def _usable_cache_dir() -> Path:
+    """`cache_dir()`, or a folder in the temp directory when that one cannot be written (a read-only
+    home in a container): the model is then trained once per machine boot instead of never."""
+    preferred = cache_dir()
+    try:
+        preferred.mkdir(parents=True, exist_ok=True)
+        if os.access(preferred, os.W_OK):
+            return preferred
+    except OSError:
+        pass
+    fallback = Path(tempfile.gettempdir()) / f"linli-cache-{os.getuid() if hasattr(os, 'getuid') else 0}"
+    log.warning("cannot write the model cache %s; using %s", preferred, fallback)
+    return fallback
+
+
+class LearnedModel:
+    """Probabilities of each label for a normalized message."""
+
+    def __init__(self, linear: PackedLinear, settings: ModelSettings, key: str = "") -> None:
+        self.linear = linear
+        self.settings = settings
+        self.key = key
+
+    def probabilities(self, text: str) -> dict[str, float]:
+        """Every label's probability (summing to 1) for `text`, already normalized."""
+        return self.linear.probabilities(model_text(text[:READ_CHARS]))
+
+
+def train_to_file(out: Path, sources: ModelSources | None = None) -> int:
+    """Trains on the corpus (and `sources.extra`) and writes the model to `out`; the number of
+    messages trained on."""
+    from nlp.train import fit_rows
+
+    sources = sources or ModelSources()
+    settings = load_model_settings(sources.settings)
+    rows = training_rows(sources.corpus, sources.extra)
+    weights = fit_rows(rows, settings, normalize, meta={"key": sources.key()})
+    PackedLinear.from_weights(weights).dump(out)
+    return len(rows)
+
+
+_loaded: dict[str, LearnedModel] = {}
+_lock = threading.Lock()
+
+
+def load_or_train(sources: ModelSources | None = None, *, in_child: bool = True) -> LearnedModel | None:
+    """The model for `sources`: from this process's memory, else the cache file, else trained now
+    (in a child process unless `in_child` is False). None when it cannot be had: the caller reads
+    with the rules alone."""
+    sources = sources or ModelSources()
+    try:
+        key = sources.key()
+        settings = load_model_settings(sources.settings)
+    except Exception:
+        log.exception("the learned model's sources cannot be read; reading with the rules alone")
+        return None
+    with _lock:
+        if key in _loaded:
+            return _loaded[key]
+        path = cache_dir() / f"model-{key}.bin"
+        linear = _load(path)
+        if linear is None and (usable := _usable_cache_dir()) != path.parent:
+            path = usable / path.name
+            linear = _load(path)
+        if linear is None:
+            linear = _train(path, sources, in_child)
+        if linear is None:
+            return None
+        model = _loaded[key] = LearnedModel(linear, settings, key)
+        return model
+
+
+def _load(path: Path) -> PackedLinear | None:
+    if not path.exists():
+        return None
+    try:
+        return PackedLinear.load(path)
+    except Exception as exc:  # a cut-short or foreign file: train again, never fail
+        log.warning("cannot load the cached model %s (%s); training it again", path, exc)
+        return None
+
+
+def _train(path: Path, sources: ModelSources, in_child: bool) -> PackedLinear | None:
+    start = time.perf_counter()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if in_child and sources.extra:
+            in_child = False  # rows held in memory cannot be handed to a child process
+        if in_child:
+            _train_in_child(path, sources)
+        else:
+            train_to_file(path, sources)
+        linear = PackedLinear.load(path)
+    except Exception:
+        log.exception("could not train the learned model into %s; reading with the rules alone", path)
+        return None
+    log.info("trained the learned model in %.1f s: %s", time.perf_counter() - start, path)
+    _prune(path.parent, keep=path)
+    return linear
+
+
+def _train_in_child(path: Path, sources: ModelSources) -> None:
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
+    args = [sys.executable, "-m", "nlp.model", "--out", str(path), "--corpus", str(sources.corpus),
+            "--settings", str(sources.settings)]
+    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=TRAIN_TIMEOUT_SECONDS, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"training failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
+
+
+def _prune(directory: Path, keep: Path) -> None:
+    """Keeps the newest KEEP_MODELS model files (and always `keep`)."""
+    try:
+        models = sorted(directory.glob("model-*.bin"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in models[KEEP_MODELS:]:
+            if old != keep:
+                old.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="train the learned model from nlp/corpus/ into a cache file")
+    parser.add_argument("--out", type=Path, required=True, help="the model file to write")
+    parser.add_argument("--corpus", type=Path, help="the corpus folder (default nlp/corpus)")
+    parser.add_argument("--settings", type=Path, help="the model settings (default config/nlp/model.yaml)")
+    args = parser.parse_args(argv)
+    given = {name: getattr(args, name) for name in ("corpus", "settings")
+             if getattr(args, name) is not None}
+    start = time.perf_counter()
+    count = train_to_file(args.out, ModelSources(**given))
+    print(f"trained on {count} messages in {time.perf_counter() - start:.1f} s: {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

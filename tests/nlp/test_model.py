@@ -1,0 +1,169 @@
+"""The learned model: served weights agree with scikit-learn's, training is deterministic, and the cache
+(keyed by what the model is trained from) is rebuilt rather than ever failing the bot."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from nlp import Classifier
+from nlp import model as model_module
+from nlp.corpus_files import training_rows
+from nlp.features import FeatureSettings, features, load_model_settings, model_text
+from nlp.linear import PackedLinear
+from nlp.model import CACHE_ENV, ModelSources, cache_dir, load_or_train, train_to_file
+from nlp.normalize import normalize
+from nlp.rules import load_rules
+from nlp.train import export, fit_estimator
+
+NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+@pytest.fixture(scope="module")
+def sample() -> list[dict]:
+    """Every seventh corpus message: enough for all 16 labels, quick to train on."""
+    return training_rows()[::7]
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A cache folder of this test's own, and no model kept in memory from other tests."""
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(model_module, "_loaded", {})
+    return tmp_path / "cache"
+
+
+def _small_corpus(directory: Path, rows: list[dict]) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "index.yaml").write_text("version: 1\nfiles:\n  sample.jsonl: {style: sample}\n", "utf-8")
+    (directory / "sample.jsonl").write_text(
+        "".join(json.dumps({k: r[k] for k in ("id", "text", "label", "also", "date", "part") if k in r},
+                           ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    return directory
+
+
+def test_served_probabilities_are_scikit_learns(sample: list[dict]) -> None:
+    settings = load_model_settings()
+    texts = [normalize(r["text"]) for r in sample]
+    vectorizer, estimator = fit_estimator(texts, [r["label"] for r in sample], settings,
+                                          lambda t: features(t, settings.features))
+    packed = PackedLinear.from_weights(export(vectorizer, estimator, {}))
+    expected = estimator.predict_proba(vectorizer.transform(texts))
+    for text, row in zip(texts, expected, strict=True):
+        got = packed.probabilities(model_text(text))
+        assert max(abs(got[c] - p) for c, p in zip(estimator.classes_, row, strict=True)) < 1e-3, text
+    assert len(packed) == len(vectorizer.vocabulary_)
+
+
+def test_features_are_character_ngrams_without_personal_numbers() -> None:
+    got = features("3号楼灯坏了 我电话13912345678", FeatureSettings(char_ngrams=(1, 2)))
+    assert {"0", "0号", "灯坏", "了 ", " 我"} <= got
+    assert not any(ch in "123456789" for f in got for ch in f)
+    assert " " not in got
+    assert model_text("身份证11010119900307123x 电话010-12345678 3号楼") == "身份证  电话  0号楼"
+
+
+def test_training_is_deterministic(sample: list[dict], tmp_path: Path) -> None:
+    corpus = _small_corpus(tmp_path / "corpus", sample)
+    first, second = tmp_path / "a.bin", tmp_path / "b.bin"
+    assert train_to_file(first, ModelSources(corpus=corpus)) == len(sample)
+    train_to_file(second, ModelSources(corpus=corpus))
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_a_model_file_round_trips_and_a_cut_one_is_refused(sample: list[dict], tmp_path: Path) -> None:
+    corpus = _small_corpus(tmp_path / "corpus", sample)
+    path = tmp_path / "m.bin"
+    train_to_file(path, ModelSources(corpus=corpus))
+    loaded = PackedLinear.load(path)
+    again = tmp_path / "again.bin"
+    loaded.dump(again)
+    assert again.read_bytes() == path.read_bytes()
+    assert loaded.probabilities(model_text("电梯又坏了")) == PackedLinear.load(again).probabilities(
+        model_text("电梯又坏了"))
+    cut = tmp_path / "cut.bin"
+    cut.write_bytes(path.read_bytes()[:-10])
+    with pytest.raises(ValueError):
+        PackedLinear.load(cut)
+
+
+def test_the_key_follows_what_the_model_is_trained_from(sample: list[dict], tmp_path: Path) -> None:
+    corpus = _small_corpus(tmp_path / "corpus", sample)
+    settings = tmp_path / "model.yaml"
+    settings.write_text((Path(model_module.__file__).parents[1] / "config/nlp/model.yaml").read_text("utf-8"))
+    sources = ModelSources(corpus=corpus, settings=settings)
+    key = sources.key()
+    assert ModelSources(corpus=corpus, settings=settings).key() == key
+    with (corpus / "sample.jsonl").open("a", encoding="utf-8") as f:
+        f.write(json.dumps({"id": "new", "text": "收到", "label": "chitchat"}, ensure_ascii=False) + "\n")
+    assert sources.key() != key
+    key = sources.key()
+    settings.write_text(settings.read_text("utf-8").replace("C: 1.0", "C: 0.5"), "utf-8")
+    assert sources.key() != key
+    assert ModelSources(corpus=corpus, settings=settings, extra=({"text": "x", "label": "chitchat"},)).key() \
+        != sources.key()
+
+
+def test_trained_once_then_loaded(sample: list[dict], cache: Path, tmp_path: Path) -> None:
+    sources = ModelSources(corpus=_small_corpus(tmp_path / "corpus", sample))
+    model = load_or_train(sources)  # in a child process, as the bot does
+    assert model is not None
+    path = cache / f"model-{sources.key()}.bin"
+    assert path.is_file()
+    assert load_or_train(sources) is model  # kept in memory
+    model_module._loaded.clear()
+    mtime = path.stat().st_mtime_ns
+    again = load_or_train(sources)  # from the file, not trained again
+    assert again is not None and path.stat().st_mtime_ns == mtime
+    assert again.probabilities("电梯坏了") == model.probabilities("电梯坏了")
+
+
+def test_a_broken_cache_file_is_trained_again(sample: list[dict], cache: Path, tmp_path: Path,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    sources = ModelSources(corpus=_small_corpus(tmp_path / "corpus", sample))
+    cache.mkdir(parents=True)
+    path = cache / f"model-{sources.key()}.bin"
+    path.write_bytes(b"not a model")
+    with caplog.at_level(logging.WARNING, logger="linli.nlp"):
+        model = load_or_train(sources, in_child=False)
+    assert model is not None
+    assert "training it again" in caplog.text
+    assert PackedLinear.load(path)  # replaced by a good one
+
+
+def test_without_a_model_the_rules_read_alone(cache: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    broken = tmp_path / "corpus"
+    broken.mkdir()
+    (broken / "index.yaml").write_text("version: 1\nfiles:\n  gone.jsonl: {style: x}\n", "utf-8")
+    with caplog.at_level(logging.ERROR, logger="linli.nlp"):
+        classifier = Classifier(load_rules(), model=ModelSources(corpus=broken))
+        got = classifier.understand("周六上午理发还有号没", NOW)
+    assert classifier.model is None
+    assert "reading with the rules alone" in caplog.text
+    assert (got.label, got.date, got.part) == ("booking:haircut", dt.date(2026, 11, 28), "am")
+    assert got.reason.startswith("the rules")
+
+
+def test_cache_dir_setting(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "x"))
+    assert cache_dir() == tmp_path / "x"
+    monkeypatch.delenv(CACHE_ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_dir() == tmp_path / "xdg" / "linli"
+
+
+def test_an_unwritable_cache_falls_back_to_the_temp_directory(sample: list[dict], tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("")
+    monkeypatch.setenv(CACHE_ENV, str(blocked / "cache"))  # cannot be created: a file is in the way
+    monkeypatch.setattr(model_module, "_loaded", {})
+    monkeypatch.setattr(model_module.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
+    sources = ModelSources(corpus=_small_corpus(tmp_path / "corpus", sample))
+    assert load_or_train(sources, in_child=False) is not None
+    assert list((tmp_path / "tmp").glob("linli-cache-*/model-*.bin"))
