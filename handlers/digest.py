@@ -67,6 +67,7 @@ class Digest:
     oldest: list[Item] = field(default_factory=list)
     week_start: dt.date | None = None
     week: dict[str, int] | None = None  # requests per category this week (weekly digest only)
+    volunteer_hours: str | None = None  # the week's service hours per team (weekly digest only)
 
 
 def day_bounds(community: Community, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -146,6 +147,7 @@ async def compute_digest(session: AsyncSession, community: Community, day: dt.da
     if weekly if weekly is not None else is_weekly_day(community, day):
         digest.week_start = day - dt.timedelta(days=6)
         digest.week = await week_counts(session, community, day)
+        digest.volunteer_hours = await week_hours_line(session, community, day)
     return digest
 
 
@@ -198,6 +200,8 @@ def render_digest(digest: Digest) -> str:
                          if digest.week.get(k))
         lines.append(texts.digest_week(digest.week_start, digest.day, sum(digest.week.values()), parts or "0",
                                        weekly_chart_url(c, digest.week_start)))
+    if digest.volunteer_hours:
+        lines.append(digest.volunteer_hours)
     lines.append(texts.digest_footer(c.requests.staff_web_url))
     return "\n".join(lines)
 
@@ -207,9 +211,6 @@ async def daily_digest(session: AsyncSession, community: Community, day: dt.date
     group = community.staff_group()
     if group is None:
         return []
-    digest = await compute_digest(session, community, day)
-    text = render_digest(digest)
-    if digest.week is not None:  # the weekly digest also reports the volunteers' service hours
-        text += "\n" + await week_hours_line(session, community, day)
+    text = render_digest(await compute_digest(session, community, day))
     return [Outgoing(channel=group.channel, community=community.id, to="group", target=group.id, text=text,
                      idempotency_key=f"digest:{community.id}:{day.isoformat()}")]
