@@ -9,7 +9,9 @@ from aiohttp import web
 from bot.staff_web.auth import StaffAuth
 from bot.staff_web.chart_pages import ChartPages
 from bot.staff_web.drawing import ChartDrawer
+from bot.staff_web.notice_pages import NoticePages
 from bot.staff_web.render import PREFIX, setup_templates
+from bot.staff_web.session_pages import SessionPages
 from bot.staff_web.views import RequestPages
 
 if TYPE_CHECKING:
@@ -22,6 +24,8 @@ class StaffWeb:
         self.requests = RequestPages(linli.db, linli.clock, self.auth, linli.drainer.wake)
         self.drawer = ChartDrawer()
         self.charts = ChartPages(linli.db, linli.clock, self.auth, self.drawer)
+        self.notices = NoticePages(linli.db, linli.clock, self.auth, linli.drainer.wake)
+        self.sessions = SessionPages(linli.db, linli.clock, self.auth)
 
     def add_routes(self, app: web.Application) -> None:
         setup_templates(app)
@@ -37,6 +41,15 @@ class StaffWeb:
         r.add_get(f"{PREFIX}/charts/categories.png", self.charts.categories_png)
         r.add_get(f"{PREFIX}/charts/median.png", self.charts.median_png)
         r.add_get(f"{PREFIX}/charts/weekly.png", self.charts.weekly_png)
+        r.add_get(f"{PREFIX}/notices", self.notices.list_page)
+        r.add_post(f"{PREFIX}/notices", self.notices.create)
+        r.add_get(f"{PREFIX}/notices/{{id:\\d+}}", self.notices.detail_page)
+        r.add_post(f"{PREFIX}/notices/{{id:\\d+}}/{{action:send|schedule|cancel}}", self.notices.act)
+        r.add_get(f"{PREFIX}/sessions", self.sessions.list_page)
+        r.add_get(f"{PREFIX}/sessions/{{id:\\d+}}", self.sessions.detail_page)
+        r.add_post(f"{PREFIX}/sessions/{{id:\\d+}}/checkin", self.sessions.check_in)
+        r.add_get(f"{PREFIX}/hours", self.sessions.hours_page)
+        r.add_get(f"{PREFIX}/hours.{{ext:csv|xlsx}}", self.sessions.hours_file)
 
         async def stop_drawing(app: web.Application) -> None:
             await self.drawer.stop()
