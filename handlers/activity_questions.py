@@ -70,8 +70,9 @@ class ActivityQuestionHandler:
             return None
         named = named_day(community, text, incoming.now.date())
         days = find_days(text, incoming.now)
-        if u.label == "query:today_activity" and theme is None and named is None:
-            return None  # "明天有啥活动": queries.py answers it as ever
+        near = not days or days[0].date <= incoming.now.date() + dt.timedelta(days=2)
+        if u.label == "query:today_activity" and theme is None and named is None and near:
+            return None  # "明天有啥活动": queries.py answers it as ever; "下周三…" is answered here
         if theme is None and named is None and not days:
             return None  # "有什么活动吗" with no day: today's, queries.py (when the label says so)
         day = days[0].date if days else None

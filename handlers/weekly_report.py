@@ -55,7 +55,7 @@ async def week_numbers(session: AsyncSession, community: Community, first: dt.da
     resolved = await session.scalar(select(func.count()).select_from(Request).where(
         mine, Request.resolved_at >= start, Request.resolved_at < end)) or 0
     kinds = (await session.execute(select(Request.category, func.count()).where(
-        mine, Request.created_at >= start, Request.created_at < end).group_by(Request.category))).tuples().all()
+        mine, Request.created_at >= start, Request.created_at < end).group_by(Request.category))).all()
     ranked = sorted(kinds, key=lambda kv: (-kv[1], kv[0]))[: community.weekly_report.top_kinds]
     return resolved, [(texts_requests.category_name(k), n) for k, n in ranked]
 

@@ -69,7 +69,7 @@ async def statuses(session: AsyncSession, session_id: int) -> dict[int, str]:
     """Booking id -> present | no_show, for the bookings of a session with a record."""
     rows = await session.execute(select(Attendance.booking_id, Attendance.status)
                                  .where(Attendance.session_id == session_id))
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 async def no_show_count(session: AsyncSession, community_id: str, resident_id: str, *, since: dt.datetime) -> int:
@@ -102,7 +102,7 @@ async def absent(session: AsyncSession, session_ids: Iterable[int]) -> dict[int,
     rows = await session.execute(select(VolunteerAbsence.session_id, VolunteerAbsence.person_id)
                                  .where(VolunteerAbsence.session_id.in_(ids)))
     found: dict[int, set[str]] = {}
-    for sid, person in rows.tuples().all():
+    for sid, person in rows.all():
         found.setdefault(sid, set()).add(person)
     return found
 
@@ -198,5 +198,5 @@ async def hours_between(session: AsyncSession, community_id: str, first: dt.date
                func.sum(ServiceHours.minutes))
         .where(ServiceHours.community == community_id, ServiceHours.day >= first, ServiceHours.day <= last)
         .group_by(ServiceHours.person_id, ServiceHours.team_id))
-    found = [HoursRow(p, n, t, c, int(m or 0)) for p, n, t, c, m in rows.tuples().all()]
+    found = [HoursRow(p, n, t, c, int(m or 0)) for p, n, t, c, m in rows.all()]
     return sorted(found, key=lambda r: (r.team_id, -r.minutes, r.person_id))
