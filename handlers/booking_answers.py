@@ -121,7 +121,9 @@ def bare_booking(community: Community, text: str, now: dt.datetime) -> str | Non
     classifier made of it (it dates no named day). The service, or None."""
     spans = [(d.start, d.end) for d in find_days(text, now)]
     spans += [(n.start, n.end) for n in find_named_days(text, words_of(community))]
-    return bare_service(community, text, spans) if spans else None
+    if not spans:
+        return None
+    return bare_service(community, text, spans + [(start, end) for _, start, end in find_parts(text)])
 
 
 def is_exit(text: str) -> bool:
