@@ -118,6 +118,9 @@ class NoticePages:
             log.warning("staff web: notice %s %s by %s without a valid CSRF token", number, action, staff.person.id)
             return await self.detail_page(request, ("err", WEB_BAD_FORM), 403)
         now = self.clock.now().astimezone(ZoneInfo(c.timezone))
+        when = _send_time(str(form.get("send_at", "")), now) if action == "schedule" else None
+        if action == "schedule" and when is None:
+            return await self.detail_page(request, ("err", texts.WEB_BAD_TIME), 400)
         done = ""
         async with self.db.transaction() as session:
             if action == "send":
@@ -127,9 +130,7 @@ class NoticePages:
                     groups = groups_of(c, change.notice)
                     done = texts.sent(number, len(groups), people_in(c, groups))
             elif action == "schedule":
-                when = _send_time(str(form.get("send_at", "")), now)
-                if when is None:
-                    return await self.detail_page(request, ("err", texts.WEB_BAD_TIME), 400)
+                assert when is not None
                 change = await repo.schedule(session, c.id, number, send_at=when, by=staff.person.id, now=now)
                 if isinstance(change, repo.Changed):
                     done = texts.scheduled(number, when, len(groups_of(c, change.notice)))

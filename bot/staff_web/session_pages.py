@@ -95,12 +95,14 @@ class SessionPages:
         if not staff.csrf_ok(form.get("csrf")):
             return await self.detail_page(request, ("err", WEB_BAD_FORM), 403)
         code = str(form.get("code", "")).strip().upper()
+        done = None
         async with self.db.transaction() as session:
             booking = await booking_repo.booking_by_code(session, c.id, code) if code else None
-            if booking is None or booking.session_id != number:
-                return await self.detail_page(request, ("err", vtexts.check_in_unknown(code)), 400)
-            done = await check_in(session, c, code, by=staff.person.id, role="staff",
-                                  now=self.clock.now().astimezone(ZoneInfo(c.timezone)), masked=False)
+            if booking is not None and booking.session_id == number:  # a code of this session only
+                done = await check_in(session, c, code, by=staff.person.id, role="staff",
+                                      now=self.clock.now().astimezone(ZoneInfo(c.timezone)), masked=False)
+        if done is None:
+            return await self.detail_page(request, ("err", vtexts.check_in_unknown(code)), 400)
         if not done.ok:
             return await self.detail_page(request, ("err", done.text), 409)
         raise web.HTTPSeeOther(f"{PREFIX}/sessions/{number}?{urllib.parse.urlencode({'done': done.text})}")
