@@ -121,7 +121,8 @@ class Scheduler:
         self.directory = directory
         self.clock = clock
         self.jobs = list(default_daily_jobs() if jobs is None else jobs)
-        self.periodic = list(default_periodic_jobs() if periodic is None else periodic)
+        # A caller that names its daily jobs (a test, a command) gets only the periodic ones it names.
+        self.periodic = list(periodic if periodic is not None else default_periodic_jobs() if jobs is None else [])
         names = [j.name for j in self.jobs] + [j.name for j in self.periodic]
         if len(set(names)) != len(names):
             raise ValueError(f"daily job names must be unique: {names}")
