@@ -240,6 +240,9 @@ class NoticeHandler:
         if not command.body:
             ctx.reply(texts.NOTICE_EMPTY)
             return
+        if len(command.body) > repo.MAX_TEXT:
+            ctx.reply(texts.too_long(len(command.body), repo.MAX_TEXT))
+            return
         audience = resolve_audience(ctx.community, command.words)
         if not audience.groups:
             ctx.reply(texts.NOTICE_NO_GROUPS + "\n" + texts.NOTICE_HELP)

@@ -24,6 +24,10 @@ NOTICE_DROPPED = "好的，这条通知作废了，不会发送。"
 NOTICE_ANSWER_HINT = "请回复“确认”立即发送，“定时 明天 8:00”定时发送，或“取消”作废。"
 
 
+def too_long(length: int, limit: int) -> str:
+    return f"通知太长了（{length}字），请控制在{limit}字以内，或分成几条发。"
+
+
 def day_time(when: dt.datetime) -> str:
     """11月26日(周四) 08:00."""
     return f"{when.month}月{when.day}日({WEEKDAY_NAMES_ZH[when.weekday()]}) {when:%H:%M}"
@@ -95,6 +99,6 @@ def listing_line(notice_id: int, status: str, author: str, when: dt.datetime, gr
 WEB_TITLE = "通知"
 WEB_HINT = "通知会先显示预览（发往哪些群、多少人），确认后才发送；也可以定时发送。"
 WEB_NONE = "还没有通知。"
-WEB_NEED_TEXT = "请填写通知内容。"
+WEB_NEED_TEXT = "请填写通知内容（2000字以内）。"
 WEB_NEED_GROUPS = "请至少选择一个居民群或写一个楼号。"
 WEB_BAD_TIME = "定时时间要写成 2026-12-01 08:00 这样，并且晚于现在。"

@@ -23,6 +23,7 @@ from handlers.base import Context, Incoming
 from handlers.booking import part_of, when_of
 from handlers.booking_answers import services_mentioned
 from handlers.named_days import named_day
+from handlers.privacy import mask_text
 from nlp.dates import find_days, find_parts
 from storage import attendance_repo, booking_repo, sessions_repo
 from storage.models_booking import ServiceSession
@@ -183,8 +184,9 @@ class VolunteerAbsenceHandler:
             absent = (await attendance_repo.absent(ctx.session, [row.id])).get(row.id, set())
             remaining = [p.name for p in (ctx.community.person(i) for i in team.members if i not in absent)
                          if p is not None]
+            # What they said goes to the staff group: masked like every free text there.
             notice = texts.absence_notice(person.name, team.name, session_text, view.booked, row.capacity, remaining,
-                                          ctx.message.text)
+                                          mask_text(ctx.message.text))
             for member in _who_to_tell(team, person.id):
                 ctx.tell(member, notice)
                 told.add(member)

@@ -68,7 +68,7 @@ class NoticePages:
         if not staff.csrf_ok(form.get("csrf")):
             return await self.list_page(request, ("err", WEB_BAD_FORM), 403)
         text = str(form.get("text", "")).strip()
-        if not text:
+        if not text or len(text) > repo.MAX_TEXT:
             return await self.list_page(request, ("err", texts.WEB_NEED_TEXT), 400)
         chosen = [str(v) for v in form.getall("group", [])]
         words = [*chosen, *str(form.get("buildings", "")).replace("、", " ").replace("，", " ").split()]

@@ -180,3 +180,10 @@ def test_send_times_that_cannot_be_used(text: str) -> None:
 
     with pytest.raises(BadTime):
         parse_send_time(text, REFERENCE_NOW)
+
+
+async def test_a_notice_too_long_for_a_message_is_refused_with_the_limit(ops_bot: LiveBot) -> None:
+    answer = one(await Chat(ops_bot).say("通知 全部 " + "停水" * 1001, "g-staff", "staff-li"), "g-staff")
+    assert "通知太长了（2002字）" in answer and "2000字以内" in answer
+    async with ops_bot.linli.db.transaction() as session:
+        assert (await notices_repo.recent(session, "xingfuli"))[1] == 0

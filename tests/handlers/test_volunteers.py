@@ -184,3 +184,10 @@ async def test_the_command_line_prints_a_months_hours(ops_bot: LiveBot, clock: F
     assert "何师傅" in printed and "匠心便民服务队" in printed and "合计" in printed
     assert await asyncio.to_thread(
         linli, ["volunteers", "hours", "--month", "2026-12", "--format", "xlsx", "--database-url", db_url]) == 2
+
+
+async def test_what_a_volunteer_said_reaches_the_staff_group_masked(ops_bot: LiveBot) -> None:
+    chat = Chat(ops_bot)
+    replies = await chat.say("12月5号的理发我去不了，有事打我电话13912345678", "g-vol", "v-xu")
+    staff = one(replies, "g-staff")
+    assert "13912345678" not in staff and "139" in staff
