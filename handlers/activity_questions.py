@@ -10,6 +10,7 @@ about a service's sessions ("今天有义诊吗") with booking_questions.py.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -37,12 +38,14 @@ def theme_words(theme: Theme) -> list[str]:
     return sorted(set(words), key=len, reverse=True)
 
 
+@functools.lru_cache(maxsize=64)
+def _theme_index(themes: tuple[Theme, ...]) -> tuple[tuple[str, Theme], ...]:
+    return tuple((word, theme) for theme in themes for word in theme_words(theme))
+
+
 def theme_named(community: Community, text: str) -> Theme | None:
-    themes = [*community.themes.weekly.values(), *(o.theme for o in community.themes.overrides if o.theme)]
-    for theme in themes:
-        if any(word in text for word in theme_words(theme)):
-            return theme
-    return None
+    themes = (*community.themes.weekly.values(), *(o.theme for o in community.themes.overrides if o.theme))
+    return next((theme for word, theme in _theme_index(themes) if word in text), None)
 
 
 @dataclass(frozen=True)

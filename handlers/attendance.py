@@ -26,12 +26,16 @@ from storage.models_booking import ServiceSession
 
 log = logging.getLogger("linli.attendance")
 
+_VERBS = ("到场", "签到", "已到", "到了", "核销")
 _CHECK_IN = re.compile(r"^(?:到场|签到|已到|到了|核销)\s*[:：]?\s*(?P<codes>(?:[A-Za-z0-9]{6}[\s,，、]*)+)$")
 
 
 def parse_codes(text: str) -> tuple[str, ...] | None:
     """"到场 VT83QX" / "签到 vt83qx k7p3qx" (normalized) -> the codes, upper-cased."""
-    m = _CHECK_IN.match(text.strip())
+    text = text.strip()
+    if not text.startswith(_VERBS):
+        return None
+    m = _CHECK_IN.match(text)
     if m is None:
         return None
     return tuple(dict.fromkeys(c.upper() for c in re.findall(r"[A-Za-z0-9]{6}", m.group("codes"))))

@@ -119,6 +119,8 @@ def day_named(community: Community, understanding: Understanding, text: str, now
 def bare_booking(community: Community, text: str, now: dt.datetime) -> str | None:
     """"圣诞节理发", "12.19 理发": a day and one service and nothing else is a booking, whatever the
     classifier made of it (it dates no named day). The service, or None."""
+    if len(text) > BARE_LONGEST or len(services_mentioned(community, text)) != 1:
+        return None  # most chit-chat: no dates read at all
     spans = [(d.start, d.end) for d in find_days(text, now)]
     spans += [(n.start, n.end) for n in find_named_days(text, words_of(community))]
     if not spans:
@@ -153,6 +155,7 @@ def asks_to_book(text: str) -> bool:
     return bool(_EXPLICIT_ASK.search(text))
 
 
+BARE_LONGEST = 24  # characters: a bare booking is a few words
 # What may stand beside a day and a service word in a bare booking ("圣诞节理发", "元旦那天想理个发").
 _BARE_FILLER = re.compile(
     r"那天|当天|那日|这天|的时候|我想|我要|想|要|帮我|给我|约个?|预约|个|的|去|吧|能|吗|可以|一下|了")

@@ -44,6 +44,8 @@ class AvailabilityQuestionHandler:
 
     def match(self, incoming: Incoming) -> Asked | None:
         u, text = incoming.understanding, incoming.text
+        if not (u.is_booking or u.label == "query:today_activity" or (u.is_chitchat and incoming.message.mentions_bot)):
+            return None
         if not is_question(text):
             return None
         if u.is_booking:

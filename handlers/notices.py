@@ -212,6 +212,8 @@ class NoticeHandler:
 
     def match(self, incoming: Incoming) -> NoticeCommand | None:
         m = incoming.message
+        if "通知" not in m.text:
+            return None
         staff_group = incoming.community.staff_group()
         # A resident's "通知：…" in a residents' group is talk among neighbours, not a command.
         in_staff_group = staff_group is not None and m.group_id == staff_group.id

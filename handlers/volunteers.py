@@ -62,6 +62,8 @@ class VolunteerSessionsHandler:
 
     def match(self, incoming: Incoming) -> tuple[int | None] | None:
         m = incoming.message
+        if m.sender_role != "volunteer":
+            return None
         found = _ROSTER.match(incoming.text.strip())
         if found is None or volunteer(incoming.community, m.sender_id, m.sender_role) is None:
             return None
@@ -143,6 +145,8 @@ class VolunteerAbsenceHandler:
 
     def match(self, incoming: Incoming) -> CannotCome | None:
         m = incoming.message
+        if m.sender_role != "volunteer":
+            return None
         found = volunteer(incoming.community, m.sender_id, m.sender_role)
         if found is None:
             return None
