@@ -25,10 +25,11 @@ SERVICE_WORDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def services_mentioned(community: Community, text: str) -> set[str]:
-    """The services a (normalized) text names, by config name or by the usual words."""
+def services_mentioned(community: Community, text: str, *, shortest: int = 1) -> set[str]:
+    """The services a (normalized) text names, by config name or by the usual words of at least
+    `shortest` characters (2: "修" alone, in 修路 or 修电梯, names no service)."""
     found = {s.id for s in community.services if s.name in text}
-    found |= {sid for sid, words in SERVICE_WORDS.items() if any(w in text for w in words)}
+    found |= {sid for sid, words in SERVICE_WORDS.items() if any(len(w) >= shortest and w in text for w in words)}
     return found
 
 

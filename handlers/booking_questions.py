@@ -12,12 +12,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from config.community import Community, Service
+from config.community import Service
 from handlers import texts_booking
 from handlers import texts_questions as texts
 from handlers.base import Context, Incoming
 from handlers.booking import MAX_OPTIONS, offer, part_of, when_of
-from handlers.booking_answers import SERVICE_WORDS, answer_text, day_named, is_exit, is_question
+from handlers.booking_answers import answer_text, day_named, is_exit, is_question, services_mentioned
 from storage import sessions_repo
 
 
@@ -27,14 +27,6 @@ class Asked:
     day: dt.date | None
     part: str | None
     item: str | None
-
-
-def services_named_plainly(community: Community, text: str) -> set[str]:
-    """Services named by their configured name or a word of two characters or more: in a message
-    the classifier did not take as a booking, "修" alone (修路, 修电梯) names no service."""
-    found = {s.id for s in community.services if s.name in text}
-    found |= {sid for sid, words in SERVICE_WORDS.items() if any(len(w) >= 2 and w in text for w in words)}
-    return {sid for sid in found if community.service(sid) is not None}
 
 
 class AvailabilityQuestionHandler:
@@ -51,7 +43,9 @@ class AvailabilityQuestionHandler:
         if u.is_booking:
             service = u.service or u.label.partition(":")[2]
         elif u.label == "query:today_activity" or (u.is_chitchat and incoming.message.mentions_bot):
-            named = services_named_plainly(incoming.community, text)  # "今天有义诊吗"
+            # "今天有义诊吗"; in a message the classifier did not take as a booking, "修" alone names no service
+            named = {s for s in services_mentioned(incoming.community, text, shortest=2)
+                     if incoming.community.service(s) is not None}
             if len(named) != 1:
                 return None
             (service,) = named

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from handlers.privacy import mask_name
+from handlers.texts_booking import staff_roster_line
 
 # ---------------------------------------------------------------------------------------------
 # Volunteers' sessions ("场次名单")
@@ -32,7 +33,8 @@ def volunteer_session_block(session_id: int, service_name: str, when_text: str, 
 
 
 def roster_person(name: str, addr: str, item: str | None, code: str, present: bool) -> str:
-    return f"{name} {addr}" + (f" 需要：{item}" if item else "") + f" [{code}]" + (" ✔已到" if present else "")
+    """A line of the staff's roster (texts_booking.staff_roster_line), and whether they came."""
+    return staff_roster_line(name, addr, item, code) + (" ✔已到" if present else "")
 
 
 # ---------------------------------------------------------------------------------------------

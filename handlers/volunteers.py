@@ -38,17 +38,23 @@ _CANNOT_COME = re.compile(r"去不了|来不了|去不成|来不成|参加不了
 _CODE = re.compile(r"(?<![A-Za-z0-9])[A-Za-z0-9]{6}(?![A-Za-z0-9])")
 
 
-def volunteer(community: Community, person_id: str, role: str) -> tuple[Person, list[Team]] | None:
-    """The configured volunteer speaking, and their teams; None for anyone else."""
+@dataclass(frozen=True)
+class Volunteer:
+    """A configured volunteer, their teams and the services those teams serve."""
+
+    person: Person
+    teams: tuple[Team, ...]
+    services: tuple[str, ...]
+
+
+def volunteer(community: Community, person_id: str, role: str) -> Volunteer | None:
+    """The configured volunteer speaking; None for anyone else."""
     person = community.person(person_id)
     if role != "volunteer" or person is None or person.role != "volunteer":
         return None
-    return person, community.teams_of(person_id)
-
-
-def team_services(community: Community, teams: list[Team]) -> list[str]:
+    teams = community.teams_of(person_id)
     team_ids = {t.id for t in teams}
-    return [s.id for s in community.services if s.team in team_ids]
+    return Volunteer(person, tuple(teams), tuple(s.id for s in community.services if s.team in team_ids))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -60,20 +66,20 @@ class VolunteerSessionsHandler:
 
     name = "volunteer_sessions"
 
-    def match(self, incoming: Incoming) -> tuple[int | None] | None:
+    def match(self, incoming: Incoming) -> tuple[Volunteer, int | None] | None:
+        """The volunteer, and the session number asked for (None: all their team's)."""
         m = incoming.message
         if m.sender_role != "volunteer":
             return None
         found = _ROSTER.match(incoming.text.strip())
-        if found is None or volunteer(incoming.community, m.sender_id, m.sender_role) is None:
+        who = volunteer(incoming.community, m.sender_id, m.sender_role) if found is not None else None
+        if found is None or who is None:
             return None
-        return (int(found.group("id")) if found.group("id") else None,)
+        return who, int(found.group("id")) if found.group("id") else None
 
-    async def handle(self, ctx: Context, found: tuple[int | None]) -> None:
-        (session_id,) = found
-        person, teams = volunteer(ctx.community, ctx.message.sender_id, ctx.message.sender_role) or (None, [])
-        assert person is not None
-        services = team_services(ctx.community, teams)
+    async def handle(self, ctx: Context, found: tuple[Volunteer, int | None]) -> None:
+        who, session_id = found
+        services = who.services
         if not services:
             ctx.reply(texts.VOLUNTEER_NO_TEAM)
             return
@@ -93,7 +99,7 @@ class VolunteerSessionsHandler:
         blocks = [await self._block(ctx, row) for row in rows]
         text = texts.volunteer_sessions(blocks, LIST_DAYS) if session_id is None else blocks[0]
         # Residents' names and addresses go to the volunteer alone, never into a group.
-        ctx.tell(person.id, text)
+        ctx.tell(who.person.id, text)
         if ctx.message.group_id is not None:
             ctx.reply(texts.ROSTER_SENT)
 
@@ -115,17 +121,19 @@ class VolunteerSessionsHandler:
 
 @dataclass(frozen=True)
 class CannotCome:
+    volunteer: Volunteer
     day: dt.date | None
     part: str | None
     services: frozenset[str]  # of the volunteer's teams; empty: all of them that day
 
 
-def read_cannot_come(community: Community, text: str, now: dt.datetime, services: list[str]) -> CannotCome | None:
+def read_cannot_come(community: Community, text: str, now: dt.datetime, who: Volunteer) -> CannotCome | None:
     """A volunteer's "I cannot come" (normalized text), with the day, part of day and services it names."""
     if not _CANNOT_COME.search(text) or _CODE.search(text):
         return None
     named = services_mentioned(community, text)
-    if named and not named & set(services):
+    services = set(who.services)
+    if named and not named & services:
         return None  # about a service their teams do not serve: perhaps their own booking
     days = find_days(text, now)
     day = days[0].date if days else None
@@ -135,7 +143,7 @@ def read_cannot_come(community: Community, text: str, now: dt.datetime, services
     if day is None and not named:
         return None  # "昨天的义诊我没去成": no session of theirs to speak of
     parts = find_parts(text)
-    return CannotCome(day, parts[0][0] if parts else None, frozenset(named & set(services)))
+    return CannotCome(who, day, parts[0][0] if parts else None, frozenset(named & services))
 
 
 class VolunteerAbsenceHandler:
@@ -147,19 +155,17 @@ class VolunteerAbsenceHandler:
         m = incoming.message
         if m.sender_role != "volunteer":
             return None
-        found = volunteer(incoming.community, m.sender_id, m.sender_role)
-        if found is None:
+        who = volunteer(incoming.community, m.sender_id, m.sender_role)
+        if who is None or not who.services:
             return None
-        services = team_services(incoming.community, found[1])
-        return read_cannot_come(incoming.community, incoming.text, incoming.now, services) if services else None
+        return read_cannot_come(incoming.community, incoming.text, incoming.now, who)
 
     async def handle(self, ctx: Context, said: CannotCome) -> None:
-        person, teams = volunteer(ctx.community, ctx.message.sender_id, ctx.message.sender_role) or (None, [])
-        assert person is not None
+        person = said.volunteer.person
         if said.day is None:
             ctx.reply(texts.ABSENCE_WHICH_DAY)
             return
-        services = set(said.services or team_services(ctx.community, teams))
+        services = set(said.services or said.volunteer.services)
         await sessions_repo.materialize_sessions(ctx.session, ctx.community, ctx.now)
         views = await sessions_repo.sessions_on(ctx.session, ctx.community, said.day)
         rows = [v for v in views if v.row.service in services and v.row.ends_at > ctx.now

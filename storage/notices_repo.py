@@ -13,10 +13,11 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models_notices import Notice
+from storage.row_lock import locked
 
 MAX_TEXT = 2000  # characters of a notice; a WeChat text message holds 2,048 bytes of UTF-8 in some routes
 
@@ -48,14 +49,8 @@ async def get(session: AsyncSession, community_id: str, notice_id: int) -> Notic
 
 async def lock(session: AsyncSession, community_id: str, notice_id: int) -> Notice | None:
     """The notice, freshly read and locked until the end of the transaction."""
-    query = select(Notice).where(Notice.id == notice_id).execution_options(populate_existing=True)
-    if session.bind.dialect.name == "postgresql":
-        query = query.with_for_update()
-    else:
-        await session.execute(update(Notice).where(Notice.id == notice_id).values(status=Notice.status)
-                              .execution_options(synchronize_session=False))
-    notice = await session.scalar(query)
-    return notice if notice is not None and notice.community == community_id else None
+    rows = await locked(session, Notice, Notice.id == notice_id, Notice.community == community_id)
+    return rows[0] if rows else None
 
 
 @dataclass(frozen=True)
@@ -115,16 +110,8 @@ async def mark_missed(session: AsyncSession, notice: Notice) -> None:
 async def due(session: AsyncSession, community_id: str, now: dt.datetime) -> list[Notice]:
     """Scheduled notices of a community whose time has come, oldest first, locked (another process
     sending notices at the same moment skips them on PostgreSQL, and waits on SQLite)."""
-    query = (select(Notice)
-             .where(Notice.community == community_id, Notice.status == "scheduled", Notice.send_at <= now)
-             .order_by(Notice.send_at, Notice.id).execution_options(populate_existing=True))
-    if session.bind.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    else:
-        await session.execute(update(Notice).where(Notice.community == community_id, Notice.status == "scheduled",
-                                                    Notice.send_at <= now).values(status=Notice.status)
-                              .execution_options(synchronize_session=False))
-    return list((await session.scalars(query)).all())
+    return await locked(session, Notice, Notice.community == community_id, Notice.status == "scheduled",
+                        Notice.send_at <= now, order_by=(Notice.send_at, Notice.id), skip_locked=True)
 
 
 async def communities_due(session: AsyncSession, now: dt.datetime) -> set[str]:

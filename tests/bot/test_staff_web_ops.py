@@ -13,16 +13,13 @@ import pytest
 from core.clock import FixedClock
 from tests.bot.test_staff_web import StaffBrowser
 from tests.conftest import LiveBot
-from tests.handlers import ops_support
 from tests.handlers.ops_support import RESIDENT_GROUPS, Chat, at, code_in, one, outbox
-
-ops_bot = ops_support.ops_bot
 
 
 @pytest.fixture
-async def web(ops_bot: LiveBot) -> AsyncIterator[StaffBrowser]:
+async def web(live_bot_any_db: LiveBot) -> AsyncIterator[StaffBrowser]:
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        browser = StaffBrowser(ops_bot, http)
+        browser = StaffBrowser(live_bot_any_db, http)
         status, _, _ = await browser.login("staff-zhao")
         assert status == 302
         yield browser
@@ -34,7 +31,7 @@ def csrf_of(page: str) -> str:
     return m.group(1)
 
 
-async def test_a_notice_written_on_the_page_is_previewed_sent_once_and_listed(ops_bot: LiveBot,
+async def test_a_notice_written_on_the_page_is_previewed_sent_once_and_listed(live_bot_any_db: LiveBot,
                                                                               web: StaffBrowser) -> None:
     status, page, _ = await web.get("/staff/notices")
     assert status == 200 and "幸福里5-8号楼居民群（5人）" in page
@@ -47,7 +44,7 @@ async def test_a_notice_written_on_the_page_is_previewed_sent_once_and_listed(op
     status, page, _ = await web.get(location)
     assert "幸福里5-8号楼居民群（5人）、幸福里9-12号楼居民群（4人），共2个群、约9人" in page
     assert "&lt;b&gt;疫苗&lt;/b&gt;" in page and "<b>疫苗" not in page  # escaped
-    assert await outbox(ops_bot, "notice:") == []  # a preview sends nothing
+    assert await outbox(live_bot_any_db, "notice:") == []  # a preview sends nothing
 
     status, _, location = await web.post("/staff/notices/1/send", {"csrf": "forged"})
     assert status == 403
@@ -55,19 +52,19 @@ async def test_a_notice_written_on_the_page_is_previewed_sent_once_and_listed(op
     assert status == 303
     status, page, _ = await web.get(location)
     assert "已发送到 2 个群" in page
-    assert sorted(r.target for r in await outbox(ops_bot, "notice:")) == ["g-res-2", "g-res-3"]
+    assert sorted(r.target for r in await outbox(live_bot_any_db, "notice:")) == ["g-res-2", "g-res-3"]
     status, page, _ = await web.post("/staff/notices/1/send", {"csrf": csrf})  # a second click
     assert status == 409 and "不能再改了" in page
-    assert len(await outbox(ops_bot, "notice:")) == 2
+    assert len(await outbox(live_bot_any_db, "notice:")) == 2
 
     # The list shows who sent what, when, from where; a notice from the chat too.
-    await Chat(ops_bot).say("通知 全部 停电通知", "g-staff", "staff-li")
+    await Chat(live_bot_any_db).say("通知 全部 停电通知", "g-staff", "staff-li")
     status, page, _ = await web.get("/staff/notices")
     assert re.search(r"#1</a></td>\s*<td class=\"status\">已发送", page)
     assert "赵网格员（工作台）" in page and "李书记（聊天）" in page and "2026-11-25 10:00" in page
 
 
-async def test_a_notice_scheduled_on_the_page_waits_for_its_time(ops_bot: LiveBot, web: StaffBrowser,
+async def test_a_notice_scheduled_on_the_page_waits_for_its_time(live_bot_any_db: LiveBot, web: StaffBrowser,
                                                                  clock: FixedClock) -> None:
     _, page, _ = await web.get("/staff/notices")
     await web.post("/staff/notices", {"csrf": csrf_of(page), "text": "明天停水", "buildings": "1-4号楼"})
@@ -78,15 +75,15 @@ async def test_a_notice_scheduled_on_the_page_waits_for_its_time(ops_bot: LiveBo
                                          {"csrf": csrf_of(page), "send_at": "2026-11-26T08:00"})
     assert status == 303
     assert "11月26日(周四) 08:00" in (await web.get(location))[1]
-    assert ops_bot.linli.scheduler is not None
+    assert live_bot_any_db.linli.scheduler is not None
     clock.set(at(11, 26, 8, 0))
-    await ops_bot.linli.scheduler.tick("notices")
-    assert [r.target for r in await outbox(ops_bot, "notice:")] == ["g-res-1"]
+    await live_bot_any_db.linli.scheduler.tick("notices")
+    assert [r.target for r in await outbox(live_bot_any_db, "notice:")] == ["g-res-1"]
 
 
-async def test_residents_are_checked_in_on_the_page_and_hours_download(ops_bot: LiveBot, web: StaffBrowser,
+async def test_residents_are_checked_in_on_the_page_and_hours_download(live_bot_any_db: LiveBot, web: StaffBrowser,
                                                                         clock: FixedClock) -> None:
-    chat = Chat(ops_bot)
+    chat = Chat(live_bot_any_db)
     code = code_in(one(await chat.say("12月5号想理发"), "g-res-1"))
     clock.set(at(12, 5, 9, 10))
     await web.login("staff-zhao")  # ten days on: the session of the morning has expired
@@ -105,8 +102,8 @@ async def test_residents_are_checked_in_on_the_page_and_hours_download(ops_bot: 
     assert status == 400
 
     clock.set(at(12, 5, 21, 0))
-    assert ops_bot.linli.scheduler is not None
-    await ops_bot.linli.scheduler.run("attendance")
+    assert live_bot_any_db.linli.scheduler is not None
+    await live_bot_any_db.linli.scheduler.run("attendance")
     await web.login("staff-zhao")
     status, page, _ = await web.get("/staff/hours?month=2026-12")
     assert status == 200 and "何师傅" in page and "匠心便民服务队" in page
@@ -122,9 +119,9 @@ async def test_residents_are_checked_in_on_the_page_and_hours_download(ops_bot: 
     assert (await web.get("/staff/hours?month=2026-13"))[0] == 400
 
 
-async def test_the_new_pages_need_a_login(ops_bot: LiveBot) -> None:
+async def test_the_new_pages_need_a_login(live_bot_any_db: LiveBot) -> None:
     async with aiohttp.ClientSession() as http:
-        browser = StaffBrowser(ops_bot, http)
+        browser = StaffBrowser(live_bot_any_db, http)
         for path in ("/staff/notices", "/staff/notices/1", "/staff/sessions", "/staff/hours", "/staff/hours.xlsx"):
             status, _, location = await browser.get(path)
             assert status == 302 and location.startswith("/staff/login"), path

@@ -1,42 +1,20 @@
 """Shared by the operations tests (notices, volunteers, attendance, questions; imported, not a conftest):
-a live bot with the real classifier, and a chat that speaks as anyone in the demo community.
-
-Fixture: `ops_bot` (SQLite file and PostgreSQL), used by its registered name after
-`ops_bot = ops_support.ops_bot` in the test module.
-"""
+a chat that speaks as anyone in the demo community, and what to read in its answers. The bot is
+conftest's `live_bot` (SQLite) or `live_bot_any_db` (SQLite and PostgreSQL), with the real classifier."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
-from core.clock import FixedClock
-from storage.db import Database
-from storage.migrate import upgrade
 from storage.models import OutboxMessage
-from tests.conftest import SHANGHAI, LiveBot, make_settings, start_live_bot
+from tests.conftest import SHANGHAI, LiveBot
 
 CODE = re.compile(r"预约码：([2-9A-HJ-NP-Z]{6})")
 RESIDENT_GROUPS = ("g-res-1", "g-res-2", "g-res-3")
-
-
-@pytest.fixture
-async def ops_bot(db_url: str, clock: FixedClock) -> AsyncIterator[LiveBot]:
-    """The real bot (real classifier) on 127.0.0.1, on a SQLite file and on PostgreSQL."""
-    if not db_url.startswith("sqlite"):
-        db = Database(db_url)
-        await upgrade(db)
-        await db.dispose()
-    bot, close = await start_live_bot(make_settings(db_url), clock)
-    try:
-        yield bot
-    finally:
-        await close()
 
 
 def at(month: int, day: int, hour: int, minute: int = 0, year: int = 2026) -> dt.datetime:

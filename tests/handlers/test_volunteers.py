@@ -19,10 +19,7 @@ from handlers.service_hours import hours_csv, hours_report, hours_xlsx
 from storage.models_attendance import Attendance, ServiceHours, SessionCloseout, VolunteerAbsence
 from storage.models_booking import Booking, ServiceSession
 from tests.conftest import LiveBot
-from tests.handlers import ops_support
 from tests.handlers.ops_support import Chat, at, code_in, one, to
-
-ops_bot = ops_support.ops_bot
 
 
 async def haircut_on_dec_5(bot: LiveBot) -> ServiceSession:
@@ -33,11 +30,11 @@ async def haircut_on_dec_5(bot: LiveBot) -> ServiceSession:
     return row
 
 
-async def test_a_volunteer_sees_their_teams_sessions_with_the_people_booked_privately(ops_bot: LiveBot) -> None:
-    chat = Chat(ops_bot)
+async def test_a_volunteer_sees_their_teams_sessions_with_the_people_booked_privately(live_bot_any_db: LiveBot) -> None:
+    chat = Chat(live_bot_any_db)
     booked = one(await chat.say("12月5号想理发", "g-res-1", "r-zhang"), "g-res-1")
     code = code_in(booked)
-    session_id = (await haircut_on_dec_5(ops_bot)).id
+    session_id = (await haircut_on_dec_5(live_bot_any_db)).id
 
     replies = await chat.say("场次名单", "g-vol", "v-xu")  # 徐阿姨, 匠心便民服务队 (haircuts)
     assert one(replies, "g-vol") == "场次名单含居民信息，已私信发给您。"
@@ -58,8 +55,8 @@ async def test_a_volunteer_sees_their_teams_sessions_with_the_people_booked_priv
 
 
 async def test_a_volunteer_who_cannot_come_tells_the_lead_and_staff_and_no_booking_is_cancelled(
-        ops_bot: LiveBot) -> None:
-    chat = Chat(ops_bot)
+        live_bot_any_db: LiveBot) -> None:
+    chat = Chat(live_bot_any_db)
     code = code_in(one(await chat.say("12月5号想理发", "g-res-1", "r-zhang"), "g-res-1"))
 
     replies = await chat.say("12月5号的理发我有事去不了", "g-vol", "v-xu")
@@ -70,7 +67,7 @@ async def test_a_volunteer_who_cannot_come_tells_the_lead_and_staff_and_no_booki
     assert lead == staff and "【志愿者请假】匠心便民服务队 徐阿姨" in lead and "本场在岗：何师傅" in lead
     assert "已约 1/12" in lead
     assert to(replies, "g-res-1") == [] and to(replies, "r-zhang") == []  # residents hear nothing
-    async with ops_bot.linli.db.transaction() as session:
+    async with live_bot_any_db.linli.db.transaction() as session:
         booking = await session.scalar(select(Booking).where(Booking.code == code))
         absences = (await session.scalars(select(VolunteerAbsence))).all()
     assert booking is not None and booking.status == "booked"
@@ -86,16 +83,16 @@ async def test_a_volunteer_who_cannot_come_tells_the_lead_and_staff_and_no_booki
     assert "已取消" in cancelled and code in cancelled
 
 
-async def test_a_volunteers_day_off_without_a_session_of_their_team(ops_bot: LiveBot) -> None:
-    chat = Chat(ops_bot)
+async def test_a_volunteers_day_off_without_a_session_of_their_team(live_bot_any_db: LiveBot) -> None:
+    chat = Chat(live_bot_any_db)
     answer = one(await chat.say("12月1号理发我去不了", "g-vol", "v-xu"), "g-vol")  # a Tuesday: no haircut
     assert "没有场次" in answer and "取消 预约码" in answer
     assert await chat.say("昨天的义诊我没去成", "g-vol", "v-ma") == []  # news, not a request: silence
 
 
 async def test_residents_are_checked_in_by_code_and_the_session_is_closed_out_at_night(
-        ops_bot: LiveBot, clock: FixedClock, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    chat = Chat(ops_bot)
+        live_bot_any_db: LiveBot, clock: FixedClock, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    chat = Chat(live_bot_any_db)
     came = code_in(one(await chat.say("12月5号想理发", "g-res-1", "r-zhang"), "g-res-1"))
     stayed_home = code_in(one(await chat.say("12月5号上午理发", "g-res-1", "r-liu"), "g-res-1"))
     await chat.say("12月5号的理发我有事去不了", "g-vol", "v-xu")
@@ -114,11 +111,11 @@ async def test_residents_are_checked_in_by_code_and_the_session_is_closed_out_at
 
     # At night the attendance job closes the session out: 刘德顺 did not come, 徐阿姨 was on leave.
     clock.set(at(12, 5, 21, 0))
-    assert ops_bot.linli.scheduler is not None
-    [run] = await ops_bot.linli.scheduler.run("attendance")
+    assert live_bot_any_db.linli.scheduler is not None
+    [run] = await live_bot_any_db.linli.scheduler.run("attendance")
     assert run.status == "done"
-    async with ops_bot.linli.db.transaction() as session:
-        row = await haircut_on_dec_5(ops_bot)
+    async with live_bot_any_db.linli.db.transaction() as session:
+        row = await haircut_on_dec_5(live_bot_any_db)
         marks = {(await session.get(Booking, a.booking_id)).code: a.status  # type: ignore[union-attr]
                  for a in (await session.scalars(select(Attendance))).all()}
         closeout = await session.get(SessionCloseout, row.id)
@@ -130,8 +127,8 @@ async def test_residents_are_checked_in_by_code_and_the_session_is_closed_out_at
     # Sessions where nobody checked anyone in record no no-shows (nothing is known), but hours.
     assert others and all(o.no_shows == 0 and not o.attendance_taken for o in others)
     # A rerun records nothing twice.
-    await ops_bot.linli.scheduler.run("attendance")
-    async with ops_bot.linli.db.transaction() as session:
+    await live_bot_any_db.linli.scheduler.run("attendance")
+    async with live_bot_any_db.linli.db.transaction() as session:
         assert len((await session.scalars(select(ServiceHours).where(ServiceHours.session_id == row.id))).all()) == 1
 
     # Checked in after all (came late, after the close-out): the no-show is corrected.
@@ -142,8 +139,8 @@ async def test_residents_are_checked_in_by_code_and_the_session_is_closed_out_at
     # The month's hours, as the reports, the CSV and the Excel workbook street offices file show them:
     # 匠心便民服务队 served Dec 2 (haircut 14:30-16:30) and Dec 5 (haircut 09:00-11:30, repairs
     # 09:00-11:30 and 14:00-16:00); 徐阿姨 was on leave for the Dec 5 haircut only.
-    async with ops_bot.linli.db.transaction() as session:
-        community = ops_bot.linli.directory.communities[0]
+    async with live_bot_any_db.linli.db.transaction() as session:
+        community = live_bot_any_db.linli.directory.communities[0]
         report = await hours_report(session, community, at(12, 1, 0).date(), at(12, 31, 0).date())
         digest = await compute_digest(session, community, at(12, 6, 0).date())  # a Sunday: the weekly digest
     jiangxin = {(p.name, p.sessions, p.minutes) for p in report.people if p.team == "匠心便民服务队"}
@@ -162,7 +159,7 @@ async def test_residents_are_checked_in_by_code_and_the_session_is_closed_out_at
     assert teams["匠心便民服务队"] == 15.5  # numbers, so the workbook's sums work
     assert digest.volunteer_hours is not None and "匠心便民服务队 15.5小时" in digest.volunteer_hours
 
-    db_url = ops_bot.linli.settings.database_url
+    db_url = live_bot_any_db.linli.settings.database_url
     if db_url.startswith("sqlite"):  # the command line reads the same database (PostgreSQL: the same code)
         out = tmp_path / "hours.xlsx"
         assert await asyncio.to_thread(linli, ["volunteers", "hours", "--month", "2026-12", "--format", "xlsx",
@@ -170,13 +167,13 @@ async def test_residents_are_checked_in_by_code_and_the_session_is_closed_out_at
         assert openpyxl.load_workbook(out)["按服务队"]["A3"].value is not None
 
 
-async def test_the_command_line_prints_a_months_hours(ops_bot: LiveBot, clock: FixedClock,
+async def test_the_command_line_prints_a_months_hours(live_bot_any_db: LiveBot, clock: FixedClock,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
-    db_url = ops_bot.linli.settings.database_url
-    await Chat(ops_bot).say("场次列表", "g-staff", "staff-li")  # the weeks ahead's sessions exist from here on
+    db_url = live_bot_any_db.linli.settings.database_url
+    await Chat(live_bot_any_db).say("场次列表", "g-staff", "staff-li")  # the weeks ahead's sessions exist from here on
     clock.set(at(12, 5, 21, 0))
-    assert ops_bot.linli.scheduler is not None
-    await ops_bot.linli.scheduler.run("attendance")
+    assert live_bot_any_db.linli.scheduler is not None
+    await live_bot_any_db.linli.scheduler.run("attendance")
     assert await asyncio.to_thread(linli, ["volunteers", "hours", "--month", "2026-12", "--database-url", db_url]) == 0
     printed = capsys.readouterr().out
     assert "幸福里社区 志愿服务时长 2026-12-01 至 2026-12-31" in printed
@@ -186,8 +183,8 @@ async def test_the_command_line_prints_a_months_hours(ops_bot: LiveBot, clock: F
         linli, ["volunteers", "hours", "--month", "2026-12", "--format", "xlsx", "--database-url", db_url]) == 2
 
 
-async def test_what_a_volunteer_said_reaches_the_staff_group_masked(ops_bot: LiveBot) -> None:
-    chat = Chat(ops_bot)
+async def test_what_a_volunteer_said_reaches_the_staff_group_masked(live_bot_any_db: LiveBot) -> None:
+    chat = Chat(live_bot_any_db)
     replies = await chat.say("12月5号的理发我去不了，有事打我电话13912345678", "g-vol", "v-xu")
     staff = one(replies, "g-staff")
     assert "13912345678" not in staff and "139" in staff
