@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from config.community import WEEKDAY_NAMES_ZH, Theme
+from handlers.texts import date_label, theme_lines
 from handlers.texts_booking import day_text
 
 EXIT_ACK = "好的～有需要随时@我。"
@@ -62,13 +63,8 @@ def named_day_lead(name: str, day: dt.date, today: dt.date) -> str:
 
 
 def meeting(when: str, day: dt.date, theme: Theme) -> str:
-    lines = [f"{when}（{day.month}月{day.day}日 {WEEKDAY_NAMES_ZH[day.weekday()]}）{theme.title}："]
-    if theme.time:
-        lines.append(f"时间：{theme.time}")
-    if theme.place:
-        lines.append(f"地点：{theme.place}")
-    if theme.bring:
-        lines.append(f"温馨提示：{theme.bring}")
+    """When and where a theme meets: the lines of the day's activity answer, without the description."""
+    lines = [f"{when}（{date_label(day)}）{theme.title}：", *theme_lines(theme)[1:]]
     if not theme.time and not theme.place:
         lines.append("具体时间地点请留意群里的通知。")
     return "\n".join(lines)
@@ -79,4 +75,4 @@ def no_such_activity_soon(title: str, days: int) -> str:
 
 
 def not_that_day(title: str, when: str, day: dt.date, actual: str) -> str:
-    return f"{when}（{day.month}月{day.day}日 {WEEKDAY_NAMES_ZH[day.weekday()]}）不是{title}，{actual}"
+    return f"{when}（{date_label(day)}）不是{title}，{actual}"

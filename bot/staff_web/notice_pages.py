@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from bot.staff_web.auth import StaffAuth
-from bot.staff_web.render import PREFIX, render
+from bot.staff_web.render import PREFIX, not_found, render
 from core.clock import Clock
 from handlers import texts_notices as texts
 from handlers.notices import (
@@ -94,8 +94,7 @@ class NoticePages:
         async with self.db.transaction() as session:
             notice = await repo.get(session, c.id, number)
         if notice is None:
-            return render(request, "message.html", {"title": "未找到", "staff": staff, "kind": "err",
-                                                    "text": texts.unknown_notice(number)}, status=404)
+            return not_found(request, staff, texts.unknown_notice(number))
         groups = groups_of(c, notice)
         if message is None and request.query.get("done"):
             message = ("ok", request.query["done"])
@@ -139,8 +138,7 @@ class NoticePages:
                 done = texts.cancelled(number)
         if isinstance(change, repo.NotAllowed):
             if change.notice is None:
-                return render(request, "message.html", {"title": "未找到", "staff": staff, "kind": "err",
-                                                        "text": texts.unknown_notice(number)}, status=404)
+                return not_found(request, staff, texts.unknown_notice(number))
             return await self.detail_page(request, ("err", texts.not_changeable(number, change.notice.status)), 409)
         log.info("staff web: notice %s %s by %s", number, action, staff.person.id)
         if action == "send":

@@ -11,13 +11,13 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.staff_web.auth import StaffAuth
-from bot.staff_web.render import PREFIX, render
+from bot.staff_web.auth import Staff, StaffAuth
+from bot.staff_web.render import PREFIX, not_found, render
 from core.clock import Clock
 from handlers import texts_booking
 from handlers import texts_volunteers as vtexts
 from handlers.attendance import check_in, session_view
-from handlers.service_hours import hours_csv, hours_report, hours_table, hours_xlsx, month_bounds
+from handlers.service_hours import HoursReport, hours_csv, hours_report, hours_table, hours_xlsx, month_bounds
 from handlers.texts_requests import WEB_BAD_FORM
 from storage import attendance_repo, booking_repo, sessions_repo
 from storage.db import Database
@@ -64,9 +64,7 @@ class SessionPages:
         async with self.db.transaction() as session:
             found = await session_view(session, c, number)
             if found is None:
-                missing = texts_booking.staff_unknown_session(number)
-                return render(request, "message.html", {"title": "未找到", "staff": staff, "kind": "err",
-                                                        "text": missing}, status=404)
+                return not_found(request, staff, texts_booking.staff_unknown_session(number))
             view, marks = found
             bookings = [b for b in await booking_repo.session_bookings(session, number) if b.status == "booked"]
             absent = (await attendance_repo.absent(session, [number])).get(number, set())
@@ -107,13 +105,23 @@ class SessionPages:
             return await self.detail_page(request, ("err", done.text), 409)
         raise web.HTTPSeeOther(f"{PREFIX}/sessions/{number}?{urllib.parse.urlencode({'done': done.text})}")
 
-    async def hours_page(self, request: web.Request) -> web.Response:
+    async def _report(self, request: web.Request) -> tuple[Staff, str, HoursReport]:
+        """The logged-in staff member, the month asked for (`?month=`, default this one) and its hours."""
         staff = await self.auth.require(request)
         c = staff.community
-        month = self._month(request, c.timezone)
-        first, last = month_bounds(month)
+        month = request.query.get("month", "")
+        try:
+            first, last = month_bounds(month)
+        except ValueError:
+            if month:
+                raise web.HTTPBadRequest(text="month must be YYYY-MM") from None
+            month = self.clock.now().astimezone(ZoneInfo(c.timezone)).strftime("%Y-%m")
+            first, last = month_bounds(month)
         async with self.db.transaction() as session:
-            report = await hours_report(session, c, first, last)
+            return staff, month, await hours_report(session, c, first, last)
+
+    async def hours_page(self, request: web.Request) -> web.Response:
+        staff, month, report = await self._report(request)
         return render(request, "hours.html", {
             "title": "志愿时长", "staff": staff, "month": month, "header": vtexts.HOURS_HEADER,
             "rows": hours_table(report), "teams": [(t.team, t.people, t.sessions, vtexts.hours(t.minutes))
@@ -121,13 +129,8 @@ class SessionPages:
             "query": urllib.parse.urlencode({"month": month})})
 
     async def hours_file(self, request: web.Request) -> web.Response:
-        staff = await self.auth.require(request)
-        c = staff.community
-        month = self._month(request, c.timezone)
-        first, last = month_bounds(month)
-        async with self.db.transaction() as session:
-            report = await hours_report(session, c, first, last)
-        name = f"volunteer-hours-{c.id}-{month}"
+        staff, month, report = await self._report(request)
+        name = f"volunteer-hours-{staff.community.id}-{month}"
         ext = request.match_info["ext"]
         if ext == "xlsx":
             response = web.Response(body=hours_xlsx(report), content_type=XLSX)
@@ -138,13 +141,3 @@ class SessionPages:
         response.headers.update({"Content-Disposition": f'attachment; filename="{name}.{ext}"',
                                  "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
         return response
-
-    def _month(self, request: web.Request, timezone: str) -> str:
-        month = request.query.get("month", "")
-        try:
-            month_bounds(month)
-        except ValueError:
-            if month:
-                raise web.HTTPBadRequest(text="month must be YYYY-MM") from None
-            month = self.clock.now().astimezone(ZoneInfo(timezone)).strftime("%Y-%m")
-        return month
