@@ -17,7 +17,7 @@ from config.community import ConfigError
 # Capabilities add their operators' subcommands in modules of their own, each with
 # `register(subparsers)` and `run(args) -> int | None` (None: not my command).
 CLI_EXTENSIONS: tuple[str, ...] = ("bot.cli_jobs", "bot.cli_bookings", "bot.cli_requests", "bot.cli_channels",
-                                   "bot.cli_backup", "bot.cli_learning")
+                                   "bot.cli_backup", "bot.cli_learning", "bot.cli_volunteers")
 
 
 def _parse_now(value: str) -> dt.datetime:

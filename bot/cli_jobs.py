@@ -109,6 +109,8 @@ async def _list(settings, now: dt.datetime | None) -> int:  # type: ignore[no-un
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
         for r in rows:
             print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1])
+        for periodic in scheduler.periodic:
+            print(f"{periodic.name}: every {int(periodic.every.total_seconds())} s, each community")
         print(f"({len(rows) - 1} job(s) at {now.isoformat()}; they run in the process that holds the "
               "scheduler lock" + (f"; last runs unknown: {problem}" if problem else "") + ")")
         for community in scheduler.directory.communities:
@@ -133,7 +135,8 @@ async def _run(settings, name: str, day: dt.date | None, community: str | None) 
     try:
         scheduler = _scheduler(settings, db)
         try:
-            scheduler.job(name)
+            if scheduler.periodic_job(name) is None:
+                scheduler.job(name)
         except KeyError as exc:
             print(f"linli: {exc.args[0]}", file=sys.stderr)
             return 2

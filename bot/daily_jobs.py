@@ -20,6 +20,7 @@ from handlers.themes import build_theme_posts
 DEFAULT_GRACE = dt.timedelta(hours=2)
 
 Build = Callable[[AsyncSession, Community, dt.date], Awaitable[list[Outgoing]]]
+BuildDue = Callable[[AsyncSession, Community, dt.datetime], Awaitable[list[Outgoing]]]
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,27 @@ class DailyJob:
         return self.grace(community) if callable(self.grace) else self.grace
 
 
+@dataclass(frozen=True)
+class PeriodicJob:
+    """A job that runs every `every` on the scheduler leader, for each community: what has come due
+    by now (staff notices scheduled for a time). Also run once when a process becomes the leader.
+
+    Attributes:
+        name: what operators type: `linli jobs run <name>` (runs it once, now).
+        every: how often.
+        build: `async (session, community, now) -> [Outgoing]` — the posts due at `now` (aware);
+            each with an idempotency key. It marks what it sent in the session's transaction, so
+            a second run finds nothing left.
+        due_in: `async (session, now) -> {community id}` — the communities with something due, in
+            one query, so a tick over a district's communities costs one query, not one each.
+    """
+
+    name: str
+    every: dt.timedelta
+    build: BuildDue
+    due_in: Callable[[AsyncSession, dt.datetime], Awaitable[set[str]]] | None = None
+
+
 THEME_JOB = DailyJob(
     name="theme",
     at=lambda c: c.themes.post_time,
@@ -60,8 +82,10 @@ def default_daily_jobs() -> list[DailyJob]:
     """Every timed job of a running bot. Capabilities append theirs here (imported lazily)."""
     from handlers.booking_schedule import reminders_due, team_day_lists
     from handlers.digest import daily_digest
+    from handlers.service_hours import close_out_sessions
     from handlers.themes import provisional_calendar_notice
     from handlers.unsure import prune_unsure_job
+    from handlers.weekly_report import weekly_report
 
     async def tomorrows_reminders(session: AsyncSession, community: Community, day: dt.date) -> list[Outgoing]:
         return await reminders_due(session, community, day + dt.timedelta(days=1))
@@ -78,4 +102,20 @@ def default_daily_jobs() -> list[DailyJob]:
         DailyJob("calendar_notice", at=lambda c: c.digest_time, build=provisional_calendar_notice),
         # Messages kept for staff (待确认) older than unsure.keep_days, or beyond unsure.max_pending, go.
         DailyJob("unsure_prune", at=lambda c: c.unsure.prune_time, build=prune_unsure_job),
+        # After the day's sessions: no-shows recorded (repeated ones flagged to staff), service hours credited.
+        DailyJob("attendance", at=lambda c: c.attendance.close_time, build=close_out_sessions,
+                 grace=dt.timedelta(hours=3)),
+        # The weekly post to residents, where the community file enables it (holiday-aware, once a week).
+        DailyJob("weekly_report", at=lambda c: c.weekly_report.time, build=weekly_report),
+    ]
+
+
+def default_periodic_jobs() -> list[PeriodicJob]:
+    """Jobs that run every so often on the scheduler leader (imported lazily)."""
+    from handlers.notices import due_notices
+    from storage.notices_repo import communities_due
+
+    return [
+        # Staff notices scheduled for a time ("定时 明天 8:00") go out within a minute of it.
+        PeriodicJob("notices", every=dt.timedelta(seconds=30), build=due_notices, due_in=communities_due),
     ]

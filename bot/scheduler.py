@@ -28,8 +28,9 @@ from zoneinfo import ZoneInfo
 from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.daily_jobs import DailyJob, default_daily_jobs
+from bot.daily_jobs import DailyJob, PeriodicJob, default_daily_jobs, default_periodic_jobs
 from bot.leader_lock import Leadership, leadership_for
 from config.community import Community, Directory
 from core.clock import Clock
@@ -111,6 +112,7 @@ class Scheduler:
         clock: Clock,
         *,
         jobs: Iterable[DailyJob] | None = None,
+        periodic: Iterable[PeriodicJob] | None = None,
         leadership: Leadership | None = None,
         retry_seconds: float = 15.0,
         on_outbox: Callable[[], None] | None = None,
@@ -119,7 +121,9 @@ class Scheduler:
         self.directory = directory
         self.clock = clock
         self.jobs = list(default_daily_jobs() if jobs is None else jobs)
-        names = [j.name for j in self.jobs]
+        # A caller that names its daily jobs (a test, a command) gets only the periodic ones it names.
+        self.periodic = list(periodic if periodic is not None else default_periodic_jobs() if jobs is None else [])
+        names = [j.name for j in self.jobs] + [j.name for j in self.periodic]
         if len(set(names)) != len(names):
             raise ValueError(f"daily job names must be unique: {names}")
         self.leadership = leadership or leadership_for(db)
@@ -145,7 +149,11 @@ class Scheduler:
         for job in self.jobs:
             if job.name == name:
                 return job
-        raise KeyError(f"no daily job {name!r} (known: {', '.join(j.name for j in self.jobs)})")
+        known = ", ".join([j.name for j in self.jobs] + [j.name for j in self.periodic])
+        raise KeyError(f"no daily job {name!r} (known: {known})")
+
+    def periodic_job(self, name: str) -> PeriodicJob | None:
+        return next((j for j in self.periodic if j.name == name), None)
 
     # -- running
 
@@ -153,7 +161,10 @@ class Scheduler:
         """Runs a job now for `day` (default: each community's today), as the scheduler would.
 
         No grace applies: an operator asked for it. Rows queued earlier are not queued again.
+        A periodic job (`notices`) runs once, for now (`day` does not apply).
         """
+        if self.periodic_job(name) is not None:
+            return await self.tick(name, community=community)
         job = self.job(name)
         targets = [p for p in self.planned() if p.job is job and community in (None, p.community.id)]
         if community is not None and not targets:
@@ -180,6 +191,40 @@ class Scheduler:
         if not planned.within_grace(late):
             return await self._skip(planned, occurrence.date(), now, late)
         return await self._run(planned, occurrence.date(), now)
+
+    async def tick(self, name: str, *, community: str | None = None) -> list[JobRun]:
+        """Runs a periodic job now for each community (what the interval trigger calls): what has
+        come due is queued, each community in its own transaction."""
+        job = self.periodic_job(name)
+        if job is None:
+            raise KeyError(f"no periodic job {name!r}")
+        communities = [c for c in self.directory.communities if community in (None, c.id)]
+        if community is not None and not communities:
+            raise KeyError(f"no community {community!r}")
+        if job.due_in is not None:
+            async with self.db.transaction() as session:
+                due = await job.due_in(session, self.clock.now())
+            communities = [c for c in communities if c.id in due]
+        results = []
+        for target in communities:
+            now = self.clock.now().astimezone(ZoneInfo(target.timezone))
+            try:
+                async with self.db.transaction() as session:
+                    posts = await job.build(session, target, now)
+                    unkeyed = [o for o in posts if not o.idempotency_key]
+                    if unkeyed:
+                        raise ValueError(f"timed posts need an idempotency key; {len(unkeyed)} have none")
+                    queued = await enqueue(session, posts, now=now)
+            except Exception as exc:  # one community's failure must not hold up the others
+                log.exception("%s for %s failed", name, target.id)
+                results.append(JobRun(name, target.id, now.date(), "failed", note=repr(exc)))
+                continue
+            if queued:
+                log.info("%s for %s: %d post(s), %d newly queued", name, target.id, len(posts), queued)
+                if self.on_outbox is not None:
+                    self.on_outbox()
+            results.append(JobRun(name, target.id, now.date(), "done", len(posts), queued))
+        return results
 
     async def catch_up(self) -> list[JobRun]:
         """Runs what should have run since the latest run time and is still within its grace."""
@@ -287,6 +332,9 @@ class Scheduler:
                 name=planned.id, coalesce=True, max_instances=1,
                 misfire_grace_time=max(int(planned.grace.total_seconds()), int(ON_TIME.total_seconds())),
             )
+        for periodic in self.periodic:
+            aps.add_job(self.tick, IntervalTrigger(seconds=periodic.every.total_seconds()), args=[periodic.name],
+                        id=periodic.name, name=periodic.name, coalesce=True, max_instances=1)
         aps.add_listener(self._on_missed, EVENT_JOB_MISSED)
         aps.start()
         self._aps = aps
@@ -294,6 +342,8 @@ class Scheduler:
         warn_if_calendar_runs_out(self.clock.now().date(), self.directory.communities)
         try:
             await self.catch_up()
+            for periodic in self.periodic:  # what came due while no process was leader
+                await self.tick(periodic.name)
         except Exception:  # the bot must keep answering messages even if the catch-up fails
             log.exception("scheduler catch-up failed")
 

@@ -73,6 +73,9 @@ class Team(_Model):
     name: str
     purpose: str = ""
     members: list[str] = Field(default_factory=list)
+    # The member who is told when a volunteer of the team cannot come (handlers/volunteers.py);
+    # unset: the other members are told.
+    lead: str | None = None
 
 
 class SessionRule(_Model):
@@ -177,6 +180,24 @@ class HolidayCalendar(_Model):
         return {d.year for d in [*dates, *self.workdays]}
 
 
+class NamedDay(_Model):
+    """A day residents name that is no public holiday and falls on the same date every year
+    (圣诞节, 12-25): "圣诞节理发" books that day. Public holidays come from the calendar."""
+
+    name: str = Field(min_length=1)
+    words: list[str] = Field(default_factory=list)  # other ways residents say it (圣诞)
+    month: int = Field(ge=1, le=12)
+    day: int = Field(ge=1, le=31)
+
+    @model_validator(mode="after")
+    def _a_real_date(self) -> NamedDay:
+        try:
+            dt.date(2024, self.month, self.day)  # a leap year: 2-29 is a date
+        except ValueError:
+            raise ValueError(f"{self.month}-{self.day} is not a date") from None
+        return self
+
+
 class Themes(_Model):
     post_time: dt.time = dt.time(8, 0)
     grace_minutes: int = Field(default=120, ge=0)
@@ -188,6 +209,8 @@ class Themes(_Model):
     makeup_workday: Literal["none", "monday", "tuesday", "wednesday", "thursday", "friday"] = "monday"
     # Next year's holidays as the State Council publishes them, before chinesecalendar has them.
     calendar: HolidayCalendar = Field(default_factory=HolidayCalendar)
+    # Days residents name that are not public holidays (圣诞节): their dates are data.
+    named_days: list[NamedDay] = Field(default_factory=list)
 
     def theme_for_weekday(self, weekday: int) -> Theme | None:
         return self.weekly.get(WEEKDAYS[weekday])
@@ -249,6 +272,29 @@ class UnsureRules(_Model):
     prune_time: dt.time = dt.time(3, 30)  # the daily prune job, local time
 
 
+class Attendance(_Model):
+    """Checking residents in at sessions, no-shows and volunteers' service hours (handlers/attendance.py,
+    handlers/service_hours.py)."""
+
+    # 到场 <code> is taken from this long before a session starts (and any time after it).
+    check_in_opens_minutes: int = Field(default=60, ge=0)
+    # When the day's sessions are closed out: no-shows and service hours recorded (a daily job).
+    close_time: dt.time = dt.time(21, 0)
+    # A resident with this many no-shows within the window is flagged to staff (never blocked).
+    no_show_flag_after: int = Field(default=3, ge=1)
+    no_show_window_days: int = Field(default=90, ge=1)
+
+
+class WeeklyReport(_Model):
+    """The weekly post to the residents' groups (handlers/weekly_report.py): off unless enabled."""
+
+    enabled: bool = False
+    weekday: Literal[WEEKDAYS] = "friday"  # type: ignore[valid-type]
+    time: dt.time = dt.time(18, 0)
+    top_kinds: int = Field(default=3, ge=1, le=7)  # the most common kinds of requests shown
+    thanks: str = "感谢各支志愿服务队和每一位热心邻居！"
+
+
 class Community(_Model):
     id: str
     name: str
@@ -267,6 +313,8 @@ class Community(_Model):
     requests: RequestRules = Field(default_factory=RequestRules)
     menu: MenuRules = Field(default_factory=MenuRules)
     unsure: UnsureRules = Field(default_factory=UnsureRules)
+    attendance: Attendance = Field(default_factory=Attendance)
+    weekly_report: WeeklyReport = Field(default_factory=WeeklyReport)
 
     @field_validator("timezone")
     @classmethod
@@ -296,6 +344,10 @@ class Community(_Model):
 
     def team(self, team_id: str) -> Team | None:
         return next((t for t in self.teams if t.id == team_id), None)
+
+    def teams_of(self, person_id: str) -> list[Team]:
+        """The volunteer teams a person is a member of, in file order."""
+        return [t for t in self.teams if person_id in t.members]
 
     def service(self, service_id: str) -> Service | None:
         return next((s for s in self.services if s.id == service_id), None)

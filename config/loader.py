@@ -86,6 +86,8 @@ def _cross_reference_errors(data: CommunityFile) -> list[tuple[tuple[Any, ...], 
             for k, member in enumerate(t.members):
                 if member not in person_ids:
                     errors.append(((*base, "teams", ti, "members", k), f"unknown person {member!r}"))
+            if t.lead is not None and t.lead not in t.members:
+                errors.append(((*base, "teams", ti, "lead"), f"the lead {t.lead!r} is not a member of the team"))
         for si, s in enumerate(c.services):
             if s.team not in team_ids:
                 errors.append(((*base, "services", si, "team"), f"unknown team {s.team!r}"))

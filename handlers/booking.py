@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from config.community import Community, Service
 from handlers import texts_booking as texts
 from handlers.base import Context, Incoming
+from handlers.booking_answers import bare_booking, day_named
 from storage import booking_repo as repo
 from storage import sessions_repo
 from storage.booking_repo import AlreadyBooked, Booked, BookingResult, Full, Waitlisted
@@ -79,10 +80,12 @@ async def offer(
     part: str | None = None,
     exclude: Sequence[int] = (),
     waitlist_for: ServiceSession | None = None,
+    question: bool = False,
 ) -> None:
     """Offers numbered sessions (the nearest with places unless given) and remembers the question.
 
-    When nothing has places, the nearest full session's waitlist is offered instead.
+    When nothing has places, the nearest full session's waitlist is offered instead. `question`:
+    the answer to a question ("周六能理发吗"), worded as an offer to book.
     """
     if options is None:
         upcoming = await sessions_repo.find_sessions(ctx.session, ctx.community.id, service=service.id,
@@ -99,7 +102,8 @@ async def offer(
         ctx.reply("\n".join(x for x in (lead, texts.nothing_bookable(service.name)) if x))
         return
     waitlist_when = when_of(ctx, waitlist_for) if waitlist_for is not None else None
-    ctx.reply(texts.offer(lead, [_option_line(ctx, v) for v in options], waitlist_when=waitlist_when))
+    ctx.reply(texts.offer(lead, [_option_line(ctx, v) for v in options], waitlist_when=waitlist_when,
+                          question=question))
     await ctx.ask(INTENT, "session", {
         "service": service.id,
         "item": item,
@@ -174,14 +178,21 @@ async def book_for_day(ctx: Context, service: Service, day: dt.date, part: str |
 
 
 class BookingHandler:
-    """booking:<service> — "我家热水壶坏了，周六上午能修不", "想理个发"."""
+    """booking:<service> — "我家热水壶坏了，周六上午能修不", "想理个发", "圣诞节理发".
+
+    A question ("周六能理发吗") is answered before this (booking_questions.py) and books nothing.
+    """
 
     name = "booking"
 
     def match(self, incoming: Incoming) -> str | None:
         """The service asked for."""
         u = incoming.understanding
-        return (u.service or u.label.partition(":")[2]) if u.is_booking else None
+        if u.is_booking:
+            return u.service or u.label.partition(":")[2]
+        if u.is_chitchat:  # "圣诞节理发", "12.19 理发": a day and a service, and nothing else
+            return bare_booking(incoming.community, incoming.text, incoming.now)
+        return None
 
     async def handle(self, ctx: Context, service_id: str) -> None:
         u = ctx.understanding
@@ -191,10 +202,11 @@ class BookingHandler:
             ctx.reply(texts.service_unavailable())
             return
         await sessions_repo.materialize_sessions(ctx.session, ctx.community, ctx.now)
-        if u.date is not None:
-            await book_for_day(ctx, service, u.date, u.part, u.item)
+        day, part = day_named(ctx.community, u, ctx.text, ctx.now)  # 元旦, 圣诞节, 12.19 besides the label's
+        if day is not None:
+            await book_for_day(ctx, service, day, part, u.item)
         else:
-            await offer(ctx, service, texts.ask_which(service.name), item=u.item, part=u.part)
+            await offer(ctx, service, texts.ask_which(service.name), item=u.item, part=part)
 
 
 class MyBookingsHandler:

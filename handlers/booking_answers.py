@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from config.community import Community
-from nlp.dates import cn_number, find_days, find_parts
+from handlers.named_days import named_day, words_of
+from nlp.dates import cn_number, find_days, find_named_days, find_parts
 from nlp.understanding import Understanding
 
 # Words for each service: found anywhere in a resident's text ("周六的理发不去了"), or typed exactly
@@ -24,10 +25,11 @@ SERVICE_WORDS: dict[str, tuple[str, ...]] = {
 }
 
 
-def services_mentioned(community: Community, text: str) -> set[str]:
-    """The services a (normalized) text names, by config name or by the usual words."""
+def services_mentioned(community: Community, text: str, *, shortest: int = 1) -> set[str]:
+    """The services a (normalized) text names, by config name or by the usual words of at least
+    `shortest` characters (2: "修" alone, in 修路 or 修电梯, names no service)."""
     found = {s.id for s in community.services if s.name in text}
-    found |= {sid for sid, words in SERVICE_WORDS.items() if any(w in text for w in words)}
+    found |= {sid for sid, words in SERVICE_WORDS.items() if any(len(w) >= shortest and w in text for w in words)}
     return found
 
 
@@ -58,7 +60,7 @@ _YES = {"好", "好的", "行", "可以", "嗯", "嗯嗯", "对", "是", "是的
         "约吧", "就这个", "就它", "好嘞", "中"}
 # What may surround a day or a waitlist word in an answer ("周六那个吧", "那就排队吧").
 _FILLER = re.compile(
-    r"那个|那场|这个|这场|那就|就|的|吧|要|选|约|我|呢|啊|呀|嗯|哈|了|啦|谢谢|麻烦|可以|行|好|一个|个|场"
+    r"那个|那场|这个|这场|那就|那|就|的|吧|要|选|约|我|呢|啊|呀|嗯|哈|了|啦|谢谢|麻烦|可以|行|好|一个|个|场|还是|先"
 )
 
 
@@ -96,6 +98,85 @@ def parse_answer(text: str, now: dt.datetime) -> Answer | None:
         if not _FILLER.sub("", rest):
             return Answer("day", day=days[0].date if days else None, part=parts[0][0] if parts else None)
     return None
+
+
+def day_named(community: Community, understanding: Understanding, text: str, now: dt.datetime
+              ) -> tuple[dt.date | None, str | None]:
+    """The day and part of day a booking message names: the classifier's, else a date it did not
+    read (12.19), else a named day from the calendar (元旦, 圣诞节: LABELS.md dates none of them)."""
+    day, part = understanding.date, understanding.part
+    if day is None:
+        days = find_days(text, now)
+        day = days[0].date if days else None
+    if day is None:
+        named = named_day(community, text, now.date())
+        day = named.day if named is not None else None
+    if part is None:
+        parts = find_parts(text)
+        part = parts[0][0] if parts else None
+    return day, part
+
+
+def bare_booking(community: Community, text: str, now: dt.datetime) -> str | None:
+    """"圣诞节理发", "12.19 理发": a day and one service and nothing else is a booking, whatever the
+    classifier made of it (it dates no named day). The service, or None."""
+    if len(text) > BARE_LONGEST or len(services_mentioned(community, text)) != 1:
+        return None  # most chit-chat: no dates read at all
+    spans = [(d.start, d.end) for d in find_days(text, now)]
+    spans += [(n.start, n.end) for n in find_named_days(text, words_of(community))]
+    if not spans:
+        return None
+    return bare_service(community, text, spans + [(start, end) for _, start, end in find_parts(text)])
+
+
+def is_exit(text: str) -> bool:
+    """"算了" / "不约了" (normalized, without punctuation: `answer_text`)."""
+    return bool(_EXIT.match(text))
+
+
+# ---------------------------------------------------------------------------------------------
+# A question about availability, or an explicit ask to book
+
+# "周六能理发吗", "今天下午义诊还能约吗", "有没有理发", "还有名额不": the text asks. (V不 at the end,
+# "周六上午能修不", stays a booking: with a need told, residents mean "please do".)
+_QUESTION = re.compile(r"[吗嘛么][?？!！。~～]*$|[?？]|还能|还可以|有没有|能不能|可不可以|行不行|还有没有|还有名额|"
+                       r"还有位|还有号|几点|什么时候|啥时候|哪天|哪一天|几号|在哪|哪里|多少人|吗[，,。 ]")
+# "帮我约", "我要约", "给我约个", "我想约": the resident asks for the booking itself.
+_EXPLICIT_ASK = re.compile(r"帮我约|给我约|替我约|帮忙约|我要约|我想约|我要预约|我想预约|帮我预约|给我预约|"
+                           r"帮我报名|给我报名|帮我报个?名|我要报名|帮我登记|给我登记|帮我挂个?号|约上吧|就约")
+
+
+def is_question(text: str) -> bool:
+    """True when a (normalized) booking message asks whether, when or where, rather than asks to be
+    booked: it then gets the sessions and places left, and an offer to book."""
+    return bool(_QUESTION.search(text)) and not _EXPLICIT_ASK.search(text)
+
+
+def asks_to_book(text: str) -> bool:
+    return bool(_EXPLICIT_ASK.search(text))
+
+
+BARE_LONGEST = 24  # characters: a bare booking is a few words
+# What may stand beside a day and a service word in a bare booking ("圣诞节理发", "元旦那天想理个发").
+_BARE_FILLER = re.compile(
+    r"那天|当天|那日|这天|的时候|我想|我要|想|要|帮我|给我|约个?|预约|个|的|去|吧|能|吗|可以|一下|了")
+
+
+def bare_service(community: Community, text: str, spans: list[tuple[int, int]]) -> str | None:
+    """The one service a text names when, besides the given spans (a day) and filler, it names
+    nothing else ("圣诞节理发"): such a message is a booking whatever the classifier thought."""
+    rest = text
+    for start, end in sorted(spans, reverse=True):
+        rest = rest[:start] + " " + rest[end:]
+    found = services_mentioned(community, rest)
+    if len(found) != 1:
+        return None
+    (service,) = found
+    words = sorted({community.service(service).name, *SERVICE_WORDS.get(service, ())}, key=len,  # type: ignore[union-attr]
+                   reverse=True)
+    for word in words:
+        rest = rest.replace(word, " ")
+    return service if not _BARE_FILLER.sub("", _PUNCT.sub("", rest)) else None
 
 
 # "取消 K7P3QX" / "取消预约 k7p3qx" / "退掉 K7P3QX": six letters or digits after a cancel word.

@@ -38,7 +38,8 @@ class BookingReplyHandler:
         assert state is not None
         if state.expires_at <= ctx.now:
             await ctx.forget()
-            ctx.reply(texts.CHOICE_EXPIRED)
+            # "算了" to a question asked long ago still deserves a plain "好的".
+            ctx.reply(texts.BOOKING_DROPPED if answer.kind == "exit" else texts.CHOICE_EXPIRED)
             return
         data: dict[str, Any] = dict(state.data or {})
         if state.slot == "cancel":

@@ -23,6 +23,7 @@ from core.message import Outgoing
 from handlers import texts_requests as texts
 from handlers.privacy import masked_excerpt
 from handlers.requests import grid_name
+from handlers.service_hours import week_hours_line
 from nlp.location import Location
 from storage.models_requests import OPEN_STATUSES, TIERS, Request
 
@@ -66,6 +67,7 @@ class Digest:
     oldest: list[Item] = field(default_factory=list)
     week_start: dt.date | None = None
     week: dict[str, int] | None = None  # requests per category this week (weekly digest only)
+    volunteer_hours: str | None = None  # the week's service hours per team (weekly digest only)
 
 
 def day_bounds(community: Community, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -145,6 +147,7 @@ async def compute_digest(session: AsyncSession, community: Community, day: dt.da
     if weekly if weekly is not None else is_weekly_day(community, day):
         digest.week_start = day - dt.timedelta(days=6)
         digest.week = await week_counts(session, community, day)
+        digest.volunteer_hours = await week_hours_line(session, community, day)
     return digest
 
 
@@ -197,6 +200,8 @@ def render_digest(digest: Digest) -> str:
                          if digest.week.get(k))
         lines.append(texts.digest_week(digest.week_start, digest.day, sum(digest.week.values()), parts or "0",
                                        weekly_chart_url(c, digest.week_start)))
+    if digest.volunteer_hours:
+        lines.append(digest.volunteer_hours)
     lines.append(texts.digest_footer(c.requests.staff_web_url))
     return "\n".join(lines)
 

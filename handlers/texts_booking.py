@@ -77,15 +77,20 @@ def already_booked(name: str, service_name: str, when_text: str, code: str, stat
     return f"{mask_name(name)}，您已经约好了 {service_name} {when_text}（预约码 {code}），不用重复预约。"
 
 
-def offer(lead: str, lines: Sequence[str], *, waitlist_when: str | None = None) -> str:
-    """The numbered choice; the resident answers with a number, a day, 排队, or 算了."""
+def offer(lead: str, lines: Sequence[str], *, waitlist_when: str | None = None, question: bool = False) -> str:
+    """The numbered choice; the resident answers with a number, a day, 排队, or 算了.
+
+    `question`: the answer to "周六能理发吗" — nothing is booked until they reply.
+    """
     out = [lead] if lead else []
     if lines:
         out.append("可以约的场次：")
         out += [f"{i}. {line}" for i, line in enumerate(lines, start=1)]
     if waitlist_when:
         out.append(f"也可以回复“排队”登记 {waitlist_when} 的候补。")
-    if lines:
+    if lines and question:
+        out.append(("回复“1”预约" if len(lines) == 1 else "回复序号预约（如“1”）") + "，说“算了”就不约了。")
+    elif lines:
         out.append("请回复序号（如“1”），说“算了”就不约了。")
     else:
         out.append("说“算了”就不约了。")
@@ -282,6 +287,8 @@ STAFF_HELP = "\n".join([
     "· 关闭场次 编号　例：关闭场次 12 —— 已约居民会收到私信通知",
     "· 场次名单 编号　例：场次名单 12",
     "· 导出 编号　例：导出 12 —— 预约名单CSV私信发给您",
+    "· 到场 预约码　例：到场 VT83QX —— 给到场的居民签到（本场服务队的志愿者也可以）",
+    "发通知给居民群：发“通知帮助”查看。",
     "服务可以写：理发、家电维修、义诊、磨刀、法律咨询。",
 ])
 

@@ -114,6 +114,14 @@ def _calendar(day: dt.date, calendar: HolidayCalendar | None = None) -> tuple[bo
     return (True, name, False) if name is not None else (weekend, None, False)
 
 
+def holiday_name_on(community: Community, day: dt.date) -> str | None:
+    """The public holiday `day` is a day off of, as the calendar names it (国庆节, or chinesecalendar's
+    "National Day"), else None: the same sources as the theme post (the file, chinesecalendar, the
+    holidays package)."""
+    on_holiday, name, _ = _calendar(day, community.themes.calendar)
+    return name if on_holiday else None
+
+
 def plan_for(community: Community, day: dt.date) -> DayPlan:
     themes = community.themes
     for override in themes.overrides:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -46,6 +47,16 @@ _NEXT_MONTH = re.compile(rf"下个?月(?P<day>{_NUM})(?:号|日)")
 # 12/3上午, 12.3号: only with a day or part word after it, because 1.5 is more often a price.
 _SLASH_DATE = re.compile(r"(?<![\d.])(?P<month>1[0-2]|0?[1-9])[./](?P<day>3[01]|[12]\d|0?[1-9])"
                          r"(?=号|日|上午|下午|早上|晚上|中午)")
+# 12/19理发, 12.19 理发: a month and day standing alone. "/" reads as a date unless a digit, a
+# unit or a price follows (130/80 is a blood pressure: no date starts after a digit); "." only with
+# a two-digit day and not right after a day or part-of-day word, because 9.30 after 明天 / 上午 is
+# a time, and 1.5 / 12.50元 are prices.
+_BARE_SLASH_DATE = re.compile(
+    r"(?<![\d./¥￥$])(?P<month>1[0-2]|0?[1-9])(?:/(?P<day>3[01]|[12]\d|0?[1-9])|\.(?P<dotday>3[01]|[12]\d|0[1-9]))"
+    r"(?![\d./:%％元块角毛分斤两克米万千百个岁点号日])"
+)
+_TIME_CONTEXT_BEFORE = re.compile(
+    r"(?:[今明后]天|[今明][早晚]|上午|下午|早上|晚上|中午|傍晚|点|[周期拜][一二三四五六日天])\s*$")
 
 _RELATIVE_CHARS = frozenset("天儿日早晚个")
 _WEEK_CHARS = frozenset("周拜期")
@@ -196,6 +207,11 @@ def find_days(text: str, now: dt.datetime) -> list[DayMention]:
         add(_valid(year, month, day) if day else None, m.start(), m.end(), False)
     for m in _SLASH_DATE.finditer(text) if "/" in chars or "." in chars else ():
         add(resolve_day_of_month(today, int(m.group("day")), int(m.group("month"))), m.start(), m.end(), False)
+    for m in _BARE_SLASH_DATE.finditer(text) if "/" in chars or "." in chars else ():
+        if m.group("dotday") is not None and _TIME_CONTEXT_BEFORE.search(text, max(0, m.start() - 4), m.start()):
+            continue
+        day_of_month = int(m.group("day") or m.group("dotday"))
+        add(resolve_day_of_month(today, day_of_month, int(m.group("month"))), m.start(), m.end(), False)
     for m in _DAY_OF_MONTH.finditer(text) if monthly else ():
         month_token, unit = m.group("month"), m.group("unit")
         day_token = m.group("day")
@@ -337,3 +353,44 @@ def parse_day(text: str, now: dt.datetime) -> tuple[dt.date | None, Part | None,
     if day is None:
         return None, part, False
     return day.date, part, day.weekday_named
+
+
+# ---------------------------------------------------------------------------------------------
+# Named days ("圣诞节理发", "元旦那天能约吗", "国庆有活动吗")
+
+# The public holidays as residents name them, each to the name the calendar gives it. Which date
+# a name is comes from the calendar (handlers/named_days.py: chinesecalendar, the community file,
+# the `holidays` package), never from here. LABELS.md dates no booking by a named day ("元旦那天"
+# names none in the labelled sets), so find_days and parse_day, which the classifier reads, leave
+# them out: only handlers that want a named day ask for it.
+HOLIDAY_WORDS: dict[str, str] = {
+    "元旦": "元旦", "春节": "春节", "大年初一": "春节", "除夕": "除夕", "大年三十": "除夕", "年三十": "除夕",
+    "清明节": "清明节", "清明": "清明节", "劳动节": "劳动节", "五一": "劳动节", "端午节": "端午节", "端午": "端午节",
+    "中秋节": "中秋节", "中秋": "中秋节", "国庆节": "国庆节", "国庆": "国庆节",
+}
+# 五一 inside a number (十五一, 二五一) or before a unit (五一个) is no holiday.
+_NOT_BEFORE_NAMED = r"(?<![\d十百千零一二三四五六七八九两])"
+_NOT_AFTER_NAMED = r"(?![\d个块元斤米号楼])"
+
+
+@dataclass(frozen=True)
+class NamedDayMention:
+    """A named day in a text: `name` as the calendar knows it (春节 for 大年初一), and where."""
+
+    name: str
+    start: int
+    end: int
+
+
+@functools.lru_cache(maxsize=32)
+def _named_day_pattern(words: frozenset[tuple[str, str]]) -> tuple[re.Pattern[str], dict[str, str]]:
+    names = {**HOLIDAY_WORDS, **dict(words)}
+    alternatives = "|".join(re.escape(w) for w in sorted(names, key=len, reverse=True))
+    return re.compile(f"{_NOT_BEFORE_NAMED}(?:{alternatives}){_NOT_AFTER_NAMED}"), names
+
+
+def find_named_days(text: str, words: Mapping[str, str] | None = None) -> list[NamedDayMention]:
+    """Every named day in `text` (normalized), in text order: the public holidays, and the words of
+    `words` (word -> name, e.g. the community file's {"圣诞": "圣诞节"}) besides."""
+    pattern, names = _named_day_pattern(frozenset((words or {}).items()))
+    return [NamedDayMention(names[m.group()], m.start(), m.end()) for m in pattern.finditer(text)]

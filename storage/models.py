@@ -100,9 +100,11 @@ class ConversationState(Base):
 # Base.metadata, which Alembic and the migration test compare against.
 from storage import (  # noqa: E402
     models_attachments,  # noqa: F401
+    models_attendance,  # noqa: F401
     models_booking,  # noqa: F401
     models_channels,  # noqa: F401
     models_learning,  # noqa: F401
+    models_notices,  # noqa: F401
     models_requests,  # noqa: F401
     models_scheduler,  # noqa: F401
 )

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.community import WEEKDAYS, Community
 from storage.db import Database
 from storage.models_booking import ACTIVE_STATUSES, Booking, ServiceSession
+from storage.row_lock import locked
 from storage.upsert import dialect_insert
 
 # Weekly rules become dated sessions this far ahead.
@@ -208,24 +209,11 @@ async def get_session(session: AsyncSession, community_id: str, session_id: int)
 
 
 async def lock_session(session: AsyncSession, session_id: int) -> ServiceSession | None:
-    """Locks a session row until the end of the transaction and returns it, freshly read.
-
-    PostgreSQL: `SELECT ... FOR UPDATE` — concurrent bookers of this session wait here, and read
-    the counts only after the previous one committed. SQLite has no row locks: a no-op UPDATE
-    takes the database's write lock *before* anything is counted, so even several connections
-    (or processes) on one file cannot count the same free place twice.
-    """
-    query = select(ServiceSession).where(ServiceSession.id == session_id).execution_options(populate_existing=True)
-    if session.bind.dialect.name == "postgresql":
-        query = query.with_for_update()
-    else:
-        await session.execute(
-            update(ServiceSession)
-            .where(ServiceSession.id == session_id)
-            .values(status=ServiceSession.status)
-            .execution_options(synchronize_session=False)
-        )
-    return await session.scalar(query)
+    """Locks a session row until the end of the transaction and returns it, freshly read
+    (storage/row_lock.py): concurrent bookers of this session wait, and count the places only
+    after the previous one committed, so no free place is counted twice."""
+    rows = await locked(session, ServiceSession, ServiceSession.id == session_id)
+    return rows[0] if rows else None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -54,6 +54,12 @@ def render(request: web.Request, template: str, context: Mapping[str, Any], *, s
     return response
 
 
+def not_found(request: web.Request, staff: Any, text: str) -> web.Response:
+    """The 404 page of something a staff page asked for that the community does not have."""
+    return render(request, "message.html", {"title": "未找到", "staff": staff, "kind": "err", "text": text},
+                  status=404)
+
+
 def safe_next(value: str | None) -> str:
     """Where to go after logging in: only paths of these pages, never an open redirect elsewhere."""
     if value and value.startswith(PREFIX) and not value.startswith("//"):

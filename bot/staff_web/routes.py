@@ -11,7 +11,9 @@ from bot.staff_web.auth import StaffAuth
 from bot.staff_web.chart_pages import ChartPages
 from bot.staff_web.drawing import ChartDrawer
 from bot.staff_web.learning_pages import LearningPages
+from bot.staff_web.notice_pages import NoticePages
 from bot.staff_web.render import PREFIX, setup_templates
+from bot.staff_web.session_pages import SessionPages
 from bot.staff_web.views import RequestPages
 
 if TYPE_CHECKING:
@@ -27,6 +29,8 @@ class StaffWeb:
         self.attachments = AttachmentFiles(linli.db, self.auth)  # the photos residents sent
         self.learning = LearningPages(linli.db, linli.clock, self.auth, linli.drainer.wake, self.requests)
         self.requests.extras = self.learning.request_extras
+        self.notices = NoticePages(linli.db, linli.clock, self.auth, linli.drainer.wake)
+        self.sessions = SessionPages(linli.db, linli.clock, self.auth)
 
     def add_routes(self, app: web.Application) -> None:
         setup_templates(app)
@@ -46,6 +50,15 @@ class StaffWeb:
         r.add_get(f"{PREFIX}/charts/median.png", self.charts.median_png)
         r.add_get(f"{PREFIX}/charts/weekly.png", self.charts.weekly_png)
         self.attachments.add_routes(app)
+        r.add_get(f"{PREFIX}/notices", self.notices.list_page)
+        r.add_post(f"{PREFIX}/notices", self.notices.create)
+        r.add_get(f"{PREFIX}/notices/{{id:\\d+}}", self.notices.detail_page)
+        r.add_post(f"{PREFIX}/notices/{{id:\\d+}}/{{action:send|schedule|cancel}}", self.notices.act)
+        r.add_get(f"{PREFIX}/sessions", self.sessions.list_page)
+        r.add_get(f"{PREFIX}/sessions/{{id:\\d+}}", self.sessions.detail_page)
+        r.add_post(f"{PREFIX}/sessions/{{id:\\d+}}/checkin", self.sessions.check_in)
+        r.add_get(f"{PREFIX}/hours", self.sessions.hours_page)
+        r.add_get(f"{PREFIX}/hours.{{ext:csv|xlsx}}", self.sessions.hours_file)
 
         async def stop_drawing(app: web.Application) -> None:
             await self.drawer.stop()

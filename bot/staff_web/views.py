@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from bot.staff_web.attachment_pages import request_attachments
 from bot.staff_web.auth import Staff, StaffAuth
-from bot.staff_web.render import PREFIX, render
+from bot.staff_web.render import PREFIX, not_found, render
 from config.community import Community
 from core.clock import Clock
 from core.message import Outgoing
@@ -114,8 +114,7 @@ class RequestPages:
         async with self.db.transaction() as session:
             req = await repo.get_request(session, c.id, number)
             if req is None:
-                return render(request, "message.html", {"title": "未找到", "staff": staff, "kind": "err",
-                                                        "text": texts.not_found(number)}, status=404)
+                return not_found(request, staff, texts.not_found(number))
             events = await repo.history(session, number)
             reporters = await repo.reporters(session, number)
             photos = await request_attachments(session, number)  # photos and locations (attachment_pages.py)

@@ -47,7 +47,8 @@ async def test_only_staff_may_use_session_commands(sqlite_booking_bot: LiveBot) 
     client = sqlite_booking_bot.client
     refusal = "抱歉，场次管理命令只有社区工作人员可以使用。需要预约的话直接说，比如“周六上午想理发”。"
     assert one_reply(await client.say("g-res-1", "r-zhang", "加场 理发 12月6日 14:00-16:00 10人")) == refusal
-    assert one_reply(await client.say("g-vol", "v-he", "场次名单 1")) == refusal
+    # A volunteer may see their own team's rosters (issue 18: tests/handlers/test_volunteers.py), not close sessions.
+    assert one_reply(await client.say("g-vol", "v-he", "关闭场次 1")) == refusal
     # A newcomer who names themselves like staff is still not staff.
     assert one_reply(await client.say("g-staff", "impostor", "导出 1", name="李书记")) == refusal
     assert one_reply(await client.say("g-res-1", "staff-wang", "场次名单 1")) == (

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from nlp.dates import cn_number, local_now, parse_day, resolve_day_of_month, resolve_weekday
+from nlp.dates import cn_number, find_named_days, local_now, parse_day, resolve_day_of_month, resolve_weekday
 from nlp.normalize import normalize
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -257,3 +257,53 @@ ROUND7 = [
 @pytest.mark.parametrize(("text", "date", "part"), ROUND7)
 def test_round7_date_forms(text: str, date: dt.date | None, part: str | None) -> None:
     assert parse_day(normalize(text), NOW)[:2] == (date, part)
+
+
+# Issue 18: a month and day written 12.19 / 12/19 on their own ("12.19 理发", "12/19理发").
+BARE_SLASH_DATES = [
+    ("12.19 理发", D(2026, 12, 19)),
+    ("12/19理发", D(2026, 12, 19)),
+    ("12/5上午", D(2026, 12, 5)),
+    ("1/8 磨刀", D(2027, 1, 8)),  # past this year: next year's
+    ("12.3号", D(2026, 12, 3)),  # as before
+    # not dates
+    ("1.5一个", None),  # a price
+    ("12.50元", None),
+    ("价格12.19元", None),
+    ("草莓29.9两斤", None),
+    ("血压130/80 还行", None),
+    ("高压120/80", None),
+    ("明天9.30到", D(2026, 11, 26)),  # 9.30 after 明天 is a time, not September 30
+    ("上午10.15集合", None),
+    ("12.5", None),  # one digit after the dot: a number, not a day
+]
+
+
+@pytest.mark.parametrize(("text", "date"), BARE_SLASH_DATES)
+def test_a_month_and_day_with_a_slash_or_a_dot(text: str, date: dt.date | None) -> None:
+    assert parse_day(normalize(text), NOW)[0] == date
+
+
+NAMED = [
+    ("圣诞节理发", [("圣诞节", 0, 3)]),
+    ("元旦那天能约理发吗", [("元旦", 0, 2)]),
+    ("国庆有活动吗", [("国庆节", 0, 2)]),
+    ("国庆节放几天", [("国庆节", 0, 3)]),
+    ("大年初一理发", [("春节", 0, 4)]),
+    ("中秋 春节", [("中秋节", 0, 2), ("春节", 3, 5)]),
+    ("五一有活动吗", [("劳动节", 0, 2)]),
+    ("十五一个", []),  # a number
+    ("周六理发", []),
+]
+
+
+@pytest.mark.parametrize(("text", "found"), NAMED)
+def test_named_days_are_found_with_the_calendars_name(text: str, found: list[tuple[str, int, int]]) -> None:
+    words = {"圣诞节": "圣诞节", "圣诞": "圣诞节"}  # from a community file (12-25 is data, not code)
+    assert [(m.name, m.start, m.end) for m in find_named_days(normalize(text), words)] == found
+
+
+def test_named_days_name_no_day_for_the_labelled_sets() -> None:
+    """LABELS.md: 元旦 names no booking day; parse_day (what the classifier reads) keeps it so."""
+    assert parse_day(normalize("元旦那天能约理发吗"), NOW)[0] is None
+    assert find_named_days("圣诞节理发") == []  # 圣诞节 is no public holiday: only a community file names it

@@ -1,0 +1,99 @@
+"""The weekly post to the residents' groups (off unless `weekly_report.enabled` in the community
+file): requests resolved this week, the most common kinds, the volunteers' service hours and a
+thank-you. Counts and team names only: no resident, no volunteer by name, no free text.
+
+A daily job (`weekly_report`, at `weekly_report.time`) that posts on `weekly_report.weekday`; on
+a public holiday it waits for the next day that is not one (a holiday week-end of 国庆 moves it to
+the first working day), and the post is keyed by the week's nominal day
+(`weekly:{group}:{date}`), so it goes out exactly once a week whatever runs again.
+
+Satisfaction (回访) is being built on another branch (issue 16); until its table is on main, the
+report leaves that line out rather than guess at a schema (`satisfaction_line`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from config.community import WEEKDAYS, Community
+from core.message import Outgoing
+from handlers import texts_requests
+from handlers import texts_volunteers as vtexts
+from handlers.privacy import mask_text
+from handlers.service_hours import hours_report
+from handlers.themes import holiday_name_on
+from storage.models_requests import Request
+
+log = logging.getLogger("linli.weekly_report")
+
+
+def report_week(community: Community, day: dt.date) -> dt.date | None:
+    """The nominal report day (the configured weekday) whose post is due on `day`, or None.
+
+    Due on the nominal day itself, or on the first day after it that is no public holiday when the
+    nominal day and the days after it are holidays (never later than the next nominal day).
+    """
+    if holiday_name_on(community, day) is not None:
+        return None
+    nominal = day - dt.timedelta(days=(day.weekday() - WEEKDAYS.index(community.weekly_report.weekday)) % 7)
+    between = (nominal + dt.timedelta(days=i) for i in range((day - nominal).days))
+    return nominal if all(holiday_name_on(community, d) is not None for d in between) else None
+
+
+async def week_numbers(session: AsyncSession, community: Community, first: dt.date, last: dt.date
+                       ) -> tuple[int, list[tuple[str, int]]]:
+    """Requests resolved from `first` to `last` (local days), and the kinds filed most, most first."""
+    tz = ZoneInfo(community.timezone)
+    start = dt.datetime.combine(first, dt.time(0), tzinfo=tz)
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
+    mine = Request.community == community.id
+    resolved = await session.scalar(select(func.count()).select_from(Request).where(
+        mine, Request.resolved_at >= start, Request.resolved_at < end)) or 0
+    kinds = (await session.execute(select(Request.category, func.count()).where(
+        mine, Request.created_at >= start, Request.created_at < end).group_by(Request.category))).all()
+    ranked = sorted(kinds, key=lambda kv: (-kv[1], kv[0]))[: community.weekly_report.top_kinds]
+    return resolved, [(texts_requests.category_name(k), n) for k, n in ranked]
+
+
+def satisfaction_line() -> str | None:
+    """The week's satisfaction rate, once 回访 (issue 16) is on main; left out until then."""
+    return None
+
+
+def render(community: Community, first: dt.date, last: dt.date, resolved: int, kinds: list[tuple[str, int]],
+           minutes: int, teams: list[tuple[str, int]]) -> str:
+    lines = [f"【本周社区小结】{first.month}月{first.day}日-{last.month}月{last.day}日"]
+    line = f"· 办结居民反映的事 {resolved} 件"
+    if kinds:
+        line += "，反映最多的是：" + "、".join(f"{name} {n}" for name, n in kinds)
+    lines.append(line)
+    satisfaction = satisfaction_line()
+    if satisfaction:
+        lines.append(satisfaction)
+    if minutes:
+        team_part = "、".join(f"{mask_text(name)} {vtexts.hours(m)}小时" for name, m in teams)
+        lines.append(f"· 志愿者服务 {vtexts.hours(minutes)} 小时（{team_part}）")
+    lines.append(f"{mask_text(community.weekly_report.thanks)}有事随时@{community.bot_name}。")
+    return "\n".join(lines)
+
+
+async def weekly_report(session: AsyncSession, community: Community, day: dt.date) -> list[Outgoing]:
+    """The `weekly_report` job: the post to every residents' group, on the week's report day only."""
+    if not community.weekly_report.enabled:
+        return []
+    nominal = report_week(community, day)
+    if nominal is None:
+        return []
+    first = nominal - dt.timedelta(days=6)
+    resolved, kinds = await week_numbers(session, community, first, nominal)
+    hours = await hours_report(session, community, first, nominal)
+    text = render(community, first, nominal, resolved, kinds, hours.minutes, [(t.team, t.minutes) for t in hours.teams])
+    if nominal != day:
+        log.info("weekly report of %s for the week ending %s posted on %s (holidays)", community.id, nominal, day)
+    return [Outgoing(g.channel, community.id, "group", g.id, text, idempotency_key=f"weekly:{g.id}:{nominal}")
+            for g in community.groups if g.kind == "residents"]
