@@ -71,14 +71,16 @@ def mount_wechat_callbacks(app: web.Application, linli: Linli) -> None:
     """Mounts the WeChat callbacks whose credentials are configured; closes the senders' HTTP on cleanup."""
     s = linli.settings
     parts = (linli.db, WeChatDirectory(linli.directory), linli.intake, linli.clock)
+    fresh = dt.timedelta(seconds=s.callback_max_age_seconds)
     if s.wecom_corp_id and s.wecom_token and s.wecom_aes_key:
         WeComAppCallback(*parts, token=s.wecom_token, aes_key=s.wecom_aes_key, corp_id=s.wecom_corp_id,
-                         agent_id=s.wecom_agent_id).add_routes(app)
+                         agent_id=s.wecom_agent_id, max_age=fresh).add_routes(app)
         log.info("wecom: app callback at %s", CALLBACK_PATH)
     if s.wecom_aibot_token and s.wecom_aibot_aes_key:
-        AibotCallback(*parts, token=s.wecom_aibot_token, aes_key=s.wecom_aibot_aes_key).add_routes(app)
+        AibotCallback(*parts, token=s.wecom_aibot_token, aes_key=s.wecom_aibot_aes_key, max_age=fresh).add_routes(app)
     if s.mp_token:
-        OfficialAccountCallback(*parts, token=s.mp_token, aes_key=s.mp_aes_key, app_id=s.mp_app_id).add_routes(app)
+        OfficialAccountCallback(*parts, token=s.mp_token, aes_key=s.mp_aes_key, app_id=s.mp_app_id,
+                                max_age=fresh).add_routes(app)
 
     async def close_senders(app: web.Application) -> None:
         for sender in {id(x): x for x in linli.senders.values()}.values():

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 CONFIG_DIR = Path(__file__).resolve().parent
@@ -107,6 +107,12 @@ class Settings(BaseSettings):
     mp_aes_key: str | None = None  # set: safe mode (encrypted callbacks required)
     mp_api_base: str = "https://api.weixin.qq.com"
     wechat_http_timeout_seconds: float = Field(default=10.0, gt=0)
+    # A WeChat callback whose signed timestamp is further than this from our clock (either way) is
+    # refused as a replay (WeChat retries within ~15 s; the rest is room for clocks a little off).
+    callback_max_age_seconds: int = Field(default=300, ge=30)
+    # Handled inbox rows (and callback events) older than this are deleted by every process's
+    # hourly prune: long past the freshness window, so a replay always meets one of the two.
+    inbox_retention_days: float = Field(default=30.0, gt=0)
     # WeCom app group chats (appchat/send) together: at most this many person-times a minute per
     # corp, where a post to a chat of N members costs N (protocol notes §4.3: 20,000). Shared by
     # all bot processes; posts over it wait for the next minute.
@@ -127,6 +133,13 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             parse_networks(value)
         return value
+
+    @model_validator(mode="after")
+    def _retention_outlasts_the_window(self) -> Settings:
+        if self.inbox_retention_days * 86400 <= 2 * self.callback_max_age_seconds:
+            raise ValueError("inbox_retention_days must be far longer than callback_max_age_seconds: a replayed "
+                             "callback must meet either the timestamp check or its stored inbox row")
+        return self
 
     @property
     def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:

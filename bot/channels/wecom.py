@@ -19,11 +19,12 @@ from bot.channels.callback import (
     Rejected,
     check_echo,
     epoch_time,
+    message_id,
     query_params,
     read_body,
     text_field,
 )
-from bot.channels.wechat_codec import CallbackCodec, Forged, Malformed
+from bot.channels.wechat_codec import CallbackCodec, Forged, Malformed, envelope_encrypt, message_fields
 from core.message import Message
 
 log = logging.getLogger("linli.wechat")
@@ -53,7 +54,10 @@ class WeComAppCallback(CallbackChannel):
         signature, timestamp, nonce = query_params(request, "msg_signature", "timestamp", "nonce")
         body = await read_body(request)
         try:
-            return self.codec.open(body, signature, timestamp, nonce)
+            encrypt = envelope_encrypt(body)
+            self.codec.verify(encrypt, signature, timestamp, nonce)
+            self.check_fresh(timestamp)
+            return message_fields(self.codec.decrypt(encrypt))
         except Forged as exc:
             raise Rejected(403, f"not from WeCom ({exc})") from None
         except Malformed as exc:
@@ -71,10 +75,7 @@ class WeComAppCallback(CallbackChannel):
             log.info("wecom: ignored a %s message from %s (only text is understood)", kind, source)
             return web.Response(status=200)
         content = text_field(fields.get("Content"), "Content")
-        msg_id = fields.get("MsgId", "").strip()
-        if not msg_id.isdigit() or msg_id.strip("0") == "" or len(msg_id) > 32:
-            raise Rejected(400, "missing field MsgId")
-        msg_id = str(int(msg_id))
+        msg_id = message_id(fields.get("MsgId"), "MsgId")
         agent = fields.get("AgentID")
         if self.agent_id is not None and agent is not None and agent.strip() != str(self.agent_id):
             log.warning("wecom: message %s is for agent %s, not ours (%s)", msg_id, agent, self.agent_id)

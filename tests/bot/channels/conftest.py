@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -117,11 +116,15 @@ class WeChatSide:
         self.app_crypto = WeComCrypto(APP_TOKEN, AES_KEY, CORP_ID)
         self.aibot_crypto = WeComCrypto(AIBOT_TOKEN, AES_KEY, "")
         self.mp_crypto = MpCrypto(MP_TOKEN, AES_KEY, MP_APP_ID)
+        self.clock = bot.linli.clock  # WeChat stamps a callback when it sends it: "now" for the bot
         self._nonce = 1000
 
     def _next_nonce(self) -> str:
         self._nonce += 1
         return str(self._nonce)
+
+    def timestamp(self) -> str:
+        return str(int(self.clock.now().timestamp()))
 
     async def request(self, method: str, path: str, query: dict[str, str] | str, body: bytes | None = None
                       ) -> tuple[int, str]:
@@ -135,7 +138,7 @@ class WeChatSide:
     # -- WeCom app ----------------------------------------------------------------------------
 
     def app_envelope(self, plain_xml: str) -> tuple[dict[str, str], bytes]:
-        nonce, timestamp = self._next_nonce(), str(int(time.time()))
+        nonce, timestamp = self._next_nonce(), self.timestamp()
         out = xmltodict.parse(self.app_crypto.encrypt_message(plain_xml, nonce, timestamp))["xml"]
         body = (f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><Encrypt><![CDATA[{out['Encrypt']}]]>"
                 f"</Encrypt><AgentID><![CDATA[{AGENT_ID}]]></AgentID></xml>")
@@ -149,7 +152,7 @@ class WeChatSide:
     # -- AI bot -------------------------------------------------------------------------------
 
     def aibot_envelope(self, payload: dict[str, Any] | str) -> tuple[dict[str, str], bytes]:
-        nonce, timestamp = self._next_nonce(), str(int(time.time()))
+        nonce, timestamp = self._next_nonce(), self.timestamp()
         plain = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
         out = xmltodict.parse(self.aibot_crypto.encrypt_message(plain, nonce, timestamp))["xml"]
         query = {"msg_signature": out["MsgSignature"], "timestamp": timestamp, "nonce": nonce}
@@ -162,7 +165,7 @@ class WeChatSide:
     # -- Official Account ---------------------------------------------------------------------
 
     def mp_envelope(self, plain_xml: str) -> tuple[dict[str, str], bytes]:
-        nonce, timestamp = self._next_nonce(), str(int(time.time()))
+        nonce, timestamp = self._next_nonce(), self.timestamp()
         out = xmltodict.parse(self.mp_crypto.encrypt_message(plain_xml, nonce, timestamp))["xml"]
         query = {"signature": sha1_signature(MP_TOKEN, timestamp, nonce), "timestamp": timestamp, "nonce": nonce,
                  "openid": "ignored", "encrypt_type": "aes", "msg_signature": out["MsgSignature"]}
