@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     # client the proxy saw): comma-separated addresses or CIDR networks. Loopback by default, where
     # deploy/nginx-linli.conf runs; add the proxy's address when it runs on another machine.
     trusted_proxies: str = "127.0.0.1/8,::1"
+    # The staff login's cookie is Secure when the page came over HTTPS, seen directly or in a trusted
+    # proxy's X-Forwarded-Proto (deploy/nginx-linli.conf sends it); true: always (TLS ends before
+    # a proxy that does not say so).
+    secure_cookies: bool = False
     # WeChat channels (bot/channels/wecom*.py, official_account.py). Each is mounted only when its
     # credentials are set; secrets come from the environment only (ENV_ONLY). Group robot keys are
     # per group: the variable named by the group's `robot_key_env` (default LINLI_WECOM_ROBOT_KEY_<GROUP>).
