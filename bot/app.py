@@ -24,6 +24,7 @@ from bot.channels.wecom import CALLBACK_PATH, WeComAppCallback
 from bot.channels.wecom_aibot import AibotCallback
 from bot.linli import Linli, build_linli
 from bot.pipeline import Understand
+from bot.web_guard import MAX_REQUEST_BYTES, guard, runner_options
 from config.community import ConfigError
 from config.settings import Settings
 from storage.db import normalize_url
@@ -34,8 +35,9 @@ LINLI_KEY: web.AppKey[Linli] = web.AppKey("linli", object)  # type: ignore[arg-t
 
 
 def build_app(linli: Linli) -> web.Application:
-    app = web.Application(client_max_size=256 * 1024)
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app[LINLI_KEY] = linli
+    guard(app, linli.settings)  # bodies within a deadline, few slow ones at once (bot/web_guard.py)
     if linli.settings.simulator:
         SimulatorChannel(
             linli.db, linli.directory, linli.intake, linli.clock,
@@ -102,7 +104,7 @@ async def serve(settings: Settings, *, reuse_port: bool = False) -> None:
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, warm_up_nlp, linli.pipeline.understand)
     app = build_app(linli)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, **runner_options(settings))
     await runner.setup()
     # With --workers, every worker listens on the same port and the kernel spreads the connections.
     site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port or None)

@@ -90,6 +90,13 @@ class Settings(BaseSettings):
     # client the proxy saw): comma-separated addresses or CIDR networks. Loopback by default, where
     # deploy/nginx-linli.conf runs; add the proxy's address when it runs on another machine.
     trusted_proxies: str = "127.0.0.1/8,::1"
+    # Slow clients (bot/web_guard.py): a request's line and headers must arrive within
+    # header_timeout_seconds of the connection opening (aiohttp's keep-alive timer, also the idle
+    # keep-alive limit), a body within body_timeout_seconds (408), and at most max_slow_bodies
+    # bodies are waited for at once (429 beyond).
+    header_timeout_seconds: float = Field(default=15.0, gt=0)
+    body_timeout_seconds: float = Field(default=10.0, gt=0)
+    max_slow_bodies: int = Field(default=64, ge=1)
     # The staff login's cookie is Secure when the page came over HTTPS, seen directly or in a trusted
     # proxy's X-Forwarded-Proto (deploy/nginx-linli.conf sends it); true: always (TLS ends before
     # a proxy that does not say so).
