@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import ipaddress
 import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.channels.simulator import CHANNEL as SIM_CHANNEL
 from bot.channels.simulator import SimulatorSender
+from bot.exposure import check_demo_passwords, check_exposure
 from bot.inbox import InboxWriter
 from bot.intake import Intake
 from bot.outbox import OutboxDrainer
@@ -33,24 +33,6 @@ def default_understand() -> Understand:
     from nlp import understand
 
     return understand
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_exposure(settings: Settings) -> None:
-    """The simulator lets anyone speak as anyone: never expose it publicly without a token."""
-    if settings.production and settings.simulator and not _is_loopback(settings.host) and not settings.sim_token:
-        raise ConfigError(
-            f"refusing to serve the simulator on {settings.host} in production mode without "
-            "LINLI_SIM_TOKEN (or set LINLI_SIMULATOR=false)"
-        )
 
 
 @dataclass
@@ -111,6 +93,7 @@ def build_linli(settings: Settings, *, clock: Clock | None = None, understand: U
                 directory: Directory | None = None) -> Linli:
     directory = directory or load_directory(settings.config)
     check_exposure(settings)
+    check_demo_passwords(settings, directory)
     clock = clock or SystemClock()
     db = Database(settings.database_url)
     senders: dict[str, Sender] = {SIM_CHANNEL: SimulatorSender(db, directory)}

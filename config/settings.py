@@ -67,8 +67,12 @@ class Settings(BaseSettings):
     config: Path = DEFAULT_COMMUNITY_FILE
     timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
-    # Production mode refuses to expose the simulator on a public address without a token.
+    # Production mode is never demo mode (bot/exposure.py): the demo staff passwords are refused.
     production: bool = False
+    # Demo mode accepts the demo community's published staff passwords. Unset: on for the bundled
+    # demo community on a loopback address (./run.sh as it comes), off otherwise.
+    demo: bool | None = None
+    # Required to serve the simulator on any address but loopback (it lets anyone speak as anyone).
     sim_token: str | None = None
     # Whether the simulator channel (web page and /api/sim) is mounted at all.
     simulator: bool = True
