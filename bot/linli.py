@@ -16,6 +16,7 @@ from bot.inbox import InboxWriter
 from bot.intake import Intake
 from bot.outbox import OutboxDrainer
 from bot.pipeline import Pipeline, Understand
+from bot.retention import Retention
 from bot.routing import Router, default_handlers
 from bot.scheduler import Scheduler
 from config.community import ConfigError, Directory
@@ -70,6 +71,8 @@ class Linli:
         else:
             log.warning("handle_messages is off: WeChat callbacks are stored and acknowledged, not handled")
         self.drainer.start()
+        retention = Retention(self.db, self.clock, dt.timedelta(days=self.settings.inbox_retention_days))
+        self.background.append(asyncio.create_task(retention.prune_forever(), name="inbox-retention"))
         if self.settings.scheduler:
             self.scheduler = Scheduler(self.db, self.directory, self.clock,
                                        retry_seconds=self.settings.scheduler_retry_seconds, on_outbox=self.drainer.wake)
