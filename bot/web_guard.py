@@ -77,6 +77,12 @@ class BodyGuard:
         except web.HTTPRequestEntityTooLarge:
             raise _refusal(web.HTTPRequestEntityTooLarge, "the body is too large",
                            max_size=MAX_REQUEST_BYTES, actual_size=request.content_length or 0) from None
+        except web.HTTPException:
+            raise
+        except Exception as exc:  # e.g. Content-Encoding: gzip over a body that is not (aiohttp raised: 500)
+            log.warning("%s %s from %s: the body cannot be read (%s)", request.method, request.path,
+                        request.remote, type(exc).__name__)
+            raise _refusal(web.HTTPBadRequest, f"the body cannot be read ({type(exc).__name__})") from None
 
 
 def _refusal(kind: type[web.HTTPException], text: str, headers: dict[str, str] | None = None,

@@ -92,7 +92,9 @@ class Staff:
     session: StaffSession
 
     def csrf_ok(self, form_value: object) -> bool:
-        return hmac.compare_digest(str(form_value or ""), self.session.csrf)
+        # As bytes: compare_digest refuses str with non-ASCII characters (TypeError: a 500).
+        given = str(form_value or "").encode("utf-8", "surrogatepass")
+        return hmac.compare_digest(given, self.session.csrf.encode())
 
 
 class StaffAuth:
@@ -118,7 +120,7 @@ class StaffAuth:
 
     async def current(self, request: web.Request) -> Staff | None:
         token = request.cookies.get(COOKIE)
-        if not token:
+        if not token or len(token) > 128 or not token.isascii():  # ours are 43 ASCII characters
             return None
         now = self.clock.now()
         async with self.db.transaction() as session:
