@@ -344,9 +344,11 @@ def _headers(content_type: str, cookie: str) -> dict[str, str]:
 
 def all_cases(sealer: Sealer, staff: StaffSession) -> st.SearchStrategy[Case]:
     """Every endpoint: the simulator, the callbacks (signed and not), the staff pages; odd headers on some."""
+    # (No framing headers: a Transfer-Encoding the client does not honour desynchronises the
+    # connection on the client's side, which says nothing about the bot.)
     extra = st.dictionaries(st.sampled_from(["X-Forwarded-For", "X-Forwarded-Proto", "X-Linli-Token", "Accept",
-                                             "Content-Encoding", "Transfer-Encoding"]),
-                            st.sampled_from(["https", "gzip", "chunked, gzip", "1.2.3.4", "\x7f", ""]), max_size=2)
+                                             "Content-Encoding"]),
+                            st.sampled_from(["https", "gzip", "deflate", "br", "1.2.3.4", "\x7f", ""]), max_size=2)
     cases = st.one_of(simulator_cases(), callback_cases(sealer), callback_cases(sealer), staff_cases(staff))
     return st.tuples(cases, extra, st.integers(0, 9)).map(
         lambda t: t[0] if t[2] else Case(t[0].method, t[0].target, {**t[0].headers, **t[1]}, t[0].body, t[0].kind,
@@ -398,13 +400,13 @@ class Driver:
                 if (resp.getheader("Connection") or "").lower() == "close":
                     self._reconnect()
                 break
-            except (self._http.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                self._reconnect()  # the server may close a connection after refusing a request
-                if attempt:
-                    raise
-            except (UnicodeEncodeError, ValueError, self._http.InvalidURL):
+            except (UnicodeEncodeError, ValueError, self._http.InvalidURL):  # http.client's own refusal
                 self._reconnect()
                 return None
+            except (self._http.HTTPException, ConnectionResetError, BrokenPipeError):
+                self._reconnect()  # the server may close a connection after refusing a request
+                if attempt:  # twice, the second time on a fresh connection: the bot's fault
+                    raise
         self.statuses[resp.status] += 1
         self.kinds[case.kind] += 1
         assert resp.status < 500, (resp.status, case.kind, case.method, case.target[:200], (case.body or b"")[:200])
