@@ -365,9 +365,10 @@ def plausible_header(value: str) -> bool:
 
 class Driver:
     """Sends cases over one keep-alive connection (reconnecting when the server closes it) and
-    counts the answers; a 5xx, or no answer within `timeout`, fails the case."""
+    counts the answers; a 5xx, or no answer within `timeout` (longer than the bot's own 10 s for a
+    body), fails the case."""
 
-    def __init__(self, host: str, port: int, sealer: Sealer, timeout: float = 10.0) -> None:
+    def __init__(self, host: str, port: int, sealer: Sealer, timeout: float = 30.0) -> None:
         import http.client
         from collections import Counter
 

@@ -8,7 +8,7 @@ unsigned, stale, byte-flipped), the staff pages with a logged-in session, health
 static files, with JSON nested 40,000 deep, numbers of 6,000 digits, XML with entities (billion
 laughs, external and parameter entities), wrong types in every field. The bot runs as a `linli
 serve` subprocess (SQLite, every channel mounted, the fake WeChat API behind it); requests go
-over one keep-alive connection; each must be answered within 10 s. RSS of the bot is sampled.
+over one keep-alive connection; each must be answered within 30 s. RSS of the bot is sampled.
 """
 
 from __future__ import annotations
