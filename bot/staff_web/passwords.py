@@ -13,7 +13,9 @@ import functools
 import hashlib
 import hmac
 import logging
+import os
 import secrets
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 log = logging.getLogger("linli.staff_web")
@@ -46,10 +48,20 @@ def verify_password(password: str, stored: str | None) -> bool:
     return hmac.compare_digest(got, want)
 
 
-# Checks run on these threads, never on the event loop: one costs ~50 ms of CPU, and 60 parallel
-# logins on the loop stalled every callback (p50 3 → 21 ms). hashlib.scrypt releases the GIL while it
-# works; two threads keep both cores of a small machine busy at most, and 16 MB each.
-_CHECKS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="linli-scrypt")
+def _lower_priority() -> None:
+    """Password checks yield the CPU to the event loop: on Linux a thread has a nice value of its
+    own, and this one's is raised (best effort)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):
+        pass
+
+
+# Checks run on this thread, never on the event loop: one costs ~50 ms of CPU, and 60 parallel
+# logins on the loop stalled every callback (p50 3 → 21 ms). hashlib.scrypt releases the GIL while
+# it works; one thread at a lower priority leaves the loop a core and the CPU first (up to ~20
+# checks a second, 16 MB at a time: far more than staff log in; a guesser waits in the queue).
+_CHECKS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="linli-scrypt", initializer=_lower_priority)
 
 
 async def check_password(password: str, stored: str | None) -> bool:

@@ -92,11 +92,11 @@ async def test_the_password_check_runs_off_the_event_loop(req_bot: LiveBot, monk
                                                 data={"login": "staff-wang", "password": DEMO_PASSWORD},
                                                 allow_redirects=False)) for _ in range(4)]
         try:
-            for _ in range(1000):  # until both password threads are busy (10 s at most)
-                if len(threads) >= 2:
+            for _ in range(1000):  # until a password check is under way (10 s at most)
+                if threads:
                     break
                 await asyncio.sleep(0.01)
-            assert len(threads) >= 2, "the password checks did not start"
+            assert threads, "the password checks did not start"
             answer = await asyncio.wait_for(req_bot.client.say("g-res-1", "r-zhang", "今天有什么活动"), 10)
             assert answer["replies"]
             async with http.get(f"{req_bot.client.base_url}/healthz") as resp:
