@@ -101,7 +101,7 @@ def exposure_lines(settings: Settings, directory: Directory, callbacks: list[tup
         f"demo mode: the demo staff log in with {DEMO_PASSWORD!r})" if demo else "their own passwords)")
     hooks = ", ".join(f"{path} ({name})" for path, name in callbacks) or "none (no WeChat credentials set)"
     return [
-        f"linli is listening on {base}/",
+        f"linli on {base}/ exposes:",
         f"  simulator:  {simulator}",
         f"  staff web:  {staff_web}",
         f"  callbacks:  {hooks}",

@@ -115,7 +115,7 @@ def test_serve_says_what_it_exposes(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
     lines = out.splitlines()
-    assert f"linli is listening on http://127.0.0.1:{port}/" in lines
+    assert f"linli on http://127.0.0.1:{port}/ exposes:" in lines
     said = "\n".join(lines)
     assert "simulator:  yes" in said and "token required" in said and "tok\n" not in said  # never the token
     assert f"staff web:  http://127.0.0.1:{port}/staff (3 staff member(s); demo mode" in said
