@@ -10,6 +10,8 @@ aiohttp's server has no timeout for reading a request: 250 connections that send
 - Bodies: `guard_bodies` reads every body before the handler, within LINLI_BODY_TIMEOUT_SECONDS
   (10 s, else 408) and up to the application's client_max_size (256 KB, else 413, aiohttp's own
   check); handlers then read it from memory (`request.read()`, `request.post()`).
+- Compressed bodies (Content-Encoding) are refused with 415 before anything is read: nobody who
+  talks to the bot sends one, and aiohttp can wait forever for a broken deflate body.
 - Slow bodies at once: a body that has not fully arrived when its headers have is a slow body;
   at most LINLI_MAX_SLOW_BODIES (64) are waited for at once, and the next is answered 429 at once.
   Bodies that arrive with their headers (every WeChat callback, every browser form) never count.
@@ -52,6 +54,11 @@ class BodyGuard:
 
     async def handle(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.method in BODY_METHODS and request.body_exists:
+            encoding = request.headers.get("Content-Encoding", "").strip().lower()
+            if encoding not in ("", "identity"):
+                # Nobody sends us compressed bodies (WeChat, browsers' forms, the simulator page);
+                # a broken deflate body could leave aiohttp waiting for a payload that never ends.
+                raise _refusal(web.HTTPUnsupportedMediaType, f"Content-Encoding {encoding[:20]!r} is not accepted")
             await self._read(request)
         return await handler(request)
 
