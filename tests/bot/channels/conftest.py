@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -94,9 +95,19 @@ def channel_settings(database_url: str, api: FakeWeChatApi, **overrides: Any):  
 async def wechat_bot(sqlite_url: str, clock: FixedClock, fake_api: FakeWeChatApi, demo_directory: Directory,
                      monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[LiveBot]:
     """The real bot on 127.0.0.1 with all three WeChat callbacks mounted and the fake API behind it."""
+    async with channel_bot(sqlite_url, clock, fake_api, monkeypatch, directory=wired_directory(demo_directory)) as bot:
+        yield bot
+
+
+@contextlib.asynccontextmanager
+async def channel_bot(database_url: str, clock: FixedClock, fake_api: FakeWeChatApi, monkeypatch: pytest.MonkeyPatch,
+                      *, understand: Any = understand_for_tests, directory: Directory | None = None,
+                      **settings: Any) -> AsyncIterator[LiveBot]:
+    """A live bot with every WeChat channel (`channel_settings`, with `settings` over them) and the
+    fake API behind it; g-res-1's group robot has its key."""
     monkeypatch.setenv("LINLI_WECOM_ROBOT_KEY_G_RES_1", ROBOT_KEY_RES_1)
-    bot, close = await start_live_bot(channel_settings(sqlite_url, fake_api), clock,
-                                      understand=understand_for_tests, directory=wired_directory(demo_directory))
+    bot, close = await start_live_bot(channel_settings(database_url, fake_api, **settings), clock,
+                                      understand=understand, directory=directory)
     try:
         yield bot
     finally:

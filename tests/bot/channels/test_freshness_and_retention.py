@@ -24,19 +24,17 @@ from storage.models_channels import AibotReplyUrl, ChannelEvent
 from storage.retention import prune
 from tests.bot.channels.conftest import (
     MP_TOKEN,
-    ROBOT_KEY_RES_1,
     STAFF_LI_USERID,
     WeChatSide,
     aibot_text,
     app_text_xml,
-    channel_settings,
+    channel_bot,
     mp_text_xml,
     sha1_signature,
-    understand_for_tests,
     wired_directory,
 )
 from tests.bot.channels.fake_wechat import FakeWeChatApi
-from tests.conftest import REFERENCE_NOW, LiveBot, start_live_bot
+from tests.conftest import REFERENCE_NOW, LiveBot
 from tests.handlers.requests_support import migrated
 
 WINDOW = 300  # seconds: the default LINLI_CALLBACK_MAX_AGE_SECONDS
@@ -45,14 +43,9 @@ WINDOW = 300  # seconds: the default LINLI_CALLBACK_MAX_AGE_SECONDS
 @pytest.fixture
 async def bot_any_db(db_url: str, clock: FixedClock, fake_api: FakeWeChatApi, demo_directory: Directory,
                      monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[LiveBot]:
-    monkeypatch.setenv("LINLI_WECOM_ROBOT_KEY_G_RES_1", ROBOT_KEY_RES_1)
     await migrated(db_url)
-    bot, close = await start_live_bot(channel_settings(db_url, fake_api), clock, understand=understand_for_tests,
-                                      directory=wired_directory(demo_directory))
-    try:
+    async with channel_bot(db_url, clock, fake_api, monkeypatch, directory=wired_directory(demo_directory)) as bot:
         yield bot
-    finally:
-        await close()
 
 
 def _signed(wechat: WeChatSide, channel: str, n: int) -> tuple[str, dict[str, str], bytes]:
@@ -80,19 +73,16 @@ async def test_signed_callbacks_outside_the_window_are_refused(wechat_bot: LiveB
 
 
 async def test_a_stale_plain_official_account_post_is_refused(sqlite_url: str, clock: FixedClock,
-                                                              fake_api: FakeWeChatApi) -> None:
-    bot, close = await start_live_bot(channel_settings(sqlite_url, fake_api, mp_aes_key=None,
-                                                       callback_max_age_seconds=60), clock,
-                                      understand=understand_for_tests)
-    try:
+                                                              fake_api: FakeWeChatApi,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    async with channel_bot(sqlite_url, clock, fake_api, monkeypatch, mp_aes_key=None,
+                           callback_max_age_seconds=60) as bot:
         side = WeChatSide(bot)
         old = str(int(clock.now().timestamp()) - 61)
         query = {"signature": sha1_signature(MP_TOKEN, old, "5"), "timestamp": old, "nonce": "5"}
         status, text = await side.request("POST", "/mp/callback", query,
                                           mp_text_xml("o-x", "hi", 5, int(clock.now().timestamp())).encode())
         assert status == 403 and "at most 60 s" in text  # the window is the setting's
-    finally:
-        await close()
 
 
 async def _rows(bot: LiveBot) -> list[InboxMessage]:

@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from config.community import Directory
 from core.clock import FixedClock
 from storage.models import InboxMessage
-from tests.bot.channels.conftest import ROBOT_KEY_RES_1, channel_settings, wired_directory
+from tests.bot.channels.conftest import channel_bot, wired_directory
 from tests.bot.channels.fake_wechat import FakeWeChatApi
-from tests.conftest import LiveBot, start_live_bot
+from tests.conftest import LiveBot
 from tests.fuzzing import Case, Driver, Sealer, StaffSession, all_cases
 from tests.handlers.requests_support import keyword_understand
 
@@ -30,13 +30,9 @@ CASES = int(os.environ.get("LINLI_FUZZ_CASES", "400"))  # ≈ 20 s on a quiet ma
 async def fuzz_bot(sqlite_url: str, clock: FixedClock, fake_api: FakeWeChatApi, demo_directory: Directory,
                    monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[LiveBot]:
     """Every channel mounted (WeCom app, AI bot, Official Account in safe mode), the simulator and the staff web."""
-    monkeypatch.setenv("LINLI_WECOM_ROBOT_KEY_G_RES_1", ROBOT_KEY_RES_1)
-    bot, close = await start_live_bot(channel_settings(sqlite_url, fake_api), clock, understand=keyword_understand,
-                                      directory=wired_directory(demo_directory))
-    try:
+    async with channel_bot(sqlite_url, clock, fake_api, monkeypatch, understand=keyword_understand,
+                           directory=wired_directory(demo_directory)) as bot:
         yield bot
-    finally:
-        await close()
 
 
 async def staff_session(bot: LiveBot) -> StaffSession:

@@ -16,13 +16,12 @@ from tests.bot.channels.conftest import (
     MP_TOKEN,
     WeChatSide,
     aibot_text,
-    channel_settings,
+    channel_bot,
     mp_text_xml,
     sha1_signature,
-    understand_for_tests,
 )
 from tests.bot.channels.fake_wechat import FakeWeChatApi
-from tests.conftest import LiveBot, start_live_bot
+from tests.conftest import LiveBot
 
 DEEP_JSON = b"[" * 30_000 + b"]" * 30_000
 # Sealed (encrypted, base64) bodies must stay under the callbacks' 64 KB: less deep, as deep as fits.
@@ -77,14 +76,11 @@ async def test_timeline_polls_with_extreme_numbers_are_refused(live_bot: LiveBot
 
 
 @pytest.fixture
-async def plain_mp_bot(sqlite_url: str, clock: FixedClock, fake_api: FakeWeChatApi):  # type: ignore[no-untyped-def]
+async def plain_mp_bot(sqlite_url: str, clock: FixedClock, fake_api: FakeWeChatApi,  # type: ignore[no-untyped-def]
+                       monkeypatch: pytest.MonkeyPatch):
     """The Official Account in plain mode (no EncodingAESKey): its bodies are not encrypted."""
-    bot, close = await start_live_bot(channel_settings(sqlite_url, fake_api, mp_aes_key=None), clock,
-                                      understand=understand_for_tests)
-    try:
+    async with channel_bot(sqlite_url, clock, fake_api, monkeypatch, mp_aes_key=None) as bot:
         yield bot
-    finally:
-        await close()
 
 
 async def test_a_deep_body_on_the_ai_bot_is_refused_before_any_signature_check(

@@ -20,16 +20,14 @@ from core.message import Message
 from storage.db import Database
 from storage.models import InboxMessage, Member
 from tests.bot.channels.conftest import (
-    ROBOT_KEY_RES_1,
     STAFF_LI_USERID,
     WeChatSide,
-    channel_settings,
+    channel_bot,
     mp_text_xml,
-    understand_for_tests,
     wired_directory,
 )
 from tests.bot.channels.fake_wechat import FakeWeChatApi
-from tests.conftest import REFERENCE_NOW, LiveBot, start_live_bot
+from tests.conftest import REFERENCE_NOW, LiveBot
 from tests.handlers.requests_support import migrated
 
 N = 40
@@ -39,14 +37,10 @@ BAD = 17  # the bad one goes out in the middle of the others
 @pytest.fixture
 async def pg_wechat_bot(postgres_url: str, clock: FixedClock, fake_api: FakeWeChatApi, demo_directory: Directory,
                         monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[LiveBot]:
-    monkeypatch.setenv("LINLI_WECOM_ROBOT_KEY_G_RES_1", ROBOT_KEY_RES_1)
     await migrated(postgres_url)
-    bot, close = await start_live_bot(channel_settings(postgres_url, fake_api), clock,
-                                      understand=understand_for_tests, directory=wired_directory(demo_directory))
-    try:
+    async with channel_bot(postgres_url, clock, fake_api, monkeypatch,
+                           directory=wired_directory(demo_directory)) as bot:
         yield bot
-    finally:
-        await close()
 
 
 async def _count(bot: LiveBot, channel: str) -> int:

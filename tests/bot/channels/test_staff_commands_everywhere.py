@@ -15,15 +15,14 @@ from handlers.base import command_text
 from storage.models import InboxMessage
 from storage.models_requests import Request
 from tests.bot.channels.conftest import (
-    ROBOT_KEY_RES_1,
     STAFF_LI_USERID,
     WeChatSide,
     aibot_text,
-    channel_settings,
+    channel_bot,
     wired_directory,
 )
 from tests.bot.channels.fake_wechat import FakeWeChatApi
-from tests.conftest import LiveBot, start_live_bot
+from tests.conftest import LiveBot
 from tests.handlers.requests_support import keyword_understand
 
 AIBOT_CHAT_STAFF = "wrkSFfCgAAstaff"
@@ -45,13 +44,9 @@ def staff_everywhere(directory: Directory) -> Directory:
 @pytest.fixture
 async def staff_bot(sqlite_url: str, clock: FixedClock, fake_api: FakeWeChatApi, demo_directory: Directory,
                     monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[LiveBot]:
-    monkeypatch.setenv("LINLI_WECOM_ROBOT_KEY_G_RES_1", ROBOT_KEY_RES_1)
-    bot, close = await start_live_bot(channel_settings(sqlite_url, fake_api), clock, understand=keyword_understand,
-                                      directory=staff_everywhere(demo_directory))
-    try:
+    async with channel_bot(sqlite_url, clock, fake_api, monkeypatch, understand=keyword_understand,
+                           directory=staff_everywhere(demo_directory)) as bot:
         yield bot
-    finally:
-        await close()
 
 
 @pytest.mark.parametrize(("text", "expected"), [
