@@ -158,7 +158,6 @@ class InboxWriter:
                     await item.on_new(session, new_ids[key])
         return _results(batch, first, new_ids, old_ids)
 
-
     async def _write_isolated(self, batch: list[_Pending]) -> list[Stored | Unstorable]:
         """The batch again in one transaction, each message (its row and its hook) in a savepoint:
         a message that fails is rolled back alone and is `Unstorable` (logged here, once), as long

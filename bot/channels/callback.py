@@ -39,6 +39,7 @@ from bot.inbox import OnNew, Unstorable
 from bot.intake import Intake
 from bot.web_input import read_body as read_limited
 from config.community import Community
+from config.settings import Settings
 from core.clock import Clock
 from core.message import Message
 from storage.db import Database
@@ -50,10 +51,10 @@ log = logging.getLogger("linli.wechat")
 MAX_BODY_BYTES = 64 * 1024
 MAX_ID_CHARS = 128  # inbox msg_id / sender_id columns
 MAX_MSG_ID_DIGITS = 32  # WeChat's MsgId is a 64-bit number (at most 20 digits)
-# How far a callback's signed `timestamp` may be from our clock, either way (the default of
-# LINLI_CALLBACK_MAX_AGE_SECONDS). WeChat stamps a push when it sends it and retries three times
-# within about 15 s (shared/notes/wechat-protocol.md §3); the rest is room for clocks a little off.
-DEFAULT_MAX_AGE = dt.timedelta(minutes=5)
+# How far a callback's signed `timestamp` may be from our clock, either way: LINLI_CALLBACK_MAX_AGE_SECONDS
+# (5 minutes). WeChat stamps a push when it sends it and retries three times within about 15 s
+# (shared/notes/wechat-protocol.md §3); the rest is room for clocks a little off.
+DEFAULT_MAX_AGE = dt.timedelta(seconds=Settings.model_fields["callback_max_age_seconds"].default)
 
 # Not from WeChat: wrong signature, or a message for another corp / app.
 FORGED = (InvalidSignatureException, InvalidCorpIdException, InvalidAppIdException)
