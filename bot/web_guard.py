@@ -40,8 +40,10 @@ MAX_REQUEST_BYTES = 256 * 1024  # the application's client_max_size (a callback'
 
 
 def runner_options(settings: Settings) -> dict[str, Any]:
-    """The options of the aiohttp runner (`linli serve`, and the tests' live servers)."""
-    return {"keepalive_timeout": settings.header_timeout_seconds}
+    """The options of the aiohttp runner (`linli serve`, and the tests' live servers). Bodies are
+    not inflated by the HTTP parser (`auto_decompress`): compressed ones are refused (415) below,
+    before aiohttp could fail on them outside any handler."""
+    return {"keepalive_timeout": settings.header_timeout_seconds, "auto_decompress": False}
 
 
 class BodyGuard:

@@ -128,13 +128,14 @@ async def test_the_simulator_token_is_a_header_never_a_query_parameter(sqlite_ur
 
 async def test_compressed_bodies_are_refused_at_once(strict_bot: LiveBot) -> None:
     """Nobody sends the bot compressed bodies; a broken deflate body on a reused connection left
-    aiohttp waiting for the rest of a payload that never came (found by bench/faults/fuzz.py)."""
+    aiohttp waiting for the rest of a payload that never came, and its parser, inflating outside
+    any handler, logged every broken one as an unhandled exception (found by bench/faults/fuzz.py)."""
     http, base = strict_bot.client.http, strict_bot.client.base_url
     for encoding in ("gzip", "deflate", "br", "x-anything"):
         for _ in range(3):  # on the same keep-alive connection
             started = time.monotonic()
             async with http.post(f"{base}/api/sim/messages", data=b"[" * 1000,
                                  headers={"Content-Encoding": encoding, "Content-Type": "application/json"}) as resp:
-                assert resp.status in (400, 415), (encoding, resp.status)  # 400: aiohttp's own inflater
+                assert resp.status == 415, (encoding, resp.status)
             assert time.monotonic() - started < 0.9
     assert (await strict_bot.client.say("g-res-1", "r-zhang", "今天有什么活动"))["replies"]
