@@ -93,8 +93,8 @@ def exposure_lines(settings: Settings, directory: Directory, callbacks: list[tup
         simulator = "no (LINLI_SIMULATOR=false)"
     elif settings.sim_token:
         simulator = f"yes, {base}/ — token required (X-Linli-Token; open {base}/#token=…)"
-    else:
-        simulator = f"yes, {base}/ — no token: anyone who reaches {settings.host} speaks as anyone"
+    else:  # check_exposure allows this on loopback only
+        simulator = f"yes, {base}/ — no token: anyone on this machine may speak as anyone"
     staff = sum(1 for c in directory.communities for p in c.people if p.role == "staff")
     demo = is_demo(settings)
     staff_web = f"{base}/staff ({staff} staff member(s); " + (
