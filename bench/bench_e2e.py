@@ -119,10 +119,12 @@ def warm_up(port: int, file: Path, count: int = SENDERS, concurrency: int = 16) 
 
 
 def wecom_env(api_port: int) -> dict[str, str]:
+    # The runs replay callbacks signed when their file was written, for longer than the 5-minute
+    # freshness window: a day's window here (WeChat's own callbacks are fresh).
     return bench_env(LINLI_WECOM_CORP_ID=CORP_ID, LINLI_WECOM_AGENT_ID=str(AGENT_ID), LINLI_WECOM_SECRET=CORP_SECRET,
                      LINLI_WECOM_TOKEN=TOKEN, LINLI_WECOM_AES_KEY=AES_KEY,
                      LINLI_WECOM_API_BASE=f"http://127.0.0.1:{api_port}", LINLI_SCHEDULER="false",
-                     LINLI_OUTBOX_POLL_SECONDS="0.2")
+                     LINLI_OUTBOX_POLL_SECONDS="0.2", LINLI_CALLBACK_MAX_AGE_SECONDS="86400")
 
 
 def inbox_counts(url: str) -> tuple[int, int, int]:

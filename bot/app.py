@@ -17,14 +17,19 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.engine import make_url
 
+from bot.channels.official_account import CALLBACK_PATH as MP_PATH
 from bot.channels.official_account import OfficialAccountCallback
 from bot.channels.simulator import SimulatorChannel
 from bot.channels.wechat_directory import WeChatDirectory
 from bot.channels.wecom import CALLBACK_PATH, WeComAppCallback
+from bot.channels.wecom_aibot import CALLBACK_PATH as AIBOT_PATH
 from bot.channels.wecom_aibot import AibotCallback
+from bot.exposure import check_demo_passwords, check_exposure, exposure_lines
 from bot.linli import Linli, build_linli
 from bot.pipeline import Understand
-from config.community import ConfigError
+from bot.web_guard import MAX_REQUEST_BYTES, guard, runner_options
+from config.community import ConfigError, Directory
+from config.loader import load_directory
 from config.settings import Settings
 from storage.db import normalize_url
 
@@ -34,8 +39,9 @@ LINLI_KEY: web.AppKey[Linli] = web.AppKey("linli", object)  # type: ignore[arg-t
 
 
 def build_app(linli: Linli) -> web.Application:
-    app = web.Application(client_max_size=256 * 1024)
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES)
     app[LINLI_KEY] = linli
+    guard(app, linli.settings)  # bodies within a deadline, few slow ones at once (bot/web_guard.py)
     if linli.settings.simulator:
         SimulatorChannel(
             linli.db, linli.directory, linli.intake, linli.clock,
@@ -68,18 +74,34 @@ def build_app(linli: Linli) -> web.Application:
     return app
 
 
+def configured_callbacks(s: Settings) -> list[tuple[str, str]]:
+    """(path, what) of each WeChat callback whose credentials are set: those `mount_wechat_callbacks` mounts."""
+    found = []
+    if s.wecom_corp_id and s.wecom_token and s.wecom_aes_key:
+        found.append((CALLBACK_PATH, "WeCom app"))
+    if s.wecom_aibot_token and s.wecom_aibot_aes_key:
+        found.append((AIBOT_PATH, "WeCom AI bot"))
+    if s.mp_token:
+        found.append((MP_PATH, "Official Account, " + ("safe mode" if s.mp_aes_key else "plain mode")))
+    return found
+
+
 def mount_wechat_callbacks(app: web.Application, linli: Linli) -> None:
     """Mounts the WeChat callbacks whose credentials are configured; closes the senders' HTTP on cleanup."""
     s = linli.settings
     parts = (linli.db, WeChatDirectory(linli.directory), linli.intake, linli.clock)
-    if s.wecom_corp_id and s.wecom_token and s.wecom_aes_key:
-        WeComAppCallback(*parts, token=s.wecom_token, aes_key=s.wecom_aes_key, corp_id=s.wecom_corp_id,
-                         agent_id=s.wecom_agent_id).add_routes(app)
+    fresh = dt.timedelta(seconds=s.callback_max_age_seconds)
+    mounted = {path for path, _ in configured_callbacks(s)}
+    if CALLBACK_PATH in mounted:
+        WeComAppCallback(*parts, token=s.wecom_token, aes_key=s.wecom_aes_key, corp_id=s.wecom_corp_id,  # type: ignore[arg-type]
+                         agent_id=s.wecom_agent_id, max_age=fresh).add_routes(app)
         log.info("wecom: app callback at %s", CALLBACK_PATH)
-    if s.wecom_aibot_token and s.wecom_aibot_aes_key:
-        AibotCallback(*parts, token=s.wecom_aibot_token, aes_key=s.wecom_aibot_aes_key).add_routes(app)
-    if s.mp_token:
-        OfficialAccountCallback(*parts, token=s.mp_token, aes_key=s.mp_aes_key, app_id=s.mp_app_id).add_routes(app)
+    if AIBOT_PATH in mounted:
+        AibotCallback(*parts, token=s.wecom_aibot_token, aes_key=s.wecom_aibot_aes_key,  # type: ignore[arg-type]
+                      max_age=fresh).add_routes(app)
+    if MP_PATH in mounted:
+        OfficialAccountCallback(*parts, token=s.mp_token, aes_key=s.mp_aes_key, app_id=s.mp_app_id,  # type: ignore[arg-type]
+                                max_age=fresh).add_routes(app)
 
     async def close_senders(app: web.Application) -> None:
         for sender in {id(x): x for x in linli.senders.values()}.values():
@@ -95,13 +117,19 @@ def warm_up_nlp(understand: Understand) -> None:
     understand("今天有什么活动", dt.datetime.now(dt.UTC))
 
 
-async def serve(settings: Settings, *, reuse_port: bool = False) -> None:
-    """Runs one bot process until SIGTERM or SIGINT, then stops it cleanly (drains the pipeline)."""
+def announce(settings: Settings, directory: Directory) -> None:
+    """Prints what this `linli serve` exposes, on standard output (whatever the log level)."""
+    print("\n".join(exposure_lines(settings, directory, configured_callbacks(settings))), flush=True)
+
+
+async def serve(settings: Settings, *, reuse_port: bool = False, announced: bool = False) -> None:
+    """Runs one bot process until SIGTERM or SIGINT, then stops it cleanly (drains the pipeline).
+    Prints what it exposes once it listens, unless a parent (`--workers`) `announced` it already."""
     linli = build_linli(settings)
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, warm_up_nlp, linli.pipeline.understand)
     app = build_app(linli)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, **runner_options(settings))
     await runner.setup()
     # With --workers, every worker listens on the same port and the kernel spreads the connections.
     site = web.TCPSite(runner, settings.host, settings.port, reuse_port=reuse_port or None)
@@ -111,6 +139,8 @@ async def serve(settings: Settings, *, reuse_port: bool = False) -> None:
     # which otherwise walk those ~150,000 objects again and again under load.
     gc.collect()
     gc.freeze()
+    if not announced:
+        announce(settings, linli.directory)
     log.info("linli is listening on http://%s:%d/ (database %s)", settings.host, settings.port,
              linli.db.engine.url.render_as_string(hide_password=True))
     stop = asyncio.Event()
@@ -132,7 +162,7 @@ def quiet_sensitive_loggers() -> None:
 def _worker_main(settings_values: dict[str, Any], log_level: str) -> None:
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s[%(process)d] %(message)s")
     quiet_sensitive_loggers()
-    asyncio.run(serve(Settings(**settings_values), reuse_port=True))
+    asyncio.run(serve(Settings(**settings_values), reuse_port=True, announced=True))
 
 
 def serve_workers(settings: Settings, workers: int) -> int:
@@ -169,6 +199,10 @@ def serve_workers(settings: Settings, workers: int) -> int:
 
     signal.signal(signal.SIGTERM, stop_all)
     signal.signal(signal.SIGINT, stop_all)
+    directory = load_directory(settings.config)  # refused here, before any worker starts, if unsafe
+    check_exposure(settings)
+    check_demo_passwords(settings, directory)
+    announce(settings, directory)
     for i in range(workers):
         start(i)
     while procs:

@@ -3,6 +3,12 @@
 Writes are grouped: concurrent callers are written in one transaction and each is released once
 its row is committed, so a callback is acknowledged only when its message is durable, without
 paying one commit per message (DESIGN.md, "Where the time goes").
+
+One bad message never fails another: a message whose values do not fit the inbox's columns is
+refused before it is queued (`Unstorable`), and when a batch still fails, it is written again
+with a savepoint per message: a message the database refuses while the others commit is
+`Unstorable` (logged once, here; its channel answers 400), the others are stored. Only a failure
+of the whole transaction (the database is down) reaches every caller of the batch (503: retry).
 """
 
 from __future__ import annotations
@@ -26,6 +32,11 @@ log = logging.getLogger(__name__)
 
 # Work to do in the same transaction as a *new* inbox row (e.g. the simulator's timeline entry).
 OnNew = Callable[[AsyncSession, int], Awaitable[None]]
+
+
+class Unstorable(Exception):
+    """A message the inbox can never store (a value longer than its column, a row the database
+    refuses while the rest of its batch commits): retrying cannot help."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +85,12 @@ class InboxWriter:
             await self._rows.close()
 
     async def store(self, message: Message, on_new: OnNew | None = None) -> Stored:
-        """Returns once the message is committed (or found to be a retry of a stored one)."""
+        """Returns once the message is committed (or found to be a retry of a stored one).
+        Raises Unstorable for a message the inbox can never hold, without delaying the others."""
+        problem = _does_not_fit(message)
+        if problem is not None:
+            log.warning("inbox: message %.64r of %s not stored: %s", message.msg_id, message.channel, problem)
+            raise Unstorable(problem)
         if self._task is None:
             self.start()
         future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
@@ -87,19 +103,29 @@ class InboxWriter:
             # Everything that queued up while the previous batch was committing goes together.
             while len(batch) < self._max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
+            results: list[Stored | Unstorable]
             try:
                 if self._rows is not None and all(item.on_new is None for item in batch):
-                    results = await self._write_rows(batch)
+                    results = list(await self._write_rows(batch))
                 else:
-                    results = await self._write(batch)
-            except Exception as exc:  # the database is down: every caller gets the error (-> 5xx)
-                log.error("inbox write failed for %d message(s): %s", len(batch), exc)
-                for item in batch:
-                    if not item.future.done():
-                        item.future.set_exception(exc)
-                continue
+                    results = list(await self._write(batch))
+            except Exception as first:
+                # One row (or one row's hook) may be at fault: again, a savepoint per message.
+                try:
+                    results = await self._write_isolated(batch)
+                except Exception as exc:  # the database is down: every caller gets the error (-> 5xx)
+                    log.error("inbox write failed for %d message(s): %s (first attempt: %s)", len(batch), exc,
+                              _short(first))
+                    for item in batch:
+                        if not item.future.done():
+                            item.future.set_exception(exc)
+                    continue
             for item, result in zip(batch, results, strict=True):
-                if not item.future.done():
+                if item.future.done():
+                    continue
+                if isinstance(result, Unstorable):
+                    item.future.set_exception(result)
+                else:
                     item.future.set_result(result)
 
     async def _write_rows(self, batch: list[_Pending]) -> list[Stored]:
@@ -131,6 +157,62 @@ class InboxWriter:
                 if key in new_ids and item.on_new is not None:
                     await item.on_new(session, new_ids[key])
         return _results(batch, first, new_ids, old_ids)
+
+    async def _write_isolated(self, batch: list[_Pending]) -> list[Stored | Unstorable]:
+        """The batch again in one transaction, each message (its row and its hook) in a savepoint:
+        a message that fails is rolled back alone and is `Unstorable` (logged here, once), as long
+        as the transaction itself commits; if it does not, the caller sees that error."""
+        first = _first_per_key(batch)
+        now = dt.datetime.now(dt.UTC)
+        new_ids: dict[tuple[str, str], int] = {}
+        old_ids: dict[tuple[str, str], int] = {}
+        refused: dict[tuple[str, str], Unstorable] = {}
+        async with self._db.transaction() as session:
+            for key, item in first.items():
+                try:
+                    async with session.begin_nested():
+                        inserted = (await session.execute(
+                            self._insert, [dict(zip(COLUMNS, _row(item.message, now), strict=True))])).all()
+                        if inserted:
+                            new_ids[key] = inserted[0][0]
+                            if item.on_new is not None:
+                                await item.on_new(session, new_ids[key])
+                        else:
+                            found = await _find(session, *key)
+                            if found is not None:
+                                old_ids[key] = found
+                except Exception as exc:
+                    new_ids.pop(key, None)
+                    refused[key] = Unstorable(_short(exc))
+        for (channel, msg_id), exc in refused.items():
+            log.error("inbox: message %.64r of %s refused by the database, not stored (the rest of its batch "
+                      "was): %s", msg_id, channel, exc)
+        stored = _results(batch, first, new_ids, old_ids)
+        return [refused.get((item.message.channel, item.message.msg_id), result)
+                for item, result in zip(batch, stored, strict=True)]
+
+
+def _short(exc: BaseException) -> str:
+    """The first line of an error, without SQLAlchemy's statement and parameters (a resident's text)."""
+    orig = getattr(exc, "orig", None)
+    text = str(orig if orig is not None else exc).strip().splitlines()
+    return f"{type(orig or exc).__name__}: {text[0][:200] if text else ''}"
+
+
+# The inbox's text columns and their lengths: a message whose values are longer is refused before
+# it is queued (PostgreSQL enforces them; SQLite would store anything).
+_LIMITS = {name: InboxMessage.__table__.c[name].type.length  # type: ignore[attr-defined]
+           for name in ("channel", "msg_id", "community", "group_id", "sender_id", "sender_name", "sender_role")}
+
+
+def _does_not_fit(m: Message) -> str | None:
+    for name, limit in _LIMITS.items():
+        value = getattr(m, name)
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            return f"{name} is longer than {limit} characters" if isinstance(value, str) else f"{name} is not text"
+    if not m.msg_id:
+        return "msg_id is empty"
+    return None
 
 
 def _first_per_key(batch: list[_Pending]) -> dict[tuple[str, str], _Pending]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import ipaddress
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,12 +12,14 @@ from typing import Any
 from bot.channels.media_sources import build_media_sources
 from bot.channels.simulator import CHANNEL as SIM_CHANNEL
 from bot.channels.simulator import SimulatorSender
+from bot.exposure import check_demo_passwords, check_exposure
 from bot.inbox import InboxWriter
 from bot.intake import Intake
 from bot.media_fetcher import MediaFetcher
 from bot.outbox import OutboxDrainer
 from bot.pipeline import Pipeline, Understand
 from bot.relearn import Relearner
+from bot.retention import Retention
 from bot.routing import Router, default_handlers
 from bot.scheduler import Scheduler
 from config.community import ConfigError, Directory
@@ -36,24 +37,6 @@ def default_understand() -> Understand:
     from nlp import understand
 
     return understand
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_exposure(settings: Settings) -> None:
-    """The simulator lets anyone speak as anyone: never expose it publicly without a token."""
-    if settings.production and settings.simulator and not _is_loopback(settings.host) and not settings.sim_token:
-        raise ConfigError(
-            f"refusing to serve the simulator on {settings.host} in production mode without "
-            "LINLI_SIM_TOKEN (or set LINLI_SIMULATOR=false)"
-        )
 
 
 @dataclass
@@ -97,6 +80,8 @@ class Linli:
         self.drainer.start()
         if self.media is not None and self.settings.handle_messages:
             self.media.start()
+        retention = Retention(self.db, self.clock, dt.timedelta(days=self.settings.inbox_retention_days))
+        self.background.append(asyncio.create_task(retention.prune_forever(), name="inbox-retention"))
         if self.settings.scheduler:
             self.scheduler = Scheduler(self.db, self.directory, self.clock,
                                        retry_seconds=self.settings.scheduler_retry_seconds, on_outbox=self.drainer.wake)
@@ -122,6 +107,7 @@ def build_linli(settings: Settings, *, clock: Clock | None = None, understand: U
                 directory: Directory | None = None) -> Linli:
     directory = directory or load_directory(settings.config)
     check_exposure(settings)
+    check_demo_passwords(settings, directory)
     clock = clock or SystemClock()
     db = Database(settings.database_url)
     senders: dict[str, Sender] = {SIM_CHANNEL: SimulatorSender(db, directory)}

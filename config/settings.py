@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 CONFIG_DIR = Path(__file__).resolve().parent
@@ -67,8 +67,12 @@ class Settings(BaseSettings):
     config: Path = DEFAULT_COMMUNITY_FILE
     timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
-    # Production mode refuses to expose the simulator on a public address without a token.
+    # Production mode is never demo mode (bot/exposure.py): the demo staff passwords are refused.
     production: bool = False
+    # Demo mode accepts the demo community's published staff passwords. Unset: on for the bundled
+    # demo community on a loopback address (./run.sh as it comes), off otherwise.
+    demo: bool | None = None
+    # Required to serve the simulator on any address but loopback (it lets anyone speak as anyone).
     sim_token: str | None = None
     # Whether the simulator channel (web page and /api/sim) is mounted at all.
     simulator: bool = True
@@ -90,6 +94,17 @@ class Settings(BaseSettings):
     # client the proxy saw): comma-separated addresses or CIDR networks. Loopback by default, where
     # deploy/nginx-linli.conf runs; add the proxy's address when it runs on another machine.
     trusted_proxies: str = "127.0.0.1/8,::1"
+    # Slow clients (bot/web_guard.py): a request's line and headers must arrive within
+    # header_timeout_seconds of the connection opening (aiohttp's keep-alive timer, also the idle
+    # keep-alive limit), a body within body_timeout_seconds (408), and at most max_slow_bodies
+    # bodies are waited for at once (429 beyond).
+    header_timeout_seconds: float = Field(default=15.0, gt=0)
+    body_timeout_seconds: float = Field(default=10.0, gt=0)
+    max_slow_bodies: int = Field(default=64, ge=1)
+    # The staff login's cookie is Secure when the page came over HTTPS, seen directly or in a trusted
+    # proxy's X-Forwarded-Proto (deploy/nginx-linli.conf sends it); true: always (TLS ends before
+    # a proxy that does not say so).
+    secure_cookies: bool = False
     # WeChat channels (bot/channels/wecom*.py, official_account.py). Each is mounted only when its
     # credentials are set; secrets come from the environment only (ENV_ONLY). Group robot keys are
     # per group: the variable named by the group's `robot_key_env` (default LINLI_WECOM_ROBOT_KEY_<GROUP>).
@@ -107,6 +122,12 @@ class Settings(BaseSettings):
     mp_aes_key: str | None = None  # set: safe mode (encrypted callbacks required)
     mp_api_base: str = "https://api.weixin.qq.com"
     wechat_http_timeout_seconds: float = Field(default=10.0, gt=0)
+    # A WeChat callback whose signed timestamp is further than this from our clock (either way) is
+    # refused as a replay (WeChat retries within ~15 s; the rest is room for clocks a little off).
+    callback_max_age_seconds: int = Field(default=300, ge=30)
+    # Handled inbox rows (and callback events) older than this are deleted by every process's
+    # hourly prune: long past the freshness window, so a replay always meets one of the two.
+    inbox_retention_days: float = Field(default=30.0, gt=0)
     # WeCom app group chats (appchat/send) together: at most this many person-times a minute per
     # corp, where a post to a chat of N members costs N (protocol notes §4.3: 20,000). Shared by
     # all bot processes; posts over it wait for the next minute.
@@ -139,6 +160,13 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             parse_networks(value)
         return value
+
+    @model_validator(mode="after")
+    def _retention_outlasts_the_window(self) -> Settings:
+        if self.inbox_retention_days * 86400 <= 2 * self.callback_max_age_seconds:
+            raise ValueError("inbox_retention_days must be far longer than callback_max_age_seconds: a replayed "
+                             "callback must meet either the timestamp check or its stored inbox row")
+        return self
 
     @property
     def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:

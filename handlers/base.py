@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 from zoneinfo import ZoneInfo
@@ -26,6 +27,22 @@ Found = TypeVar("Found")
 # otherwise (LINLI_CONVERSATION_TTL_SECONDS).
 QUESTION_TTL = dt.timedelta(minutes=10)
 
+# Mentions in front of a message, as group chats and the WeCom AI bot deliver them ("@社区小助手 #1
+# 处理中"; WeChat puts U+2005 after the name, phones may type a full-width ＠).
+_LEADING_MENTIONS = re.compile(r"^(?:\s*[@＠][^\s@＠]{1,32}(?:\s+|$))+")
+
+
+def command_text(text: str, bot_names: tuple[str, ...] = ()) -> str:
+    """The text a command is read from, however it arrived: without the bot's own @-mentions
+    anywhere nor the mentions in front of it; the rest (a note) as written.
+
+    The bot's names go first, so "@社区小助手#1 处理中" (no space after the name) is a command too.
+    """
+    for name in bot_names:
+        for at in ("@", "＠"):
+            text = text.replace(at + name, " ")
+    return _LEADING_MENTIONS.sub("", text).strip()
+
 
 @dataclass(frozen=True)
 class Incoming:
@@ -42,6 +59,12 @@ class Incoming:
     def text(self) -> str:
         """The normalized text (what the rules read)."""
         return self.understanding.text or normalize(self.message.text)
+
+    @functools.cached_property
+    def command_text(self) -> str:
+        """The raw text without the @-mentions it arrived with (`command_text`): what staff
+        commands are parsed from, with or without "@社区小助手" in front, through every channel."""
+        return command_text(self.message.text, (self.community.bot_name,))
 
 
 @dataclass

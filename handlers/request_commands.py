@@ -62,7 +62,7 @@ class StaffCommandHandler:
     name = "request_commands"
 
     def match(self, incoming: Incoming) -> StaffCommand | None:
-        return parse_command(incoming.message.text)
+        return parse_command(incoming.command_text)
 
     async def handle(self, ctx: Context, command: StaffCommand) -> None:
         m = ctx.message

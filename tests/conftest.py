@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import build_app
 from bot.linli import Linli, build_linli
+from bot.web_guard import runner_options
 from config.community import Directory
 from config.loader import load_directory
 from config.settings import DEFAULT_COMMUNITY_FILE, Settings
@@ -149,7 +150,7 @@ class LiveBot:
 async def start_live_bot(settings: Settings, clock: FixedClock, **kwargs: Any) -> tuple[LiveBot, Any]:
     linli = build_linli(settings, clock=clock, **kwargs)
     server = TestServer(build_app(linli), host="127.0.0.1")
-    await server.start_server()
+    await server.start_server(**runner_options(settings))  # the runner `linli serve` uses (bot/web_guard.py)
     session = aiohttp.ClientSession()
     bot = LiveBot(linli, server, SimClient(str(server.make_url("")).rstrip("/"), session))
 

@@ -5,7 +5,13 @@ A callback is answered only once its message is durable in the inbox, and at onc
 200 with an empty body (or the channel's own "success"), then the message is handled in the
 background (`Intake.hand_off`). WeChat retries a callback that is not answered within 5 s, so:
 - a forged request (wrong signature, corp id or app id) gets 403 and a log line;
-- a malformed one (bad XML/JSON, missing fields, corrupt ciphertext) gets 400: retrying cannot help;
+- a malformed one (bad XML/JSON, missing fields, corrupt ciphertext, an id longer than the inbox
+  stores) gets 400: retrying cannot help; the signature is checked before anything in the body
+  is parsed, so only WeChat's own bodies reach a parser;
+- a signed request whose `timestamp` is further than the freshness window (LINLI_CALLBACK_MAX_AGE_SECONDS,
+  5 minutes: WeChat retries within about 15 s) from our clock gets 403: a replay, or a clock is
+  wrong. A younger replay hits the inbox key below; inbox rows are kept far longer than the
+  window (bot/retention.py), so every replay meets one of the two;
 - a message the inbox cannot store (database down) gets 503, so WeChat tries again;
 - a retried message hits the inbox key (channel, msg id) and is dropped there, never handled
   twice. Events (wechatpy gives them id 0) are recognised by sender + CreateTime + event in
@@ -30,9 +36,11 @@ from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 
 from bot.channels.wechat_directory import Sender, WeChatDirectory, add_member
-from bot.inbox import OnNew
+from bot.inbox import OnNew, Unstorable
 from bot.intake import Intake
+from bot.web_input import read_body as read_limited
 from config.community import Community
+from config.settings import Settings
 from core.clock import Clock
 from core.message import MAX_LABEL_CHARS, Attachment, Message
 from storage.db import Database
@@ -43,6 +51,11 @@ log = logging.getLogger("linli.wechat")
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_ID_CHARS = 128  # inbox msg_id / sender_id columns
+MAX_MSG_ID_DIGITS = 32  # WeChat's MsgId is a 64-bit number (at most 20 digits)
+# How far a callback's signed `timestamp` may be from our clock, either way: LINLI_CALLBACK_MAX_AGE_SECONDS
+# (5 minutes). WeChat stamps a push when it sends it and retries three times within about 15 s
+# (shared/notes/wechat-protocol.md §3); the rest is room for clocks a little off.
+DEFAULT_MAX_AGE = dt.timedelta(seconds=Settings.model_fields["callback_max_age_seconds"].default)
 
 # Not from WeChat: wrong signature, or a message for another corp / app.
 FORGED = (InvalidSignatureException, InvalidCorpIdException, InvalidAppIdException)
@@ -97,11 +110,10 @@ def raw_query_values(request: web.Request, name: str) -> list[str]:
 
 
 async def read_body(request: web.Request) -> bytes:
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise Rejected(413, f"body larger than {MAX_BODY_BYTES} bytes")
-    raw = await request.content.read(MAX_BODY_BYTES + 1)
-    if len(raw) > MAX_BODY_BYTES:
-        raise Rejected(413, f"body larger than {MAX_BODY_BYTES} bytes")
+    try:
+        raw = await read_limited(request, MAX_BODY_BYTES)
+    except web.HTTPRequestEntityTooLarge:
+        raise Rejected(413, f"body larger than {MAX_BODY_BYTES} bytes") from None
     if not raw.strip():
         raise Rejected(400, "empty body")
     return raw
@@ -167,6 +179,15 @@ def xml_attachments(kind: str, fields: Mapping[str, Any]) -> tuple[Attachment, .
     return None
 
 
+def message_id(value: Any, name: str) -> str:
+    """A WeChat MsgId: digits, not all zeros (wechatpy's "no id"), at most MAX_MSG_ID_DIGITS; as a
+    canonical string (no leading zeros), so a retry written differently is the same inbox key."""
+    text = value.strip() if isinstance(value, str) else ""
+    if not (text.isascii() and text.isdigit()) or len(text) > MAX_MSG_ID_DIGITS or not text.strip("0"):
+        raise Rejected(400, f"missing field {name} (digits, at most {MAX_MSG_ID_DIGITS})")
+    return str(int(text))
+
+
 def epoch_time(value: Any, name: str) -> dt.datetime:
     try:
         seconds = int(value)
@@ -184,11 +205,13 @@ class CallbackChannel:
     logger: logging.Logger  # each channel logs under its own name
     path: str  # where the channel mounts (set by each channel)
 
-    def __init__(self, db: Database, people: WeChatDirectory, intake: Intake, clock: Clock) -> None:
+    def __init__(self, db: Database, people: WeChatDirectory, intake: Intake, clock: Clock, *,
+                 max_age: dt.timedelta = DEFAULT_MAX_AGE) -> None:
         self.db = db
         self.people = people
         self.intake = intake
         self.clock = clock
+        self.max_age = max_age
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get(self.path, self.verify)
@@ -223,6 +246,15 @@ class CallbackChannel:
             self.logger.exception("%s: callback failed", self.channel)
             return web.Response(status=503)
 
+    def check_fresh(self, timestamp: str) -> None:
+        """A signed request from further than `max_age` away (past or future) is a replay, or a
+        clock is wrong: refused (403, logged by `rejection`)."""
+        sent = epoch_time(timestamp, "timestamp")
+        skew = (self.clock.now() - sent).total_seconds()
+        if abs(skew) > self.max_age.total_seconds():
+            raise Rejected(403, f"stale timestamp ({skew:+.0f} s from our clock; at most "
+                                f"{self.max_age.total_seconds():.0f} s): a replay, or a clock is wrong")
+
     async def identify(self, raw_id: str, community: Community | None = None) -> Sender:
         try:
             return await self.people.sender(self.db, raw_id, channel=self.channel, community=community)
@@ -238,6 +270,8 @@ class CallbackChannel:
         so their next callbacks need no lookup."""
         try:
             stored = await self.intake.store(message, on_new)
+        except Unstorable as exc:  # this message can never be stored (logged once, by the inbox)
+            return web.Response(status=400, text=f"cannot store this message: {exc}")
         except Exception:
             log.exception("%s: could not store message %s; asking WeChat to retry", self.channel, message.msg_id)
             return web.Response(status=503, text="cannot store the message right now")

@@ -2,42 +2,41 @@
 
 Plain mode: every request carries `signature` = sha1(sort(token, timestamp, nonce)), checked
 with `wechatpy.utils.check_signature`; the URL check echoes `echostr` unchanged. The signature
-covers no body there, so a plain POST must also be fresh: a `timestamp` more than MAX_SKEW from
-our clock is refused (403, logged), and a captured request cannot be replayed later. Safe mode
-(LINLI_MP_AES_KEY set): POSTs carry `encrypt_type=aes` and `msg_signature` and the message is
-decrypted with `wechatpy.crypto.WeChatCrypto` (receive id = AppID); plain POSTs are refused then.
+covers no body there, so a plain POST must also be fresh (as every callback must: callback.py):
+a captured request cannot be replayed later. Safe mode (LINLI_MP_AES_KEY set): POSTs carry
+`encrypt_type=aes` and `msg_signature`, which is checked before the body is decrypted and parsed
+(`wechat_codec`, receive id = AppID); plain POSTs are refused then.
 Text, recognised voice, image (`MediaId`, `PicUrl`: fetched later through media/get) and location
-(`Location_X`, `Location_Y`, `Label`) messages are understood. The answer is `success` once the
-message is stored; replies go out as customer-service messages (bot/channels/wecom_senders.py),
-allowed within 48 h of the follower's last message — which is recorded here, in the same
-transaction as the message.
+(`Location_X`, `Location_Y`, `Label`) messages are understood.
+The answer is `success` once the message is stored; replies go out as customer-service messages
+(bot/channels/wecom_senders.py), allowed within 48 h of the follower's last message — which is
+recorded here, in the same transaction as the message.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from typing import Any
 
 import wechatpy
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
-from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidSignatureException
 from wechatpy.utils import check_signature
 
 from bot.channels.callback import (
     CORRUPT,
-    FORGED,
     MAX_ID_CHARS,
     CallbackChannel,
     Rejected,
     epoch_time,
+    message_id,
     query_params,
     read_body,
     text_field,
     xml_attachments,
 )
+from bot.channels.wechat_codec import CallbackCodec, Forged, Malformed, envelope_encrypt
 from bot.channels.wechat_directory import add_member
 from core.message import Message
 from storage.models_channels import MpReplyWindow
@@ -48,9 +47,6 @@ log = logging.getLogger("linli.wechat.mp")
 CHANNEL = "mp"
 CALLBACK_PATH = "/mp/callback"
 SUCCESS = "success"  # "no passive reply, do not retry"
-# How far a plain-mode POST's `timestamp` may be from our clock. WeChat stamps each push when it
-# sends it and gives up retrying within ~15 s; the rest is room for clocks that are a little off.
-MAX_SKEW = dt.timedelta(minutes=5)
 
 
 class OfficialAccountCallback(CallbackChannel):
@@ -61,7 +57,7 @@ class OfficialAccountCallback(CallbackChannel):
                  path: str = CALLBACK_PATH, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.token = token
-        self.crypto = WeChatCrypto(token, aes_key, app_id or "") if aes_key else None
+        self.crypto = CallbackCodec(token, aes_key, app_id or "") if aes_key else None
         self.path = path
 
     def add_routes(self, app: web.Application) -> None:
@@ -76,14 +72,6 @@ class OfficialAccountCallback(CallbackChannel):
             raise Rejected(403, "wrong signature") from None
         return timestamp, nonce
 
-    def _check_fresh(self, timestamp: str) -> None:
-        """A signed request from too long ago (or too far ahead) is a replay, or our clock is wrong."""
-        sent = epoch_time(timestamp, "timestamp")
-        skew = (self.clock.now() - sent).total_seconds()
-        if abs(skew) > MAX_SKEW.total_seconds():
-            raise Rejected(403, f"stale timestamp ({skew:+.0f} s from our clock; at most "
-                                f"{MAX_SKEW.total_seconds():.0f} s): a replay, or a clock is wrong")
-
     def echo(self, request: web.Request) -> str:
         self._check_plain_signature(request)
         return query_params(request, "echostr")[0]
@@ -96,19 +84,20 @@ class OfficialAccountCallback(CallbackChannel):
                 raise Rejected(400, "encrypted message, but LINLI_MP_AES_KEY is not set")
             msg_signature = query_params(request, "msg_signature")[0]
             try:
-                return self.crypto.decrypt_message(body, msg_signature, timestamp, nonce)
-            except FORGED as exc:
-                raise Rejected(403, f"not from WeChat ({type(exc).__name__})") from None
-            except CORRUPT as exc:
-                raise Rejected(400, f"cannot decrypt the message ({type(exc).__name__})") from None
+                encrypt = envelope_encrypt(body)
+                self.crypto.verify(encrypt, msg_signature, timestamp, nonce)
+                self.check_fresh(timestamp)
+                return self.crypto.decrypt(encrypt)
+            except Forged as exc:
+                raise Rejected(403, f"not from WeChat ({exc})") from None
+            except Malformed as exc:
+                raise Rejected(400, f"cannot decrypt the message ({exc})") from None
         if self.crypto is not None:
             # In safe mode the body is authenticated only by its encryption: refuse plain text.
             raise Rejected(403, "plain message while safe mode (LINLI_MP_AES_KEY) is configured")
-        # The plain POST: its signature covers no body, so a captured query would sign
-        # any body; freshness bounds how long it can be used. (The URL check's GET stores
-        # nothing. Safe mode and the WeCom callbacks, whose signatures cover the sealed
-        # body, do not check freshness yet.)
-        self._check_fresh(timestamp)
+        # The plain POST: its signature covers no body, so a captured query would sign any
+        # body; freshness bounds how long it can be used.
+        self.check_fresh(timestamp)
         try:
             return body.decode("utf-8")
         except UnicodeDecodeError:
@@ -137,11 +126,11 @@ class OfficialAccountCallback(CallbackChannel):
             else:
                 log.info("mp: ignored a %s message from %s (not text, voice, image or location)", kind, openid)
                 return _success()
-            msg_id = str(int(msg._data.get("MsgId") or 0))
+            # Checked here, before the inbox, like every channel: an id longer than the inbox's
+            # column failed a whole batch of other callbacks on PostgreSQL (issue 17).
+            msg_id = message_id(msg._data.get("MsgId"), "MsgId")
         except CORRUPT as exc:
-            raise Rejected(400, f"malformed message ({type(exc).__name__}: {exc})") from None
-        if msg_id == "0":
-            raise Rejected(400, "missing field MsgId")
+            raise Rejected(400, f"malformed message ({type(exc).__name__}: {str(exc)[:200]})") from None
         sender = await self.identify(openid)
         message = Message(
             channel=self.channel,

@@ -10,6 +10,7 @@ is fetched, checked and attached like a photo from any channel.
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import json
 import logging
 import uuid
@@ -20,7 +21,9 @@ from aiohttp import BodyPartReader, web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.inbox import Unstorable
 from bot.intake import Intake
+from bot.web_input import BadInput, bounded_int, parse_json_object, path_number, read_body
 from config.community import Community, Directory, Group
 from core.clock import Clock
 from core.delivery import Delivery
@@ -37,6 +40,8 @@ CHANNEL = "sim"
 STATIC_DIR = Path(__file__).resolve().parent / "sim_static"
 MAX_BODY_BYTES = 64 * 1024
 IMAGE_PLACEHOLDER = "[图片]"  # the timeline's text of a photo sent without words
+MAX_ID_CHARS = 128  # the inbox's msg_id and sender_id columns
+TOKEN_HEADER = "X-Linli-Token"
 
 
 class BadRequest(Exception):
@@ -116,10 +121,12 @@ class SimulatorChannel:
         app.router.add_get("/api/sim/users/{user}/messages", self.user_messages)
 
     def _authorized(self, request: web.Request) -> bool:
+        """The token travels in a header only (a query string ends up in logs and browser history),
+        compared in constant time."""
         if not self.token:
             return True
-        given = request.headers.get("X-Linli-Token") or request.query.get("token")
-        return given == self.token
+        given = request.headers.get(TOKEN_HEADER, "")
+        return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), self.token.encode("utf-8"))
 
     async def index(self, request: web.Request) -> web.StreamResponse:
         page = STATIC_DIR / "index.html"
@@ -156,17 +163,12 @@ class SimulatorChannel:
         )
 
     async def _parse(self, request: web.Request) -> dict[str, Any]:
-        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-            raise BadRequest(f"request body too large (over {MAX_BODY_BYTES} bytes)")
-        raw = await request.content.read(MAX_BODY_BYTES + 1)
-        if len(raw) > MAX_BODY_BYTES:
-            raise BadRequest(f"request body too large (over {MAX_BODY_BYTES} bytes)")
         try:
-            body = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise BadRequest(f"body is not valid JSON: {exc}") from None
-        if not isinstance(body, dict):
-            raise BadRequest("body must be a JSON object")
+            body = parse_json_object(await read_body(request, MAX_BODY_BYTES))
+        except web.HTTPRequestEntityTooLarge:
+            raise BadRequest(f"request body too large (over {MAX_BODY_BYTES} bytes)") from None
+        except BadInput as exc:
+            raise BadRequest(str(exc)) from None
         for key in ("group", "user", "text"):
             if key not in body:
                 raise BadRequest(f"missing field {key!r}")
@@ -174,6 +176,8 @@ class SimulatorChannel:
                 raise BadRequest(f"field {key!r} must be a string")
         if not body["group"].strip() or not body["user"].strip():
             raise BadRequest("fields 'group' and 'user' must not be empty")
+        if len(body["user"].strip()) > MAX_ID_CHARS:
+            raise BadRequest(f"field 'user' must be at most {MAX_ID_CHARS} characters")
         if not body["text"].strip():
             raise BadRequest("field 'text' must not be empty")
         if len(body["text"]) > self.max_text_chars:
@@ -181,8 +185,8 @@ class SimulatorChannel:
         msg_id = body.get("msg_id")
         if msg_id is not None and not isinstance(msg_id, (str, int)) or isinstance(msg_id, bool):
             raise BadRequest("field 'msg_id' must be a string or an integer")
-        if msg_id is not None and not (0 < len(str(msg_id)) <= 128):
-            raise BadRequest("field 'msg_id' must be 1 to 128 characters")
+        if msg_id is not None and not (0 < len(str(msg_id)) <= MAX_ID_CHARS):
+            raise BadRequest(f"field 'msg_id' must be 1 to {MAX_ID_CHARS} characters")
         name = body.get("name")
         if name is not None and (not isinstance(name, str) or not name.strip() or len(name) > 32):
             raise BadRequest("field 'name' must be a non-empty string of at most 32 characters")
@@ -242,6 +246,12 @@ class SimulatorChannel:
             reader = await request.multipart()
         except (AssertionError, ValueError, KeyError):
             raise BadRequest("body must be multipart/form-data") from None
+        try:
+            return await self._read_image_form(reader)
+        except (AssertionError, ValueError, LookupError) as exc:  # aiohttp's parser on a broken form
+            raise BadRequest(f"not a readable multipart form ({type(exc).__name__})") from None
+
+    async def _read_image_form(self, reader: Any) -> tuple[dict[str, Any], bytes, str | None]:
         fields: dict[str, Any] = {}
         data, content_type = None, None
         while (part := await reader.next()) is not None:
@@ -309,6 +319,8 @@ class SimulatorChannel:
 
         try:
             stored = await self.intake.store(message, on_new)
+        except Unstorable as exc:  # logged once, by the inbox
+            return _error(400, f"this message cannot be stored: {exc}")
         except Exception:
             log.exception("could not store simulator message")
             return _error(503, "the bot cannot store messages right now; please try again")
@@ -331,9 +343,9 @@ class SimulatorChannel:
 
     async def _timeline(self, request: web.Request, kind: str, chat_id: str) -> list[dict[str, Any]]:
         try:
-            after = int(request.query.get("after", "0"))
-        except ValueError:
-            raise BadRequest("'after' must be an integer") from None
+            after = bounded_int(request.query.get("after", "0"), name="'after'")
+        except BadInput as exc:
+            raise BadRequest(str(exc)) from None
         async with self.db.transaction() as session:
             rows = (
                 await session.scalars(
@@ -383,7 +395,7 @@ class SimulatorChannel:
         if not self._authorized(request):
             return _error(401, "a valid simulator token is required")
         async with self.db.transaction() as session:
-            upload = await attachments_repo.sim_upload(session, int(request.match_info["upload"]))
+            upload = await attachments_repo.sim_upload(session, path_number(request, "upload"))
             data = upload.data if upload is not None else None
         if data is None:
             return _error(404, "no such upload")

@@ -74,14 +74,20 @@ class CallbackCodec:
         self._receive_id = receive_id.encode()
 
     def signature(self, timestamp: str, nonce: str, encrypt: str) -> str:
-        return hashlib.sha1("".join(sorted((self._token, timestamp, nonce, encrypt))).encode()).hexdigest()
+        joined = "".join(sorted((self._token, timestamp, nonce, encrypt)))
+        return hashlib.sha1(joined.encode("utf-8", "surrogatepass")).hexdigest()
 
     def open(self, body: bytes, msg_signature: str, timestamp: str, nonce: str) -> dict[str, str]:
         """The message's top-level fields (tag → text), once the signature and receive id check out."""
         encrypt = envelope_encrypt(body)
-        if not hmac.compare_digest(self.signature(timestamp, nonce, encrypt).encode(), msg_signature.encode()):
-            raise Forged("wrong signature")
+        self.verify(encrypt, msg_signature, timestamp, nonce)
         return message_fields(self.decrypt(encrypt))
+
+    def verify(self, encrypt: str, msg_signature: str, timestamp: str, nonce: str) -> None:
+        """Raises Forged unless `msg_signature` signs these values (checked before anything is decrypted)."""
+        expected = self.signature(timestamp, nonce, encrypt).encode()
+        if not hmac.compare_digest(expected, msg_signature.encode("utf-8", "surrogatepass")):
+            raise Forged("wrong signature")
 
     def decrypt(self, encrypt: str) -> str:
         try:

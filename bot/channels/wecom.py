@@ -23,12 +23,13 @@ from bot.channels.callback import (
     Rejected,
     check_echo,
     epoch_time,
+    message_id,
     query_params,
     read_body,
     text_field,
     xml_attachments,
 )
-from bot.channels.wechat_codec import CallbackCodec, Forged, Malformed
+from bot.channels.wechat_codec import CallbackCodec, Forged, Malformed, envelope_encrypt, message_fields
 from core.message import Message
 
 log = logging.getLogger("linli.wechat")
@@ -58,7 +59,10 @@ class WeComAppCallback(CallbackChannel):
         signature, timestamp, nonce = query_params(request, "msg_signature", "timestamp", "nonce")
         body = await read_body(request)
         try:
-            return self.codec.open(body, signature, timestamp, nonce)
+            encrypt = envelope_encrypt(body)
+            self.codec.verify(encrypt, signature, timestamp, nonce)
+            self.check_fresh(timestamp)
+            return message_fields(self.codec.decrypt(encrypt))
         except Forged as exc:
             raise Rejected(403, f"not from WeCom ({exc})") from None
         except Malformed as exc:
@@ -80,10 +84,7 @@ class WeComAppCallback(CallbackChannel):
         else:
             log.info("wecom: ignored a %s message from %s (text, images and locations are understood)", kind, source)
             return web.Response(status=200)
-        msg_id = fields.get("MsgId", "").strip()
-        if not msg_id.isdigit() or msg_id.strip("0") == "" or len(msg_id) > 32:
-            raise Rejected(400, "missing field MsgId")
-        msg_id = str(int(msg_id))
+        msg_id = message_id(fields.get("MsgId"), "MsgId")
         agent = fields.get("AgentID")
         if self.agent_id is not None and agent is not None and agent.strip() != str(self.agent_id):
             log.warning("wecom: message %s is for agent %s, not ours (%s)", msg_id, agent, self.agent_id)

@@ -1,7 +1,9 @@
 """The WeCom AI bot (智能机器人, API mode) callback: residents @-mentioning the bot in group chats.
 
 The platform POSTs `{"encrypt": …}` with the WeCom signature and AES scheme and an empty receive
-id; the plaintext is JSON (`msgid`, `aibotid`, `chatid`, `chattype` group|single, `from.userid`,
+id. The value is found in the body and its signature checked before any JSON is parsed (a forged
+body never reaches a parser), and both JSON texts are parsed with bounded depth and numbers
+(bot/web_input.py). The plaintext is JSON (`msgid`, `aibotid`, `chatid`, `chattype` group|single, `from.userid`,
 `response_url`, `msgtype`, `text.content` starting with "@bot", optional `quote`). Besides `text`, an
 `image` (private chats) and a `mixed` message (text and images; what an @-mention with a photo
 is in a group) are understood: their images are encrypted `url`s, valid for minutes, fetched
@@ -16,8 +18,8 @@ group is acknowledged and logged with its id (so an operator can add it), never 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
+import re
 from typing import Any
 
 from aiohttp import web
@@ -25,8 +27,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wechatpy.enterprise.crypto import WeChatCrypto as WeComCrypto
 
 from bot.channels.callback import (
-    CORRUPT,
-    FORGED,
     MAX_ID_CHARS,
     CallbackChannel,
     Rejected,
@@ -37,7 +37,9 @@ from bot.channels.callback import (
     read_body,
     text_field,
 )
+from bot.channels.wechat_codec import CallbackCodec, Forged, Malformed
 from bot.channels.wechat_directory import add_member
+from bot.web_input import BadInput, parse_json_object
 from core.message import MAX_ATTACHMENTS, Attachment, Message
 from storage.models_channels import AibotReplyUrl
 
@@ -47,6 +49,9 @@ CHANNEL = "wecom_aibot"
 CALLBACK_PATH = "/wecom/aibot/callback"
 RESPONSE_URL_TTL = dt.timedelta(hours=1)
 MAX_MIXED_ITEMS = 50
+MAX_URL_CHARS = 2048
+# The envelope's one field, base64 (a JSON encoder may write "/" as "\/").
+_ENCRYPT = re.compile(rb'"encrypt"\s*:\s*"((?:[A-Za-z0-9+=]|/|\\/)+)"')
 
 
 class AibotCallback(CallbackChannel):
@@ -55,7 +60,8 @@ class AibotCallback(CallbackChannel):
 
     def __init__(self, *args: Any, token: str, aes_key: str, path: str = CALLBACK_PATH, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.crypto = WeComCrypto(token, aes_key, "")  # AI bots use an empty receive id
+        self.crypto = WeComCrypto(token, aes_key, "")  # the URL check; AI bots use an empty receive id
+        self.codec = CallbackCodec(token, aes_key, "")  # messages
         self.path = path
 
     def add_routes(self, app: web.Application) -> None:
@@ -67,17 +73,22 @@ class AibotCallback(CallbackChannel):
 
     async def open(self, request: web.Request) -> dict[str, Any]:
         signature, timestamp, nonce = query_params(request, "msg_signature", "timestamp", "nonce")
-        envelope = _json_object(await read_body(request), "body")
-        encrypted = envelope.get("encrypt")
-        if not isinstance(encrypted, str) or not encrypted:
+        found = _ENCRYPT.search(await read_body(request))
+        if found is None:
             raise Rejected(400, "missing field encrypt")
+        encrypted = found.group(1).replace(b"\\/", b"/").decode("ascii")
         try:
-            plain = self.crypto.decrypt_message({"Encrypt": encrypted}, signature, timestamp, nonce)
-        except FORGED as exc:
-            raise Rejected(403, f"not from WeCom ({type(exc).__name__})") from None
-        except CORRUPT as exc:
-            raise Rejected(400, f"cannot decrypt the message ({type(exc).__name__})") from None
-        return _json_object(plain.encode("utf-8"), "decrypted message")
+            self.codec.verify(encrypted, signature, timestamp, nonce)
+            self.check_fresh(timestamp)
+            plain = self.codec.decrypt(encrypted)
+        except Forged as exc:
+            raise Rejected(403, f"not from WeCom ({exc})") from None
+        except Malformed as exc:
+            raise Rejected(400, f"cannot decrypt the message ({exc})") from None
+        try:
+            return parse_json_object(plain.encode("utf-8", "surrogatepass"), "decrypted message")
+        except BadInput as exc:
+            raise Rejected(400, str(exc)) from None
 
     async def _handle(self, data: dict[str, Any]) -> web.Response:
         msgtype = data.get("msgtype")
@@ -104,7 +115,7 @@ class AibotCallback(CallbackChannel):
             log.info("wecom_aibot: ignored a %s message %s (text, image and mixed are understood)", msgtype, msg_id)
             return web.Response(status=200)
         response_url = data.get("response_url")
-        if response_url is not None and (not isinstance(response_url, str)
+        if response_url is not None and (not isinstance(response_url, str) or len(response_url) > MAX_URL_CHARS
                                          or not response_url.startswith(("https://", "http://"))):
             raise Rejected(400, "field response_url is not a URL")
         group_id = None
@@ -172,12 +183,3 @@ def _text_and_images(data: dict[str, Any], msgtype: str) -> tuple[str, tuple[Att
         raise Rejected(400, "a mixed message with neither text nor images")
     return content, tuple(images)
 
-
-def _json_object(raw: bytes, what: str) -> dict[str, Any]:
-    try:
-        value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        raise Rejected(400, f"{what} is not valid JSON") from None
-    if not isinstance(value, dict):
-        raise Rejected(400, f"{what} must be a JSON object")
-    return value

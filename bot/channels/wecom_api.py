@@ -45,6 +45,9 @@ BUSY = frozenset({-1})  # system busy: retry
 THROTTLED = frozenset({45009, 45033})  # over the API frequency / concurrency limit
 # Refresh the token this long before WeChat says it expires (wechatpy uses 60 s).
 TOKEN_MARGIN = dt.timedelta(minutes=5)
+# WeChat's answers are JSON of a few hundred bytes: one larger than this is not read further (a
+# misbehaving server, or something in between, must not fill the bot's memory).
+MAX_ANSWER_BYTES = 256 * 1024
 
 
 class TooLarge(PermanentError):
@@ -112,6 +115,19 @@ def split_text(text: str, max_bytes: int) -> list[str]:
     return parts
 
 
+async def read_capped(resp: aiohttp.ClientResponse, limit: int, what: str) -> bytes:
+    """The answer's body, or TemporaryError once it is longer than `limit` bytes (read no further)."""
+    if resp.content_length is not None and resp.content_length > limit:
+        raise TemporaryError(f"{what}: the answer is {resp.content_length} bytes, more than {limit}")
+    chunks, size = [], 0
+    async for chunk in resp.content.iter_chunked(64 * 1024):
+        size += len(chunk)
+        if size > limit:
+            raise TemporaryError(f"{what}: the answer is more than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 class WeChatHttp:
     """One aiohttp session (created on first use, inside the event loop) with a total timeout."""
 
@@ -135,7 +151,7 @@ class WeChatHttp:
         headers = {"Content-Type": "application/json; charset=utf-8"} if data is not None else None
         try:
             async with self._client().request(method, url, params=params, data=data, headers=headers) as resp:
-                status, raw = resp.status, await resp.read()
+                status, raw = resp.status, await read_capped(resp, MAX_ANSWER_BYTES, what)
         except TimeoutError:
             raise TemporaryError(f"{what}: no answer within {self.timeout.total:g} s") from None
         except aiohttp.ClientError as exc:

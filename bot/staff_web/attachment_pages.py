@@ -16,6 +16,7 @@ from aiohttp import web
 
 from bot.staff_web.auth import StaffAuth
 from bot.staff_web.render import PREFIX
+from bot.web_input import path_number
 from handlers import texts_attachments as texts
 from storage import attachments_repo as repo
 from storage.db import Database
@@ -76,7 +77,7 @@ class AttachmentFiles:
 
     async def _serve(self, request: web.Request, *, thumbnail: bool) -> web.Response:
         staff = await self.auth.require(request)
-        number = int(request.match_info["id"])
+        number = path_number(request)
         async with self.db.transaction() as session:
             row = await repo.get_in_community(session, staff.community.id, number)
             stored = await repo.file_of(session, number) if row is not None and row.status == "ready" else None

@@ -20,6 +20,7 @@ from bot.staff_web import charts
 from bot.staff_web.auth import StaffAuth
 from bot.staff_web.drawing import ChartDrawer
 from bot.staff_web.render import render
+from bot.web_input import BadInput, bounded_day
 from config.community import Community
 from core.clock import Clock
 from handlers import texts_requests as texts
@@ -57,10 +58,10 @@ class ChartPages:
         """The `end` parameter (YYYY-MM-DD), by default today in the community's time zone."""
         if "end" not in request.query:
             return self.clock.now().astimezone(ZoneInfo(c.timezone)).date()
-        try:
-            return dt.date.fromisoformat(request.query["end"])
-        except ValueError:
-            raise web.HTTPBadRequest(text="end must be YYYY-MM-DD") from None
+        try:  # bounded: 9999-12-31 plus the week's days overflowed `date` (500)
+            return bounded_day(request.query["end"], name="end")
+        except BadInput as exc:
+            raise web.HTTPBadRequest(text=str(exc)) from None
 
     async def weekly(self, c: Community, end_day: dt.date) -> Weekly:
         """Requests per category per week, and the median hours to resolve, for the weeks up to `end_day`'s."""

@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.staff_web.auth import Staff, StaffAuth
+from bot.staff_web.auth import Staff, StaffAuth, read_form
 from bot.staff_web.render import PREFIX, render
 from bot.staff_web.views import RequestPages
+from bot.web_input import BadInput, bounded_int, path_number
 from core.clock import Clock
 from handlers import texts_learning as texts
 from handlers import texts_requests as request_texts
@@ -92,15 +93,15 @@ class LearningPages:
     async def change_category(self, request: web.Request) -> web.Response:
         staff = await self.auth.require(request)
         c = staff.community
-        number = int(request.match_info["id"])
-        form = await request.post()
+        number = path_number(request)
+        form = await read_form(request)
         if not staff.csrf_ok(form.get("csrf")):
             log.warning("staff web: category of #%s by %s without a valid CSRF token", number, staff.person.id)
             return await self.requests.detail_page(request, ("err", request_texts.WEB_BAD_FORM), 403)
         category = str(form.get("category", ""))
         try:
-            version = int(str(form.get("version", "")))
-        except ValueError:
+            version = bounded_int(form.get("version"), name="version", low=1)
+        except BadInput:
             version = -1
         if category not in request_texts.CATEGORY_NAMES or version < 1:
             return await self.requests.detail_page(request, ("err", request_texts.WEB_BAD_FORM), 400)
@@ -146,8 +147,8 @@ class LearningPages:
     async def unsure_action(self, request: web.Request) -> web.Response:
         staff = await self.auth.require(request)
         c = staff.community
-        number = int(request.match_info["id"])
-        form = await request.post()
+        number = path_number(request)
+        form = await read_form(request)
         if not staff.csrf_ok(form.get("csrf")):
             log.warning("staff web: 待确认 %s by %s without a valid CSRF token", number, staff.person.id)
             return await self.unsure_page(request, ("err", request_texts.WEB_BAD_FORM), 403)

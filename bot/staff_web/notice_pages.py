@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.staff_web.auth import StaffAuth
+from bot.staff_web.auth import StaffAuth, read_form
 from bot.staff_web.render import PREFIX, not_found, render
+from bot.web_input import path_number
 from core.clock import Clock
 from handlers import texts_notices as texts
 from handlers.notices import (
@@ -64,7 +65,7 @@ class NoticePages:
     async def create(self, request: web.Request) -> web.Response:
         staff = await self.auth.require(request)
         c = staff.community
-        form = await request.post()
+        form = await read_form(request)
         if not staff.csrf_ok(form.get("csrf")):
             return await self.list_page(request, ("err", WEB_BAD_FORM), 403)
         text = str(form.get("text", "")).strip()
@@ -90,7 +91,7 @@ class NoticePages:
                           status: int = 200) -> web.Response:
         staff = await self.auth.require(request)
         c = staff.community
-        number = int(request.match_info["id"])
+        number = path_number(request)
         async with self.db.transaction() as session:
             notice = await repo.get(session, c.id, number)
         if notice is None:
@@ -111,8 +112,8 @@ class NoticePages:
         """POST /staff/notices/N/{send,schedule,cancel}."""
         staff = await self.auth.require(request)
         c = staff.community
-        number, action = int(request.match_info["id"]), request.match_info["action"]
-        form = await request.post()
+        number, action = path_number(request), request.match_info["action"]
+        form = await read_form(request)
         if not staff.csrf_ok(form.get("csrf")):
             log.warning("staff web: notice %s %s by %s without a valid CSRF token", number, action, staff.person.id)
             return await self.detail_page(request, ("err", WEB_BAD_FORM), 403)

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 class StaffWeb:
     def __init__(self, linli: Linli) -> None:
-        self.auth = StaffAuth(linli.db, linli.directory, linli.clock, linli.settings.trusted_proxy_networks)
+        self.auth = StaffAuth(linli.db, linli.directory, linli.clock, linli.settings.trusted_proxy_networks,
+                              secure_cookies=linli.settings.secure_cookies)
         self.requests = RequestPages(linli.db, linli.clock, self.auth, linli.drainer.wake)
         self.drawer = ChartDrawer()
         self.charts = ChartPages(linli.db, linli.clock, self.auth, self.drawer)

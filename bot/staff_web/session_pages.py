@@ -11,8 +11,9 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from bot.staff_web.auth import Staff, StaffAuth
+from bot.staff_web.auth import Staff, StaffAuth, read_form
 from bot.staff_web.render import PREFIX, not_found, render
+from bot.web_input import path_number
 from core.clock import Clock
 from handlers import texts_booking
 from handlers import texts_volunteers as vtexts
@@ -60,7 +61,7 @@ class SessionPages:
         staff = await self.auth.require(request)
         c = staff.community
         tz = ZoneInfo(c.timezone)
-        number = int(request.match_info["id"])
+        number = path_number(request)
         async with self.db.transaction() as session:
             found = await session_view(session, c, number)
             if found is None:
@@ -88,8 +89,8 @@ class SessionPages:
     async def check_in(self, request: web.Request) -> web.Response:
         staff = await self.auth.require(request)
         c = staff.community
-        number = int(request.match_info["id"])
-        form = await request.post()
+        number = path_number(request)
+        form = await read_form(request)
         if not staff.csrf_ok(form.get("csrf")):
             return await self.detail_page(request, ("err", WEB_BAD_FORM), 403)
         code = str(form.get("code", "")).strip().upper()

@@ -17,8 +17,9 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from bot.staff_web.attachment_pages import request_attachments
-from bot.staff_web.auth import Staff, StaffAuth
+from bot.staff_web.auth import Staff, StaffAuth, form_fields
 from bot.staff_web.render import PREFIX, not_found, render
+from bot.web_input import BadInput, bounded_int
 from config.community import Community
 from core.clock import Clock
 from core.message import Outgoing
@@ -36,6 +37,7 @@ from storage.outbox_repo import enqueue
 log = logging.getLogger("linli.staff_web")
 
 PAGE_SIZE = 100
+MAX_OFFSET = 1_000_000  # further than any community's list (20 digits overflowed the database: 500)
 AGE_CHOICES = (1, 3, 7, 30)
 DELIVERY_EXCERPT_CHARS = 60
 
@@ -50,6 +52,14 @@ def _change_text(action: str, before: str | None, after: str | None) -> str:
     if action not in ("status", "tier"):
         return names.get(after or "", after or "") if action == "created" else ""
     return f"{names.get(before or '', before)} → {names.get(after or '', after)}"
+
+
+def _request_number(request: web.Request) -> int | None:
+    """The request number in the path, or None when it is no number a request can have."""
+    try:
+        return bounded_int(request.match_info["id"], name="request number", low=1)
+    except BadInput:
+        return None
 
 
 class RequestPages:
@@ -72,14 +82,13 @@ class RequestPages:
             return value if value in allowed else None
 
         grids = [g.id for g in c.grids] + [g.id for g in c.groups]
-        age = q.get("age", "")
+        age = pick("age", [str(d) for d in AGE_CHOICES])
         filters = repo.Filters(
             status=pick("status", ("open", *STATUSES)), category=pick("category", CATEGORY_ORDER),
-            grid=pick("grid", grids), tier=pick("tier", TIERS),
-            min_age_days=int(age) if age.isdigit() and int(age) in AGE_CHOICES else None)
-        try:
-            offset = max(0, int(q.get("offset", "0")))
-        except ValueError:
+            grid=pick("grid", grids), tier=pick("tier", TIERS), min_age_days=int(age) if age else None)
+        try:  # typed into the address bar: anything; within what the database's numbers hold
+            offset = bounded_int(q.get("offset", "0"), name="offset", high=MAX_OFFSET)
+        except BadInput:
             offset = 0
         now = self.clock.now()
         async with self.db.transaction() as session:
@@ -110,11 +119,11 @@ class RequestPages:
                           status: int = 200) -> web.Response:
         staff = await self.auth.require(request)
         c = staff.community
-        number = int(request.match_info["id"])
+        number = _request_number(request)
         async with self.db.transaction() as session:
-            req = await repo.get_request(session, c.id, number)
+            req = await repo.get_request(session, c.id, number) if number else None
             if req is None:
-                return not_found(request, staff, texts.not_found(number))
+                return not_found(request, staff, texts.not_found(number or 0))
             events = await repo.history(session, number)
             reporters = await repo.reporters(session, number)
             photos = await request_attachments(session, number)  # photos and locations (attachment_pages.py)
@@ -143,16 +152,18 @@ class RequestPages:
     async def change(self, request: web.Request) -> web.Response:
         staff = await self.auth.require(request)
         c = staff.community
-        number = int(request.match_info["id"])
-        form = await request.post()
+        number = _request_number(request)
+        form = await form_fields(request)
+        if not number:
+            return await self.detail_page(request, status=404)
         if not staff.csrf_ok(form.get("csrf")):
             log.warning("staff web: change of #%s by %s without a valid CSRF token", number, staff.person.id)
             return await self.detail_page(request, ("err", texts.WEB_BAD_FORM), 403)
-        action, note = str(form.get("action", "")), str(form.get("note", "")).strip() or None
+        action, note = form.get("action", ""), form.get("note", "").strip() or None
         valid = set(repo.ALLOWED_FROM) | {f"tier:{t}" for t in TIERS}
         try:
-            version = int(str(form.get("version", "")))
-        except ValueError:
+            version = bounded_int(form.get("version"), name="version", low=1)
+        except BadInput:
             version = -1
         if action not in valid or version < 1:
             return await self.detail_page(request, ("err", texts.WEB_BAD_FORM), 400)

@@ -112,10 +112,10 @@ def test_bad_settings_are_reported_without_a_traceback(tmp_path: Path) -> None:
     assert "port" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_production_refuses_a_public_simulator_without_a_token(tmp_path: Path) -> None:
+def test_a_public_simulator_without_a_token_is_refused(tmp_path: Path) -> None:
     from bot.linli import build_linli
 
-    settings = Settings(host="0.0.0.0", production=True, database_url=f"sqlite:///{tmp_path / 'x.db'}")
+    settings = Settings(host="0.0.0.0", database_url=f"sqlite:///{tmp_path / 'x.db'}")
     with pytest.raises(ConfigError, match="LINLI_SIM_TOKEN"):
         build_linli(settings)
 

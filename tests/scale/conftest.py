@@ -103,8 +103,9 @@ class BotProcess:
 
 def bot_env(database_url: str, config: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LINLI_")}
+    # LINLI_DEMO: the configs here are copies of the demo community, with its published passwords.
     env.update(LINLI_DATABASE_URL=database_url, LINLI_CONFIG=str(config), LINLI_SCHEDULER="false",
-               LINLI_LOG_LEVEL="INFO", LINLI_OUTBOX_POLL_SECONDS="0.1", PYTHONPATH=str(REPO))
+               LINLI_LOG_LEVEL="INFO", LINLI_OUTBOX_POLL_SECONDS="0.1", LINLI_DEMO="true", PYTHONPATH=str(REPO))
     env.update(extra)
     return env
 

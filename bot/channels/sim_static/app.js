@@ -71,6 +71,7 @@
     side: {},            // chat key -> {lastId, readId, unread, preview, at, ready}
     sideBusy: false,
     sending: false,
+    tokenAsked: false,   // the token was asked for once already (on a 401)
   };
 
   // ---------------------------------------------------------------- helpers
@@ -186,11 +187,44 @@
     return (p.groups || []).indexOf(groupId) !== -1;
   }
 
+  /* The simulator token (LINLI_SIM_TOKEN), when the bot has one: given once in the address's
+   * fragment (http://host:8080/#token=…, which browsers never send to the server) or typed when
+   * asked, kept for this tab only, and sent in the X-Linli-Token header, never in a query string. */
+  var TOKEN_KEY = 'linli-sim-token';
+
+  function takeTokenFromFragment() {
+    var m = /(?:^#|&)token=([^&]*)/.exec(window.location.hash || '');
+    if (!m) return;
+    try { window.sessionStorage.setItem(TOKEN_KEY, decodeURIComponent(m[1])); } catch (e) { /* private mode */ }
+    window.history.replaceState(null, '', window.location.pathname + window.location.search);
+  }
+
+  function simToken() {
+    try { return window.sessionStorage.getItem(TOKEN_KEY) || ''; } catch (e) { return ''; }
+  }
+
+  function askForToken() {
+    if (state.tokenAsked) return; // once per page load: the polls must not ask every second
+    state.tokenAsked = true;
+    var typed = window.prompt('这个模拟器需要口令（LINLI_SIM_TOKEN）：');
+    if (typed) {
+      try { window.sessionStorage.setItem(TOKEN_KEY, typed.trim()); } catch (e) { /* private mode */ }
+    }
+  }
+
   function api(path, options) {
+    options = options || {};
+    var headers = {};
+    var given = options.headers || {};
+    Object.keys(given).forEach(function (k) { headers[k] = given[k]; });
+    var token = simToken();
+    if (token) headers['X-Linli-Token'] = token;
+    options.headers = headers;
     return fetch(path, options).then(function (resp) {
       return resp.text().then(function (body) {
         var data = null;
         try { data = body ? JSON.parse(body) : null; } catch (e) { data = null; }
+        if (resp.status === 401) askForToken();
         if (!resp.ok) {
           var msg = (data && data.error) ? data.error : ('HTTP ' + resp.status + (body ? '：' + body.slice(0, 200) : ''));
           var err = new Error(msg);
@@ -643,6 +677,7 @@
   els.back.addEventListener('click', function () { els.app.classList.remove('conversation-open'); });
 
   function start() {
+    takeTokenFromFragment();
     els.messages.textContent = '';
     loadDirectory().then(function () {
       buildUserSelect();

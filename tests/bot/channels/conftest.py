@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -95,9 +95,19 @@ def channel_settings(database_url: str, api: FakeWeChatApi, **overrides: Any):  
 async def wechat_bot(sqlite_url: str, clock: FixedClock, fake_api: FakeWeChatApi, demo_directory: Directory,
                      monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[LiveBot]:
     """The real bot on 127.0.0.1 with all three WeChat callbacks mounted and the fake API behind it."""
+    async with channel_bot(sqlite_url, clock, fake_api, monkeypatch, directory=wired_directory(demo_directory)) as bot:
+        yield bot
+
+
+@contextlib.asynccontextmanager
+async def channel_bot(database_url: str, clock: FixedClock, fake_api: FakeWeChatApi, monkeypatch: pytest.MonkeyPatch,
+                      *, understand: Any = understand_for_tests, directory: Directory | None = None,
+                      **settings: Any) -> AsyncIterator[LiveBot]:
+    """A live bot with every WeChat channel (`channel_settings`, with `settings` over them) and the
+    fake API behind it; g-res-1's group robot has its key."""
     monkeypatch.setenv("LINLI_WECOM_ROBOT_KEY_G_RES_1", ROBOT_KEY_RES_1)
-    bot, close = await start_live_bot(channel_settings(sqlite_url, fake_api), clock,
-                                      understand=understand_for_tests, directory=wired_directory(demo_directory))
+    bot, close = await start_live_bot(channel_settings(database_url, fake_api, **settings), clock,
+                                      understand=understand, directory=directory)
     try:
         yield bot
     finally:
@@ -117,11 +127,15 @@ class WeChatSide:
         self.app_crypto = WeComCrypto(APP_TOKEN, AES_KEY, CORP_ID)
         self.aibot_crypto = WeComCrypto(AIBOT_TOKEN, AES_KEY, "")
         self.mp_crypto = MpCrypto(MP_TOKEN, AES_KEY, MP_APP_ID)
+        self.clock = bot.linli.clock  # WeChat stamps a callback when it sends it: "now" for the bot
         self._nonce = 1000
 
     def _next_nonce(self) -> str:
         self._nonce += 1
         return str(self._nonce)
+
+    def timestamp(self) -> str:
+        return str(int(self.clock.now().timestamp()))
 
     async def request(self, method: str, path: str, query: dict[str, str] | str, body: bytes | None = None
                       ) -> tuple[int, str]:
@@ -135,7 +149,7 @@ class WeChatSide:
     # -- WeCom app ----------------------------------------------------------------------------
 
     def app_envelope(self, plain_xml: str) -> tuple[dict[str, str], bytes]:
-        nonce, timestamp = self._next_nonce(), str(int(time.time()))
+        nonce, timestamp = self._next_nonce(), self.timestamp()
         out = xmltodict.parse(self.app_crypto.encrypt_message(plain_xml, nonce, timestamp))["xml"]
         body = (f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><Encrypt><![CDATA[{out['Encrypt']}]]>"
                 f"</Encrypt><AgentID><![CDATA[{AGENT_ID}]]></AgentID></xml>")
@@ -149,7 +163,7 @@ class WeChatSide:
     # -- AI bot -------------------------------------------------------------------------------
 
     def aibot_envelope(self, payload: dict[str, Any] | str) -> tuple[dict[str, str], bytes]:
-        nonce, timestamp = self._next_nonce(), str(int(time.time()))
+        nonce, timestamp = self._next_nonce(), self.timestamp()
         plain = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
         out = xmltodict.parse(self.aibot_crypto.encrypt_message(plain, nonce, timestamp))["xml"]
         query = {"msg_signature": out["MsgSignature"], "timestamp": timestamp, "nonce": nonce}
@@ -162,7 +176,7 @@ class WeChatSide:
     # -- Official Account ---------------------------------------------------------------------
 
     def mp_envelope(self, plain_xml: str) -> tuple[dict[str, str], bytes]:
-        nonce, timestamp = self._next_nonce(), str(int(time.time()))
+        nonce, timestamp = self._next_nonce(), self.timestamp()
         out = xmltodict.parse(self.mp_crypto.encrypt_message(plain_xml, nonce, timestamp))["xml"]
         query = {"signature": sha1_signature(MP_TOKEN, timestamp, nonce), "timestamp": timestamp, "nonce": nonce,
                  "openid": "ignored", "encrypt_type": "aes", "msg_signature": out["MsgSignature"]}

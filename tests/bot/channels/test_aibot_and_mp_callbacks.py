@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime as dt
 import json
 
 import pytest
@@ -111,7 +112,8 @@ async def test_bad_aibot_callbacks_are_refused(wechat_bot: LiveBot, wechat: WeCh
         query, body = wechat.aibot_envelope({k: v for k, v in payload.items() if k != "chatid"})
     elif case == "corrupt ciphertext":
         enc = base64.b64encode(bytes(range(48))).decode()
-        query = {"msg_signature": sha1_signature(AIBOT_TOKEN, "1", "2", enc), "timestamp": "1", "nonce": "2"}
+        stamp = wechat.timestamp()
+        query = {"msg_signature": sha1_signature(AIBOT_TOKEN, stamp, "2", enc), "timestamp": stamp, "nonce": "2"}
         body = json.dumps({"encrypt": enc}).encode()
     elif case == "other receive id":
         from wechatpy.enterprise.crypto import WeChatCrypto
@@ -137,6 +139,7 @@ async def test_aibot_url_verification_uses_an_empty_receive_id(wechat_bot: LiveB
 @pytest.fixture
 async def mp_vector_bot(sqlite_url: str, clock: FixedClock, fake_api: FakeWeChatApi, demo_directory: Directory):
     v = VECTORS["mp"]
+    clock.set(dt.datetime.fromtimestamp(int(v["timestamp"]), dt.UTC))  # callbacks must be fresh
     settings = channel_settings(sqlite_url, fake_api, mp_token=v["token"], mp_aes_key=v["aes_key"],
                                 mp_app_id=v["app_id"])
     bot, close = await start_live_bot(settings, clock, understand=understand_for_tests)

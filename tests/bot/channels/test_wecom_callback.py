@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime as dt
 from urllib.parse import quote
 
 import pytest
@@ -30,13 +31,15 @@ from tests.bot.channels.conftest import (
     wired_directory,
 )
 from tests.bot.channels.fake_wechat import FakeWeChatApi
-from tests.conftest import LiveBot, start_live_bot
+from tests.conftest import REFERENCE_NOW, LiveBot, start_live_bot
 
 
 @pytest.fixture
 async def vector_bot(sqlite_url: str, clock: FixedClock, fake_api: FakeWeChatApi, demo_directory: Directory):
-    """A bot configured with the credentials of Tencent's published WeCom sample (V1)."""
+    """A bot configured with the credentials of Tencent's published WeCom sample (V1), its clock at
+    the sample's message time (callbacks must be fresh)."""
     v = VECTORS["wecom_v1"]
+    clock.set(dt.datetime.fromtimestamp(int(v["message"]["timestamp"]), dt.UTC))
     settings = channel_settings(sqlite_url, fake_api, wecom_token=v["token"], wecom_aes_key=v["aes_key"],
                                 wecom_corp_id=v["corp_id"], wecom_agent_id=218)
     bot, close = await start_live_bot(settings, clock, understand=understand_for_tests,
@@ -158,20 +161,22 @@ async def test_concurrent_retries_of_one_message_are_handled_once(wechat_bot: Li
 
 # -- bad input --------------------------------------------------------------------------------
 
+STAMP = str(int(REFERENCE_NOW.timestamp()))  # the bot's "now" (signed timestamps must be fresh)
+
 
 def _forge(crypto: WeComCrypto, xml: str) -> tuple[dict[str, str], bytes]:
     import xmltodict
 
-    out = xmltodict.parse(crypto.encrypt_message(xml, "123", "1764036000"))["xml"]
+    out = xmltodict.parse(crypto.encrypt_message(xml, "123", STAMP))["xml"]
     body = f"<xml><ToUserName>x</ToUserName><Encrypt><![CDATA[{out['Encrypt']}]]></Encrypt></xml>".encode()
-    return {"msg_signature": out["MsgSignature"], "timestamp": "1764036000", "nonce": "123"}, body
+    return {"msg_signature": out["MsgSignature"], "timestamp": STAMP, "nonce": "123"}, body
 
 
 def _signed(encrypt: str, token: str = APP_TOKEN) -> tuple[dict[str, str], bytes]:
     from tests.bot.channels.conftest import sha1_signature
 
     body = f"<xml><Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>".encode()
-    return {"msg_signature": sha1_signature(token, "1764036000", "55", encrypt), "timestamp": "1764036000",
+    return {"msg_signature": sha1_signature(token, STAMP, "55", encrypt), "timestamp": STAMP,
             "nonce": "55"}, body
 
 
@@ -240,8 +245,8 @@ async def test_url_verification_refuses_forgeries(wechat_bot: LiveBot, wechat: W
     other = WeComCrypto(APP_TOKEN, AES_KEY, "ww-someone-else")
     import xmltodict
 
-    out = xmltodict.parse(other.encrypt_message("12345", "9", "1764036000"))["xml"]
-    forged = {"msg_signature": out["MsgSignature"], "timestamp": "1764036000", "nonce": "9", "echostr": out["Encrypt"]}
+    out = xmltodict.parse(other.encrypt_message("12345", "9", STAMP))["xml"]
+    forged = {"msg_signature": out["MsgSignature"], "timestamp": STAMP, "nonce": "9", "echostr": out["Encrypt"]}
     assert (await wechat.request("GET", "/wecom/callback", forged))[0] == 403  # right signature, other corp
     assert (await wechat.request("GET", "/wecom/callback", dict(forged, nonce="10")))[0] == 403
     assert (await wechat.request("GET", "/wecom/callback", {k: v for k, v in forged.items() if k != "echostr"})
