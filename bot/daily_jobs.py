@@ -1,4 +1,5 @@
-"""The timed jobs of a running bot, one line each: what is built for each community, and at what local time.
+"""The timed jobs of a running bot, one line each: what is built for each community, and at what local time
+(daily jobs), or how often (periodic jobs: the requests' overdue and 回访 checks).
 
 A job's `build` lives with its capability in handlers/ (the morning theme post in themes.py, booking
 reminders and volunteer lists in booking_schedule.py, the staff digest in digest.py); bot/scheduler.py
@@ -20,6 +21,7 @@ from handlers.themes import build_theme_posts
 DEFAULT_GRACE = dt.timedelta(hours=2)
 
 Build = Callable[[AsyncSession, Community, dt.date], Awaitable[list[Outgoing]]]
+BuildAt = Callable[[AsyncSession, Community, dt.datetime], Awaitable[list[Outgoing]]]
 
 
 @dataclass(frozen=True)
@@ -34,18 +36,54 @@ class DailyJob:
             at `day + 1`). Every Outgoing must carry an idempotency key that names the thing posted
             and its date (e.g. `remind:{booking}`); rows are inserted in the session's transaction.
         grace: how late a run may still happen (after downtime); later it is skipped and logged.
+        with_now: `build` also takes `now=` (the moment it runs): the digest measures ages with it.
     """
 
     name: str
     at: dt.time | Callable[[Community], dt.time]
     build: Build
     grace: dt.timedelta | Callable[[Community], dt.timedelta] = DEFAULT_GRACE
+    with_now: bool = False
 
     def time_for(self, community: Community) -> dt.time:
         return self.at(community) if callable(self.at) else self.at
 
     def grace_for(self, community: Community) -> dt.timedelta:
         return self.grace(community) if callable(self.grace) else self.grace
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    """A job that runs every few minutes for each community, on the scheduler leader only.
+
+    Attributes:
+        name: what operators type: `linli jobs run <name>`.
+        every: how often, for a community (from config).
+        build: `async (session, community, now) -> [Outgoing]` — what is due at `now`. It must
+            claim what it acts on in the database (an `UPDATE … WHERE mark IS NULL` that only one run
+            can win) and key every Outgoing (e.g. `overdue:{request}`), so that a rerun, two
+            overlapping runs or a second process never tell anyone twice.
+    """
+
+    name: str
+    every: Callable[[Community], dt.timedelta]
+    build: BuildAt
+
+
+def default_periodic_jobs() -> list[PeriodicJob]:
+    """The periodic jobs of a running bot (imported lazily, like the daily ones)."""
+    from handlers.request_followup import followups_due
+    from handlers.request_overdue import overdue_check
+
+    def every(community: Community) -> dt.timedelta:
+        return dt.timedelta(minutes=community.requests.check_every_minutes)
+
+    return [
+        # Open requests past their deadline climb one tier; staff and the owner are told, once.
+        PeriodicJob("overdue", every=every, build=overdue_check),
+        # 回访: resolved requests' reporters are asked whether it is really solved, once.
+        PeriodicJob("followup", every=every, build=followups_due),
+    ]
 
 
 THEME_JOB = DailyJob(
@@ -72,7 +110,7 @@ def default_daily_jobs() -> list[DailyJob]:
         # Each session morning, the volunteer team gets the day's list.
         DailyJob("day_lists", at=lambda c: c.day_list_time, build=team_day_lists),
         # The staff group's summary of requests.
-        DailyJob("digest", at=lambda c: c.digest_time, build=daily_digest),
+        DailyJob("digest", at=lambda c: c.digest_time, build=daily_digest, with_now=True),
         # Once a year, staff are told that the coming year's official holiday schedule is missing.
         DailyJob("calendar_notice", at=lambda c: c.digest_time, build=provisional_calendar_notice),
     ]

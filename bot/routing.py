@@ -87,18 +87,25 @@ def default_handlers() -> list[Handler[Any]]:
     from handlers.booking_cancel import CancelBookingHandler
     from handlers.booking_reply import BookingReplyHandler
     from handlers.queries import TodayActivityHandler
+    from handlers.request_also import AlsoChoiceHandler, AlsoReplyHandler
     from handlers.request_commands import StaffCommandHandler
-    from handlers.requests import AlsoReplyHandler, RequestHandler
+    from handlers.request_followup import FollowupReplyHandler
+    from handlers.request_status import RequestStatusHandler
+    from handlers.requests import HazardHandler, RequestHandler
     from handlers.staff_sessions import StaffSessionsHandler
 
     return [
-        StaffCommandHandler(),  # "#12 已解决 …" whatever the classifier thinks it mentions
+        StaffCommandHandler(),  # "#12 已解决 …", "代报 …", "我的工单": whatever the classifier thinks it mentions
         StaffSessionsHandler(),  # "加场 理发 12月6日 14:00-16:00 10人", "关闭场次 12" …
         BookingReplyHandler(),  # "1" / "周六那个" / "算了" to a pending booking question, else falls through
+        AlsoChoiceHandler(),  # "1" / "第二个" to "which one did you mean?", else falls through
+        FollowupReplyHandler(),  # 满意 / 一般 / 不满意 / 没修好 to a 回访 question
+        HazardHandler(),  # an emergency (or a question about one) whatever its label, from residents
+        RequestStatusHandler(),  # "我的报修", "我报的楼道灯修好了没": never a new request
         TodayActivityHandler(),
         BookingHandler(),
         MyBookingsHandler(),
         CancelBookingHandler(),  # also "取消 K7P3QX" whatever the label
-        RequestHandler(),
-        AlsoReplyHandler(),  # "+1" after a recent request; otherwise chit-chat, no reply
+        AlsoReplyHandler(),  # "+1" / "我家也是" / "同问": joins what it answers; alone, chit-chat
+        RequestHandler(),  # residents' reports; never from staff or in staff / volunteer groups
     ]

@@ -28,8 +28,9 @@ from zoneinfo import ZoneInfo
 from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.daily_jobs import DailyJob, default_daily_jobs
+from bot.daily_jobs import DailyJob, PeriodicJob, default_daily_jobs, default_periodic_jobs
 from bot.leader_lock import Leadership, leadership_for
 from config.community import Community, Directory
 from core.clock import Clock
@@ -111,6 +112,7 @@ class Scheduler:
         clock: Clock,
         *,
         jobs: Iterable[DailyJob] | None = None,
+        periodic: Iterable[PeriodicJob] | None = None,
         leadership: Leadership | None = None,
         retry_seconds: float = 15.0,
         on_outbox: Callable[[], None] | None = None,
@@ -119,7 +121,8 @@ class Scheduler:
         self.directory = directory
         self.clock = clock
         self.jobs = list(default_daily_jobs() if jobs is None else jobs)
-        names = [j.name for j in self.jobs]
+        self.periodic = list(default_periodic_jobs() if periodic is None else periodic)
+        names = [j.name for j in self.jobs] + [j.name for j in self.periodic]
         if len(set(names)) != len(names):
             raise ValueError(f"daily job names must be unique: {names}")
         self.leadership = leadership or leadership_for(db)
@@ -141,6 +144,9 @@ class Scheduler:
             for community in self.directory.communities
         ]
 
+    def job_names(self) -> list[str]:
+        return [j.name for j in self.jobs] + [j.name for j in self.periodic]
+
     def job(self, name: str) -> DailyJob:
         for job in self.jobs:
             if job.name == name:
@@ -154,6 +160,9 @@ class Scheduler:
 
         No grace applies: an operator asked for it. Rows queued earlier are not queued again.
         """
+        periodic = next((j for j in self.periodic if j.name == name), None)
+        if periodic is not None:
+            return await self._run_periodic_for(periodic, community)
         job = self.job(name)
         targets = [p for p in self.planned() if p.job is job and community in (None, p.community.id)]
         if community is not None and not targets:
@@ -210,7 +219,10 @@ class Scheduler:
 
     async def _run(self, planned: PlannedJob, day: dt.date, now: dt.datetime) -> JobRun:
         async with self.db.transaction() as session:
-            posts = await planned.job.build(session, planned.community, day)
+            if planned.job.with_now:
+                posts = await planned.job.build(session, planned.community, day, now=now)  # type: ignore[call-arg]
+            else:
+                posts = await planned.job.build(session, planned.community, day)
             unkeyed = [o for o in posts if not o.idempotency_key]
             if unkeyed:
                 raise ValueError(f"scheduled posts need an idempotency key; {len(unkeyed)} have none "
@@ -222,6 +234,37 @@ class Scheduler:
         log.info("%s for %s on %s: %d post(s), %d newly queued", planned.job.name, planned.community.id,
                  day, len(posts), queued)
         return JobRun(planned.job.name, planned.community.id, day, "done", len(posts), queued)
+
+    async def _run_periodic_for(self, job: PeriodicJob, community: str | None) -> list[JobRun]:
+        targets = [c for c in self.directory.communities if community in (None, c.id)]
+        if community is not None and not targets:
+            raise KeyError(f"no community {community!r}")
+        return [await self.run_periodic(job, c) for c in targets]
+
+    async def run_periodic(self, job: PeriodicJob, community: Community) -> JobRun:
+        """One run of a periodic job for one community, now (in the community's time zone)."""
+        now = self.clock.now().astimezone(ZoneInfo(community.timezone))
+        async with self.db.transaction() as session:
+            posts = await job.build(session, community, now)
+            unkeyed = [o for o in posts if not o.idempotency_key]
+            if unkeyed:
+                raise ValueError(f"periodic posts need an idempotency key; {len(unkeyed)} have none")
+            queued = await enqueue(session, posts, now=now)
+        if queued and self.on_outbox is not None:
+            self.on_outbox()
+        if posts:
+            log.info("%s for %s: %d post(s), %d newly queued", job.name, community.id, len(posts), queued)
+        return JobRun(job.name, community.id, now.date(), "done", len(posts), queued)
+
+    async def _fire_periodic(self, name: str, community_id: str) -> None:
+        job = next((j for j in self.periodic if j.name == name), None)
+        community = self.directory.community(community_id)
+        if job is None or community is None:
+            return
+        try:
+            await self.run_periodic(job, community)
+        except Exception:  # the next run tries again; a failing check must not stop the others
+            log.exception("%s for %s failed", name, community_id)
 
     async def _skip(self, planned: PlannedJob, day: dt.date, now: dt.datetime, late: dt.timedelta) -> JobRun:
         minutes = late // dt.timedelta(minutes=1)
@@ -287,6 +330,11 @@ class Scheduler:
                 name=planned.id, coalesce=True, max_instances=1,
                 misfire_grace_time=max(int(planned.grace.total_seconds()), int(ON_TIME.total_seconds())),
             )
+        for job in self.periodic:
+            for community in self.directory.communities:
+                aps.add_job(self._fire_periodic, IntervalTrigger(seconds=job.every(community).total_seconds()),
+                            args=[job.name, community.id], id=f"{job.name}:{community.id}",
+                            name=f"{job.name}:{community.id}", coalesce=True, max_instances=1)
         aps.add_listener(self._on_missed, EVENT_JOB_MISSED)
         aps.start()
         self._aps = aps
@@ -296,6 +344,9 @@ class Scheduler:
             await self.catch_up()
         except Exception:  # the bot must keep answering messages even if the catch-up fails
             log.exception("scheduler catch-up failed")
+        for job in self.periodic:  # what fell due while no process was leader
+            for community in self.directory.communities:
+                await self._fire_periodic(job.name, community.id)
 
     def _step_down(self) -> None:
         self.is_leader = False

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models_requests import OPEN_STATUSES, Request, RequestEvent, RequestReporter
@@ -172,3 +172,15 @@ async def record(session: AsyncSession, request_id: int, action: str, *, actor: 
     session.add(RequestEvent(request_id=request_id, at=now, actor_id=actor.id, actor_name=actor.name, action=action,
                              to_value=to_value, note=note))
     await session.flush()
+
+
+async def satisfaction_of(session: AsyncSession, request_ids: Sequence[int]) -> dict[int, tuple[int, float]]:
+    """(how many rated, mean mark) of each of these requests that has a rating."""
+    if not request_ids:
+        return {}
+    rows = (await session.execute(
+        select(RequestReporter.request_id, func.count(RequestReporter.satisfaction),
+               func.avg(RequestReporter.satisfaction))
+        .where(RequestReporter.request_id.in_(list(request_ids)), RequestReporter.satisfaction.is_not(None))
+        .group_by(RequestReporter.request_id))).all()
+    return {request_id: (int(count), float(mean)) for request_id, count, mean in rows}
