@@ -10,6 +10,7 @@ from bot.staff_web.auth import StaffAuth
 from bot.staff_web.chart_pages import ChartPages
 from bot.staff_web.drawing import ChartDrawer
 from bot.staff_web.render import PREFIX, setup_templates
+from bot.staff_web.request_life import RequestLifeForms
 from bot.staff_web.views import RequestPages
 
 if TYPE_CHECKING:
@@ -20,6 +21,7 @@ class StaffWeb:
     def __init__(self, linli: Linli) -> None:
         self.auth = StaffAuth(linli.db, linli.directory, linli.clock, linli.settings.trusted_proxy_networks)
         self.requests = RequestPages(linli.db, linli.clock, self.auth, linli.drainer.wake)
+        self.life = RequestLifeForms(linli.db, linli.clock, self.auth, linli.drainer.wake, self.requests.detail_page)
         self.drawer = ChartDrawer()
         self.charts = ChartPages(linli.db, linli.clock, self.auth, self.drawer)
 
@@ -32,10 +34,12 @@ class StaffWeb:
         r.add_get(PREFIX, self.requests.list_page)
         r.add_get(f"{PREFIX}/requests/{{id:\\d+}}", self.requests.detail_page)
         r.add_post(f"{PREFIX}/requests/{{id:\\d+}}", self.requests.change)
+        self.life.add_routes(app)
         r.add_get(f"{PREFIX}/deliveries", self.requests.deliveries_page)
         r.add_get(f"{PREFIX}/charts", self.charts.charts_page)
         r.add_get(f"{PREFIX}/charts/categories.png", self.charts.categories_png)
         r.add_get(f"{PREFIX}/charts/median.png", self.charts.median_png)
+        r.add_get(f"{PREFIX}/charts/rates.png", self.charts.rates_png)
         r.add_get(f"{PREFIX}/charts/weekly.png", self.charts.weekly_png)
 
         async def stop_drawing(app: web.Application) -> None:

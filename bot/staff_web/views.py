@@ -17,14 +17,17 @@ from sqlalchemy import func, select
 
 from bot.staff_web.auth import Staff, StaffAuth
 from bot.staff_web.render import PREFIX, render
+from bot.staff_web.request_life import life_columns, life_details, life_filters
 from config.community import Community
 from core.clock import Clock
 from core.message import Outgoing
 from handlers import texts as common_texts
 from handlers import texts_requests as texts
 from handlers.digest import CATEGORY_ORDER
-from handlers.requests import apply_change, grid_name
+from handlers.request_changes import apply_change
+from handlers.requests import grid_name
 from nlp.location import Location
+from storage import request_life_repo as life_repo
 from storage import requests_repo as repo
 from storage.db import Database
 from storage.models import OutboxMessage
@@ -69,10 +72,13 @@ class RequestPages:
 
         grids = [g.id for g in c.grids] + [g.id for g in c.groups]
         age = q.get("age", "")
+        staff_ids = [p.id for p in c.people if p.role == "staff"]
         filters = repo.Filters(
             status=pick("status", ("open", *STATUSES)), category=pick("category", CATEGORY_ORDER),
             grid=pick("grid", grids), tier=pick("tier", TIERS),
-            min_age_days=int(age) if age.isdigit() and int(age) in AGE_CHOICES else None)
+            min_age_days=int(age) if age.isdigit() and int(age) in AGE_CHOICES else None,
+            owner=staff.person.id if q.get("owner") == "me" else pick("owner", (repo.UNASSIGNED, *staff_ids)),
+            overdue=q.get("overdue") == "1")
         try:
             offset = max(0, int(q.get("offset", "0")))
         except ValueError:
@@ -80,6 +86,7 @@ class RequestPages:
         now = self.clock.now()
         async with self.db.transaction() as session:
             rows, total = await repo.list_requests(session, c.id, filters, now=now, limit=PAGE_SIZE, offset=offset)
+            ratings = await life_repo.satisfaction_of(session, [r.id for r in rows])
         grid_options = [(g.id, g.name) for g in c.grids] + [(g.id, g.name) for g in c.groups if g.kind == "residents"]
         selects = [
             _select("status", "状态", [("open", "未办结"), *texts.STATUS_NAMES.items()], filters.status),
@@ -88,6 +95,7 @@ class RequestPages:
             _select("tier", "层级", list(texts.TIER_NAMES.items()), filters.tier),
             _select("age", "时长", [(str(d), f"超过{d}天") for d in AGE_CHOICES],
                     str(filters.min_age_days) if filters.min_age_days else None),
+            *life_filters(c, q),
         ]
         items = [{
             "id": r.id, "status": r.status, "urgent": r.urgent, "category": texts.category_name(r.category),
@@ -95,6 +103,7 @@ class RequestPages:
             "grid": grid_name(c, r.grid), "tier": texts.TIER_NAMES.get(r.tier, r.tier),
             "status_name": texts.STATUS_NAMES.get(r.status, r.status), "affected": r.affected,
             "age": texts.age_text((now - r.created_at).total_seconds()),
+            **life_columns(c, r, now, ratings),
         } for r in rows]
         next_query = None
         if offset + PAGE_SIZE < total:
@@ -114,6 +123,7 @@ class RequestPages:
                                                         "text": texts.not_found(number)}, status=404)
             events = await repo.history(session, number)
             reporters = await repo.reporters(session, number)
+            life = await life_details(session, c, req, reporters, self.clock.now())
         if message is None and request.query.get("done"):
             message = ("ok", request.query["done"])
         people = []
@@ -132,7 +142,7 @@ class RequestPages:
             "where": Location(req.building, req.unit, req.room).describe() or "（未写明）",
             "grid": grid_name(c, req.grid), "tier": texts.TIER_NAMES.get(req.tier, req.tier),
             "status_name": texts.STATUS_NAMES.get(req.status, req.status), "people": people,
-            "actions": actions, "history": history,
+            "actions": actions, "history": history, "life": life,
         }, status=status)
 
     async def change(self, request: web.Request) -> web.Response:
