@@ -132,7 +132,8 @@ async def _oldest_urgent(session: AsyncSession, limit: int, *conditions: object)
 
 def _item(request: Request, community: Community, as_of: dt.datetime) -> Item:
     """A listed request; its age counts from when it was reported."""
-    where = Location(request.building, request.unit, None).describe() or grid_name(community, request.grid)
+    where = Location(request.building, request.unit, None).describe() or (
+        grid_name(community, request.grid) if _grid_key(community, request.grid) else texts.DIGEST_NO_GRID)
     return Item(request.id, request.category, where, max(0.0, (as_of - request.created_at).total_seconds()),
                 masked_excerpt(request.text, 30), request.due_at)
 

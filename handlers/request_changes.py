@@ -235,7 +235,7 @@ async def recategorize(session: AsyncSession, community: Community, request_id: 
 # --- a wrong merge undone --------------------------------------------------------------------------------
 
 async def split_out(session: AsyncSession, community: Community, request_id: int, who: str, *,
-                    actor: repo.Actor, now: dt.datetime) -> ChangeOutcome:
+                    actor: repo.Actor, now: dt.datetime, via_web: bool = False) -> ChangeOutcome:
     """Takes a merged reporter (by name, masked name or id) out of a request into one of their own, made
     from what they wrote; they are told about their own problem only."""
     req = await repo.get_request(session, community.id, request_id)
@@ -263,7 +263,8 @@ async def split_out(session: AsyncSession, community: Community, request_id: int
                   due_at=due_at(community, req.category, False, moved.at))
     created = await life_repo.split_reporter(session, req, moved.person_id, new, actor=actor, now=now)
     body = life.split_private(created.id, created.category, summary_of(created))
-    return ChangeOutcome(repo.Changed(req, req.status), life.split_done(req.id, mask_name(moved.name), created.id),
+    by = f"{actor.name}，网页" if via_web else actor.name
+    return ChangeOutcome(repo.Changed(req, req.status), life.split_done(req.id, mask_name(moved.name), created.id, by),
                          [Outgoing(moved.channel, community.id, "user", moved.person_id, body)])
 
 

@@ -128,8 +128,8 @@ def unknown_category(word: str, names: list[str]) -> str:
     return f"没有“{word}”这个类别。可以改为：{'、'.join(names)}"
 
 
-def split_done(number: int, masked_name: str, new_number: int) -> str:
-    return f"已把 {masked_name} 的反映从 #{number} 拆分为 #{new_number}，并已私信告知。"
+def split_done(number: int, masked_name: str, new_number: int, by: str) -> str:
+    return f"已把 {masked_name} 的反映从 #{number} 拆分为 #{new_number}（{by}），并已私信告知。"
 
 
 def split_unknown(number: int, who: str, names: list[str]) -> str:

@@ -131,7 +131,7 @@ class RequestLifeForms:
                 outcome = await recategorize(session, c, number, value, actor=actor, now=now,
                                              expected_version=version, via_web=True)
             else:
-                outcome = await split_out(session, c, number, value, actor=actor, now=now)
+                outcome = await split_out(session, c, number, value, actor=actor, now=now, via_web=True)
             if outcome.ok:
                 group = c.staff_group()
                 outgoing = list(outcome.outgoing)

@@ -52,8 +52,10 @@ async def test_the_readme_walkthrough(live_bot: LiveBot) -> None:
     for text in ("大家早上好", "谢谢志愿者", "收到"):
         assert await say(text) == []
 
-    [progress] = await say(f"#{number.group(1)} 处理中", group="g-staff", user="staff-li")
+    replies = await say(f"#{number.group(1)} 处理中", group="g-staff", user="staff-li")
+    [progress] = [r for r in replies if r["to"] == "group"]
     assert progress["target"] == "g-staff"
+    assert {r["target"] for r in replies if r["to"] == "user"} == {"r-zhang", "r-liu"}  # every reporter told
     await say(f"#{number.group(1)} 已解决 换了灯泡", group="g-staff", user="staff-li")
     told = await chat.user_timeline("r-zhang")
     assert any("换了灯泡" in m["text"] for m in told)
