@@ -59,21 +59,3 @@ def add_working_hours(community: Community, start: dt.datetime, hours: float) ->
                 left -= closes - begin
         day += dt.timedelta(days=1)
     raise ValueError(f"no working time within {MAX_DAYS_AHEAD} days of {start.isoformat()}")
-
-
-def working_hours_between(community: Community, start: dt.datetime, end: dt.datetime) -> float:
-    """Hours of working time from `start` to `end` (0 when `end` is not after `start`)."""
-    if end <= start:
-        return 0.0
-    tz = ZoneInfo(community.timezone)
-    working = community.requests.working_time
-    total = dt.timedelta()
-    day, last = start.astimezone(tz).date(), end.astimezone(tz).date()
-    while day <= last:
-        if is_working_day(community, day):
-            opens = max(dt.datetime.combine(day, working.start, tzinfo=tz), start)
-            closes = min(dt.datetime.combine(day, working.end, tzinfo=tz), end)
-            if closes > opens:
-                total += closes - opens
-        day += dt.timedelta(days=1)
-    return total.total_seconds() / 3600

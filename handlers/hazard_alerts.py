@@ -11,6 +11,7 @@ normalized text (nlp.normalize: Traditional as Simplified), so 電梯困人 and 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -44,55 +45,64 @@ class _Mention:
 @dataclass(frozen=True)
 class _Family:
     cue: UrgentCue
-    words: tuple[str, ...]
-    together: tuple[tuple[tuple[str, ...], ...], ...]
-    unless: tuple[str, ...]
+    words: re.Pattern[str] | None
+    together: tuple[tuple[re.Pattern[str], ...], ...]
+    unless: re.Pattern[str] | None
 
 
-def _words(words: list[str]) -> tuple[str, ...]:
-    return tuple(w for w in (canonical(x) for x in words) if w)
+def _pattern(words: list[str]) -> re.Pattern[str] | None:
+    """One alternation of the words as normalized text reads them (a file written in Traditional
+    still matches), longest first so that a longer word wins where two start together."""
+    canon = sorted({w for w in (canonical(x) for x in words) if w}, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, canon))) if canon else None
 
 
-# Per rules object (pydantic models with lists are not hashable): id -> (the object, its families).
-_FAMILIES: dict[int, tuple[RequestRules, tuple[_Family, ...]]] = {}
+@dataclass(frozen=True)
+class _Matcher:
+    families: tuple[_Family, ...]
+    # What any mention needs: a word of some family, or one of the rarest set of some `together`
+    # entry. Most messages have none and are done after this one search.
+    gate: re.Pattern[str] | None
 
 
-def _families(rules: RequestRules) -> tuple[_Family, ...]:
-    """The cue words as normalized text reads them (a file written in Traditional still matches)."""
-    cached = _FAMILIES.get(id(rules))
+# Per rules object (pydantic models with lists are not hashable): id -> (the object, its matcher).
+_MATCHERS: dict[int, tuple[RequestRules, _Matcher]] = {}
+
+
+def _matcher(rules: RequestRules) -> _Matcher:
+    cached = _MATCHERS.get(id(rules))
     if cached is None or cached[0] is not rules:
-        if len(_FAMILIES) > 64:
-            _FAMILIES.clear()
-        families = tuple(
-            _Family(cue, _words(cue.words), tuple(tuple(_words(s) for s in entry) for entry in cue.together),
-                    _words(cue.unless))
-            for cue in rules.urgent_cues
-        )
-        cached = _FAMILIES[id(rules)] = (rules, families)
+        if len(_MATCHERS) > 64:
+            _MATCHERS.clear()
+        families, gate_words = [], []
+        for cue in rules.urgent_cues:
+            sets = tuple(tuple(p for p in (_pattern(s) for s in entry) if p is not None) for entry in cue.together)
+            families.append(_Family(cue, _pattern(cue.words), sets, _pattern(cue.unless)))
+            gate_words += cue.words
+            for entry in cue.together:  # the set whose shortest word is longest: the rarest to occur
+                gate_words += max(entry, key=lambda words: min(len(w) for w in words))
+        cached = _MATCHERS[id(rules)] = (rules, _Matcher(tuple(families), _pattern(gate_words)))
     return cached[1]
 
 
-def _occurrences(text: str, word: str) -> Iterator[int]:
-    start = text.find(word)
-    while start != -1:
-        yield start
-        start = text.find(word, start + 1)
-
-
 def _mentions(family: _Family, text: str) -> Iterator[_Mention]:
-    if any(w in text for w in family.unless):
+    if family.unless is not None and family.unless.search(text):
         return
-    for word in family.words:
-        for start in _occurrences(text, word):
-            yield _Mention(family.cue, start, start + len(word))
+    if family.words is not None:
+        for hit in family.words.finditer(text):
+            yield _Mention(family.cue, hit.start(), hit.end())
     for entry in family.together:
-        hits = [[(s, s + len(w)) for w in words for s in _occurrences(text, w)] for words in entry]
-        if not all(hits):
-            continue
-        for combo in itertools.product(*hits):
-            first, last = min(s for s, _ in combo), max(s for s, _ in combo)
-            if last - first <= family.cue.within:
-                yield _Mention(family.cue, first, max(e for _, e in combo))
+        hits: list[list[tuple[int, int]]] = []
+        for pattern in entry:
+            found = [(m.start(), m.end()) for m in pattern.finditer(text)]
+            if not found:
+                break
+            hits.append(found)
+        else:
+            for combo in itertools.product(*hits):
+                first, last = min(s for s, _ in combo), max(s for s, _ in combo)
+                if last - first <= family.cue.within:
+                    yield _Mention(family.cue, first, max(e for _, e in combo))
 
 
 def _hypothetical(rules: RequestRules, text: str, mention: _Mention) -> bool:
@@ -105,7 +115,10 @@ def read_hazard(rules: RequestRules, text: str) -> Hazard | None:
     """The hazard a normalized text reports (urgent) or asks about (question); None for no hazard or a
     mere worry. A question is one with a question cue ("打什么电话", "怎么检查") whose hazard is
     hypothetical, or that says nothing of now (no `present_cues` such as 了 / 快来, and no place)."""
-    mentions = sorted((m for f in _families(rules) for m in _mentions(f, text)), key=lambda m: m.start)
+    matcher = _matcher(rules)
+    if matcher.gate is None or not matcher.gate.search(text):
+        return None
+    mentions = sorted((m for f in matcher.families for m in _mentions(f, text)), key=lambda m: m.start)
     if not mentions:
         return None
     real = [m for m in mentions if not _hypothetical(rules, text, m)]

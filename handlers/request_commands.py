@@ -101,7 +101,11 @@ class StaffCommandHandler:
     name = "request_commands"
 
     def match(self, incoming: Incoming) -> RequestCommand | None:
-        return parse_command(incoming.message.text, incoming.community.requests)
+        command = parse_command(incoming.message.text, incoming.community.requests)
+        if command is not None and command.kind == "usage" and command.request_id is None \
+                and not incoming.message.text.lstrip().startswith(("#", "＃")) and _resident_chat(incoming):
+            return None  # "改成周六吧" from a resident is no command: it may answer a booking question
+        return command
 
     async def handle(self, ctx: Context, command: RequestCommand) -> None:
         kind = command.kind
@@ -183,6 +187,15 @@ class StaffCommandHandler:
             return True
         ctx.reply(life.RESIDENT_USAGE)
         return False
+
+
+def _resident_chat(incoming: Incoming) -> bool:
+    """A resident speaking in a residents' group or privately (not staff, not a volunteer)."""
+    m = incoming.message
+    if m.sender_role != "resident" or m.sender_id in incoming.community.staff_ids():
+        return False
+    group = incoming.community.group(m.group_id) if m.group_id else None
+    return group is None or group.kind == "residents"
 
 
 def _on_team(ctx: Context, req: Request | None) -> bool:

@@ -14,7 +14,6 @@ one request only when they are about the same object of the same category at the
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 import re
 
@@ -65,20 +64,31 @@ def tier_for(rules: RequestRules, category: str, text: str) -> str:
     return tier
 
 
-@functools.lru_cache(maxsize=4096)
-def _canonical_word(word: str) -> str:
-    return canonical(word)
+# Per rules object: id -> (the object, category -> (one alternation of its object words, word -> object)).
+_OBJECTS: dict[int, tuple[RequestRules, dict[str, tuple[re.Pattern[str], dict[str, str]]]]] = {}
+
+
+def _object_patterns(rules: RequestRules) -> dict[str, tuple[re.Pattern[str], dict[str, str]]]:
+    cached = _OBJECTS.get(id(rules))
+    if cached is None or cached[0] is not rules:
+        if len(_OBJECTS) > 64:
+            _OBJECTS.clear()
+        found = {}
+        for category, objects in rules.objects.items():
+            names = {canonical(w): name for name, words in objects.items() for w in words if canonical(w)}
+            if names:
+                alternation = "|".join(map(re.escape, sorted(names, key=len, reverse=True)))
+                found[category] = (re.compile(alternation), names)
+        cached = _OBJECTS[id(rules)] = (rules, found)
+    return cached[1]
 
 
 def object_of(rules: RequestRules, category: str, text: str) -> str | None:
-    """What the problem is about (`requests.objects` of the category): the object named first."""
-    best: tuple[int, int, str] | None = None
-    for name, words in rules.objects.get(category, {}).items():
-        for word in words:
-            at = text.find(_canonical_word(word))
-            if at != -1 and (best is None or (at, -len(word)) < best[:2]):
-                best = (at, -len(word), name)
-    return best[2] if best else None
+    """What the problem is about (`requests.objects` of the category): the object named first (the
+    longest word where two start together)."""
+    pattern = _object_patterns(rules).get(category)
+    hit = pattern[0].search(text) if pattern is not None else None
+    return pattern[1][hit.group(0)] if pattern is not None and hit is not None else None
 
 
 def _keyword_matches(keyword: str, text: str) -> bool:
@@ -158,7 +168,12 @@ class HazardHandler:
     def match(self, incoming: Incoming) -> Hazard | None:
         if not may_file(incoming):
             return None
-        return read_hazard(incoming.community.requests, incoming.text)
+        rules, text = incoming.community.requests, incoming.text
+        # "我报的燃气泄漏修好了没" asks after a report (handlers/request_status.py) unless it says the
+        # danger is here now ("快来", "现在" …: the present cues longer than a particle or a mark).
+        if any(c in text for c in rules.status_cues) and not any(len(p) > 1 and p in text for p in rules.present_cues):
+            return None
+        return read_hazard(rules, text)
 
     async def handle(self, ctx: Context, hazard: Hazard) -> None:
         if hazard.question:

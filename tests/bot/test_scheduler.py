@@ -340,7 +340,9 @@ async def test_apscheduler_gets_one_cron_job_per_community_in_its_zone(db: Datab
     try:
         assert sched.is_leader
         jobs = dict(sched.scheduled_jobs())
-        assert set(jobs) == {"theme:xingfuli", "remind:xingfuli"}
+        # the daily jobs given, and the requests' periodic checks (overdue, 回访) every few minutes
+        assert set(jobs) == {"theme:xingfuli", "remind:xingfuli", "overdue:xingfuli", "followup:xingfuli"}
+        assert jobs["overdue:xingfuli"] is not None
         theme_next, remind_next = jobs["theme:xingfuli"], jobs["remind:xingfuli"]
         assert theme_next is not None and remind_next is not None
         assert (theme_next.hour, theme_next.minute, theme_next.utcoffset()) == (8, 0, dt.timedelta(hours=8))

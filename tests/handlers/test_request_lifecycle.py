@@ -118,6 +118,24 @@ async def test_residents_ask_after_their_own_requests(req_bot: LiveBot, clock: F
     assert "王网格员" in detail and "网格层级" in detail and "期限" in detail
 
 
+async def test_asking_after_a_hazard_report_is_a_status_question_unless_it_is_happening_now(
+        req_bot: LiveBot, clock: FixedClock) -> None:
+    body = await req_bot.client.say("g-res-3", "r-sun", "11号楼3单元闻到燃气味")
+    number = number_in(group_texts(body, "g-res-3")[0])
+    assert group_texts(body, "g-staff")
+    clock.advance(hours=3)
+    body = await req_bot.client.say("g-res-3", "r-sun", "我报的燃气味的事处理了没")
+    assert group_texts(body, "g-staff") == [] and f"#{number}" in group_texts(body, "g-res-3")[0]
+    body = await req_bot.client.say("g-res-3", "r-sun", "我报的燃气味现在更大了 快来人")
+    assert group_texts(body, "g-staff")  # happening now: staff hear it at once
+
+
+async def test_a_residents_words_that_start_like_a_command_are_not_one(req_bot: LiveBot) -> None:
+    for text in ("改成周六吧", "上报社区了吗", "交给你了"):
+        body = await req_bot.client.say("g-res-1", "r-zhang", text)
+        assert not any("指令" in r["text"] for r in body["replies"]), text
+
+
 # --- item 5: every step told ---------------------------------------------------------------------------
 
 

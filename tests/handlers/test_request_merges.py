@@ -4,6 +4,8 @@ only about their own problem."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from core.clock import FixedClock
 from handlers.requests import object_of
 from storage import requests_repo as repo
@@ -146,3 +148,17 @@ async def test_requests_of_other_communities_are_never_candidates(req_bot: LiveB
     number = await say_number(req_bot, "g-res-1", "r-zhang", "3号楼楼道灯不亮了")
     rows = [r for r in await requests_in_db(req_bot) if r.community == "xingfuli"]
     assert [r.id for r in rows] == [number] and rows[0].affected == 1
+
+
+async def test_the_senders_open_request_of_the_last_minutes_is_found(req_bot: LiveBot, clock: FixedClock) -> None:
+    """What a photo or a location sent after a report attaches to (issue 16, item 9 builds on it)."""
+    light = await say_number(req_bot, "g-res-1", "r-zhang", "3号楼楼道灯不亮了")
+    clock.advance(minutes=3)
+    await req_bot.client.say("g-res-1", "r-liu", "+1")
+    async with req_bot.linli.db.transaction() as session:
+        since = clock.now() - dt.timedelta(minutes=10)
+        mine = await repo.open_request_of_sender(session, "xingfuli", "r-zhang", since)
+        joined = await repo.open_request_of_sender(session, "xingfuli", "r-liu", since)
+        nobody = await repo.open_request_of_sender(session, "xingfuli", "r-chen", since)
+        too_old = await repo.open_request_of_sender(session, "xingfuli", "r-zhang", clock.now())
+    assert (mine and mine.id, joined and joined.id, nobody, too_old) == (light, light, None, None)
