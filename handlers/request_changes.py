@@ -96,8 +96,9 @@ def _refusal(result: repo.ChangeResult, request_id: int, action: str, via_web: b
         return (texts.tier_unchanged(request_id, result.request.tier) if action.startswith("tier:")
                 else texts.unchanged(request_id, result.request.status))
     assert isinstance(result, repo.NotAllowed)
-    wanted = action if not action.startswith("tier:") else "in_progress"
-    return texts.not_allowed(request_id, result.request.status, wanted)
+    if action in texts.STATUS_NAMES:
+        return texts.not_allowed(request_id, result.request.status, action)
+    return texts.not_open(request_id, result.request.status)  # a tier, an owner: only while it is open
 
 
 async def apply_change(session: AsyncSession, community: Community, request_id: int, action: str, *,
@@ -193,7 +194,7 @@ async def _give_to_team(session: AsyncSession, community: Community, request_id:
     if req is None:
         return ChangeOutcome(repo.NotFound(request_id), texts.not_found(request_id))
     if req.status not in OPEN_STATUSES:
-        return ChangeOutcome(repo.NotAllowed(req), texts.not_allowed(req.id, req.status, "in_progress"))
+        return ChangeOutcome(repo.NotAllowed(req), texts.not_open(req.id, req.status))
     req.team = team.id
     await life_repo.record(session, req.id, "assigned", actor=actor, now=now, to_value=team.id, note=team.name)
     return ChangeOutcome(repo.Changed(req, req.status), life.assigned_team(req.id, team.name, by),

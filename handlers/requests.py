@@ -181,7 +181,11 @@ class HazardHandler:
             ctx.reply(texts.faq_answer_plain(mask_name(ctx.message.sender_name), hazard_answer(ctx.community,
                                                                                               hazard.cue)))
             return
-        await file_report(ctx, hazard.cue.category, hazard=hazard)
+        # The classifier's report category where it gives one ("5号楼楼道灯冒火花了" is about the light,
+        # and joins that request), else the emergency's own (a lift entrapment labelled chit-chat).
+        label = ctx.understanding
+        category = category_of(label) if label.label.startswith("report:") else hazard.cue.category
+        await file_report(ctx, category, hazard=hazard)
 
 
 class RequestHandler:

@@ -177,6 +177,11 @@ def not_allowed(number: int, current: str, wanted: str) -> str:
     return f"#{number} 现在是「{STATUS_NAMES[current]}」，不能改为「{STATUS_NAMES[wanted]}」。"
 
 
+def not_open(number: int, current: str) -> str:
+    return (f"#{number} 现在是「{STATUS_NAMES[current]}」，办结了的事项不能再转层级或指派；"
+            f"需要的话先发“#{number} 重新处理”。")
+
+
 def stale(number: int, current: str, by: str | None) -> str:
     who = f"{by}" if by else "其他同事"
     return (f"#{number} 刚刚已被{who}改为「{STATUS_NAMES[current]}」，您这次的修改没有生效，"

@@ -116,15 +116,29 @@ def test_the_table_is_as_large_as_promised() -> None:
 # --- through the simulator --------------------------------------------------------------------------
 
 
-async def test_lift_entrapment_labelled_chit_chat_still_alerts_staff_at_once(req_bot: LiveBot) -> None:
+async def test_someone_trapped_labelled_chit_chat_still_alerts_staff_at_once(req_bot: LiveBot) -> None:
     # the keyword classifier of these tests labels this chit-chat: it has none of its words
-    body = await req_bot.client.say("g-res-2", "r-chen", "5号楼电梯里关了个小孩出不来了！快来人")
+    body = await req_bot.client.say("g-res-2", "r-chen", "7号楼有个小孩被关在屋里出不来了！快来人")
     [alert] = group_texts(body, "g-staff")
     [ack] = group_texts(body, "g-res-2")
     number = number_in(ack)
-    assert f"#{number}" in alert and "紧急" in alert and "5号楼" in alert and "96333" in ack
+    assert f"#{number}" in alert and "紧急" in alert and "7号楼" in alert and "119" in ack
     [req] = await requests_in_db(req_bot)
     assert req.urgent and req.category == "safety" and req.object == "被困"
+
+
+async def test_a_lift_entrapment_labelled_a_repair_joins_that_lift_and_alerts(req_bot: LiveBot,
+                                                                               clock: FixedClock) -> None:
+    light = await req_bot.client.say("g-res-2", "r-zhou", "5号楼楼道灯坏了")
+    lift = await req_bot.client.say("g-res-2", "r-chen", "5号楼电梯又坏了 停在三楼")
+    clock.advance(minutes=30)
+    body = await req_bot.client.say("g-res-2", "v-xu", "5号楼电梯里关了个小孩出不来了！快来人")
+    [alert] = group_texts(body, "g-staff")
+    number = number_in(group_texts(lift, "g-res-2")[0])
+    assert f"#{number}" in alert and number_in(group_texts(body, "g-res-2")[0]) == number
+    assert f"#{number_in(group_texts(light, 'g-res-2')[0])}" not in alert
+    rows = {r.id: r for r in await requests_in_db(req_bot)}
+    assert rows[number].urgent and rows[number].affected == 2 and rows[number].object == "电梯"
 
 
 async def test_an_urgent_message_joining_a_known_request_makes_it_urgent_and_alerts(

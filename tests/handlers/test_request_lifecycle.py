@@ -233,3 +233,12 @@ async def test_policy_volunteers_reach_the_resident_and_mark_the_question_answer
     assert "已电话告知申请材料" in private_texts(body)["r-chen"][0]
     # a team member cannot take staff-only steps
     assert "工作人员" in one(await req_bot.client.say("g-vol", "v-lin", f"#{number} 上报街道"), "g-vol")
+
+
+async def test_a_finished_request_cannot_be_assigned_or_escalated_and_says_why(req_bot: LiveBot) -> None:
+    number = await file(req_bot)
+    await staff(req_bot, f"#{number} 已解决 换了灯泡")
+    for command in (f"#{number} 指派 王网格员", f"#{number} 上报街道", f"#{number} 指派 康乃馨"):
+        assert "重新处理" in one(await staff(req_bot, command)), command
+    assert "「处理中」" in one(await staff(req_bot, f"#{number} 重新处理"))
+    assert "王网格员" in one(await staff(req_bot, f"#{number} 指派 王网格员"))
