@@ -41,6 +41,9 @@ UNASKED_MAX_CHARS = 20
 _MARK = re.compile(r"^(?:打|给|评)?\s*([1-5一二三四五])\s*(?:分|星)?(?:吧|的|了)?$")
 _CN_MARKS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5}
 _PUNCT = re.compile(r"[\s,.!?;:~，。！？；：、…]+")
+# A private message to someone who wrote through the WeCom AI bot reaches them in the WeCom app
+# (bot/channels/wecom_senders.py), so their private answer comes back on the app's channel.
+PRIVATE_ANSWER_CHANNEL = {"wecom_aibot": "wecom"}
 
 
 @dataclass(frozen=True)
@@ -81,8 +84,10 @@ async def followups_due(session: AsyncSession, community: Community, now: dt.dat
         for r in await repo.reporters(session, req.id):
             out.append(Outgoing(r.channel, community.id, "user", r.person_id, body,
                                 idempotency_key=f"followup:{req.id}:{r.person_id}:{resolved}"))
-            for chat in {"", r.group_id or ""}:
-                key = (r.channel, chat, r.person_id)
+            private_channel = PRIVATE_ANSWER_CHANNEL.get(r.channel, r.channel)
+            chats = {(private_channel, "")} | ({(r.channel, r.group_id)} if r.group_id else set())
+            for channel, chat in sorted(chats):
+                key = (channel, chat, r.person_id)
                 pending = await session.get(ConversationState, key)
                 if pending is None or pending.intent == FOLLOWUP_INTENT or pending.expires_at <= now:
                     await conversations.save(session, key, intent=FOLLOWUP_INTENT, slot="rating",

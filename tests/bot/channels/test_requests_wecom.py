@@ -167,3 +167,20 @@ async def test_wecom_volunteer_calls_back_an_official_account_resident_who_answe
         mark = await session.scalar(select(RequestReporter.satisfaction).where(RequestReporter.request_id == number))
         req = await session.get(Request, number)
     assert mark == 5 and req is not None and req.status == "resolved"
+
+
+async def test_wecom_a_group_reporter_answers_followup_privately_in_the_app_and_it_reopens(
+        bot: LiveBot, sides: Sides, clock: FixedClock) -> None:
+    got = await sides.resident_in_group("r-zhang", "3号楼2单元门禁坏了")
+    number = number_in([d.content for d in got if d.kind == "aibot"][0])
+    await sides.app(STAFF_LI_USERID, f"#{number} 指派 王网格员")
+    got = await sides.app("staff-wang", f"#{number} 已解决 换了门禁电源")
+    assert "换了门禁电源" in to(got, "app", "r-zhang")[0]
+    clock.advance(hours=25)
+    await run_job(bot, "followup")
+    assert "真的解决了吗" in to(await sides.new(), "app", "r-zhang")[0]  # privately, through the app
+    got = await sides.app("r-zhang", "没修好 门还是关不上")
+    assert "重新打开" in to(got, "app", "r-zhang")[0]
+    assert f"#{number}" in to(got, "app", "staff-wang")[0]  # the owner is told
+    async with bot.linli.db.transaction() as session:
+        assert (await session.get(Request, number)).status == "in_progress"  # type: ignore[union-attr]
