@@ -20,7 +20,6 @@ from config.community import RequestRules
 from handlers import texts_request_life as life
 from handlers import texts_requests as texts
 from handlers.base import Context, Incoming
-from handlers.privacy import mask_text
 from handlers.request_changes import apply_change, assign_owner, recategorize, split_out
 from handlers.request_contacts import contacts, tell_reporters
 from handlers.request_proxy import file_for_resident
@@ -249,4 +248,4 @@ async def _relay_reply(ctx: Context, number: int, req: Request | None, note: str
     await life_repo.record(ctx.session, req.id, "reply", actor=repo.Actor(m.sender_id, m.sender_name), now=ctx.now,
                            note=note)
     log.info("%s replied to the residents of #%s", m.sender_id, req.id)
-    ctx.reply(life.reply_sent(req.id) if ctx.message.group_id is None else mask_text(life.reply_sent(req.id)))
+    ctx.reply(life.reply_sent(req.id))
