@@ -373,8 +373,10 @@ class Community(_Model):
     def service(self, service_id: str) -> Service | None:
         return next((s for s in self.services if s.id == service_id), None)
 
-    def staff_ids(self) -> set[str]:
-        return {p.id for p in self.people if p.role == "staff"}
+    def staff_ids(self) -> frozenset[str]:
+        """Configured staff (asked of nearly every message: built once, with the people list)."""
+        return _cached(self, "staff_ids", (self.people,),
+                       lambda: frozenset(p.id for p in self.people if p.role == "staff"))
 
     def staff_group(self) -> Group | None:
         return next((g for g in self.groups if g.kind == "staff"), None)

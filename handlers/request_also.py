@@ -24,7 +24,6 @@ from handlers.requests import (
     merge_into,
     object_of,
 )
-from nlp.normalize import normalize_parts
 from storage import requests_repo as repo
 
 log = logging.getLogger("linli.requests")
@@ -71,7 +70,7 @@ class AlsoChoiceHandler:
         state = incoming.conversation
         if state is None or state.intent != ALSO_INTENT:
             return None
-        own = "".join(normalize_parts(incoming.message.text)[1].split()).rstrip("。.!！")
+        own = "".join(incoming.text.split()).rstrip("。.!！")
         if _EXIT.match(own):
             return 0
         found = _CHOICE.match(own)

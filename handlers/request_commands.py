@@ -46,6 +46,9 @@ _LEAD_PARTICLES = re.compile(r"^[了啦呢哈哦喔吧啊呀嘛咯噢]+(?=[\s:�
 _NOTE_LEAD = re.compile(r"^[\s:：,，、。.!！?？~～-]+")
 
 
+_DEFAULT_RULES = RequestRules()
+
+
 @dataclass(frozen=True)
 class RequestCommand:
     """`kind` is an action of `requests.command_words` ("in_progress", "assign" …), or "usage",
@@ -62,35 +65,55 @@ def clean_note(rest: str) -> str | None:
     return rest.strip().rstrip(" 。.!！?？~～") or None
 
 
-def _verbs(rules: RequestRules) -> list[tuple[str, str]]:
-    return sorted(((w, action) for action, words in rules.command_words.items() for w in words),
-                  key=lambda wa: -len(wa[0]))
+@dataclass(frozen=True)
+class _Words:
+    verbs: tuple[tuple[str, str], ...]  # (word, action), longest first
+    starters: tuple[str, ...]  # words that only ever start a command
+    proxy: tuple[str, ...]  # 代报 …, longest first
+
+
+# Per rules object: id -> (the object, its words). Every message is tried as a command, so the
+# tables are built once per community file, not once per message.
+_WORDS: dict[int, tuple[RequestRules, _Words]] = {}
+
+
+def _words(rules: RequestRules) -> _Words:
+    cached = _WORDS.get(id(rules))
+    if cached is None or cached[0] is not rules:
+        if len(_WORDS) > 64:
+            _WORDS.clear()
+        verbs = tuple(sorted(((w, action) for action, words in rules.command_words.items() for w in words),
+                             key=lambda wa: -len(wa[0])))
+        words = _Words(verbs, tuple(w for w, action in verbs if action in STARTERS),
+                       tuple(sorted(rules.proxy_words, key=len, reverse=True)))
+        cached = _WORDS[id(rules)] = (rules, words)
+    return cached[1]
 
 
 def parse_command(text: str, rules: RequestRules | None = None) -> RequestCommand | None:
     """"#12 已解决 换了水阀" -> RequestCommand("resolved", 12, "换了水阀"); None if it is no command."""
-    rules = rules or RequestRules()
+    rules = rules or _DEFAULT_RULES
+    words = _words(rules)
     text = _MENTIONS.sub("", text.translate(_FULLWIDTH)).strip()
     numbered = _NUMBERED.match(text)
     if numbered:
         number, rest = int(numbered.group(1)), numbered.group(3).strip()
         if not numbered.group(2) and _BUILDING_AFTER.match(rest):  # "#3楼漏水了": a resident's report
             return None
-        for verb, action in _verbs(rules):
+        for verb, action in words.verbs:
             if rest.startswith(verb):
                 return RequestCommand(action, number, clean_note(rest[len(verb):]))
         return RequestCommand("usage", number, rest or None)
     if _UNNUMBERED.match(text):
         return RequestCommand("usage", None, text[1:].strip() or None)
-    for word in sorted(rules.proxy_words, key=len, reverse=True):
+    for word in words.proxy:
         if text.startswith(word):
             return RequestCommand("proxy", None, clean_note(text[len(word):]))
     compact = text.rstrip(" ?？。.!！")
     if compact in rules.my_tasks_words:
         return RequestCommand("my_tasks")
-    for verb, action in _verbs(rules):
-        if action in STARTERS and text.startswith(verb):
-            return RequestCommand("usage", None, text)
+    if text and text.startswith(words.starters):
+        return RequestCommand("usage", None, text)
     return None
 
 

@@ -27,7 +27,6 @@ from handlers.privacy import mask_name, mask_text
 from handlers.request_changes import reopen
 from handlers.request_contacts import private, staff_post
 from handlers.requests import category_of, file_report, may_file, summary_of
-from nlp.normalize import normalize_parts
 from storage import conversations
 from storage import request_life_repo as life_repo
 from storage import requests_repo as repo
@@ -103,13 +102,13 @@ class FollowupReplyHandler:
 
     def match(self, incoming: Incoming) -> FollowupAnswer | None:
         rules = incoming.community.requests
-        own = normalize_parts(incoming.message.text)[1]
+        own = incoming.text  # normalized once for every handler (the quote of a reply left out)
         state = incoming.conversation
         if state is not None and state.intent == FOLLOWUP_INTENT:
             return read_answer(rules, own)
-        answer = read_answer(rules, own)
-        if (answer is not None and answer.kind == "not_fixed" and len(_PUNCT.sub("", own)) <= UNASKED_MAX_CHARS
-                and may_file(incoming)):
+        if len(own) > UNASKED_MAX_CHARS * 2 or not any(cue in own for cue in rules.not_fixed_cues):
+            return None
+        if len(_PUNCT.sub("", own)) <= UNASKED_MAX_CHARS and may_file(incoming):
             return FollowupAnswer("not_fixed", unasked=True)
         return None
 
