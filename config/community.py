@@ -418,8 +418,8 @@ def _listed_members(community: Community) -> dict[str, int]:
     return _cached(community, "listed_members", (community.people,), count)
 
 
-def _cached(model: BaseModel, name: str, sources: tuple[list[Any], ...], build: Callable[[], Any]) -> Any:
-    """What `build` derives from `sources` (lists the model holds), kept in the model's __dict__.
+def cached_on(model: BaseModel, name: str, sources: tuple[object, ...], build: Callable[[], Any]) -> Any:
+    """What `build` derives from `sources` (lists or dicts the model holds), kept in the model's __dict__.
 
     Not a pydantic field or private attribute: it takes no part in validation, dumps or equality.
     A copy (`model_copy(update=...)`) inherits the entry but not the lists, so the entry is used
@@ -430,6 +430,9 @@ def _cached(model: BaseModel, name: str, sources: tuple[list[Any], ...], build: 
     if cached is None or any(old is not new for old, new in zip(cached[0], sources, strict=True)):
         cached = model.__dict__[key] = (sources, build())
     return cached[1]
+
+
+_cached = cached_on  # the lookups above (a derived index, a compiled matcher) read through it
 
 
 class CommunityFile(_Model):

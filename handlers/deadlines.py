@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from config.community import Community
 from config.request_rules import Deadline
+from handlers import texts_request_life as life
 from handlers.themes import is_working_day
 
 # A deadline is never searched further than this many days ahead (a year of holidays is fewer).
@@ -59,3 +60,8 @@ def add_working_hours(community: Community, start: dt.datetime, hours: float) ->
                 left -= closes - begin
         day += dt.timedelta(days=1)
     raise ValueError(f"no working time within {MAX_DAYS_AHEAD} days of {start.isoformat()}")
+
+
+def due_text(community: Community, at: dt.datetime | None) -> str:
+    """"11月30日 10:00" in the community's time zone ("" without a deadline)."""
+    return life.when_text(at.astimezone(ZoneInfo(community.timezone))) if at is not None else ""

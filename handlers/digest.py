@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from config.community import WEEKDAYS, Community
 from core.message import Outgoing
 from handlers import texts_requests as texts
+from handlers.deadlines import due_text
 from handlers.privacy import masked_excerpt
 from handlers.requests import grid_name
 from nlp.location import Location
@@ -232,13 +233,6 @@ def weekly_chart_url(community: Community, week_start: dt.date) -> str:
     return f"{community.requests.web_url}/charts/weekly.png?end={week_start + dt.timedelta(days=6)}"
 
 
-def _due_text(community: Community, at: dt.datetime | None) -> str:
-    if at is None:
-        return ""
-    local = at.astimezone(ZoneInfo(community.timezone))
-    return f"{local.month}月{local.day}日 {local:%H:%M}"
-
-
 def render_digest(digest: Digest) -> str:
     """The staff group post. Free text is masked (phones, rooms): a group message, even for staff."""
     c = digest.community
@@ -248,7 +242,7 @@ def render_digest(digest: Digest) -> str:
         lines.append(texts.DIGEST_NOTHING)
     if digest.overdue:
         lines.append(texts.digest_overdue_head(digest.overdue_count))
-        lines += [texts.digest_overdue_item(i.id, i.category, i.where, _due_text(c, i.due_at), i.text)
+        lines += [texts.digest_overdue_item(i.id, i.category, i.where, due_text(c, i.due_at), i.text)
                   for i in digest.overdue]
     if digest.urgent:
         lines.append(texts.digest_urgent_head(len(digest.urgent)))

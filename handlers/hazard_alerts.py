@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from config.community import Community, RequestRules
+from config.community import Community, RequestRules, cached_on
 from config.request_rules import UrgentCue
 from handlers import texts_requests as texts
 from handlers.base import Context
@@ -65,15 +65,9 @@ class _Matcher:
     gate: re.Pattern[str] | None
 
 
-# Per rules object (pydantic models with lists are not hashable): id -> (the object, its matcher).
-_MATCHERS: dict[int, tuple[RequestRules, _Matcher]] = {}
-
-
 def _matcher(rules: RequestRules) -> _Matcher:
-    cached = _MATCHERS.get(id(rules))
-    if cached is None or cached[0] is not rules:
-        if len(_MATCHERS) > 64:
-            _MATCHERS.clear()
+    """The compiled cues of a community file, built once (and again only if its cues are replaced)."""
+    def build() -> _Matcher:
         families, gate_words = [], []
         for cue in rules.urgent_cues:
             sets = tuple(tuple(p for p in (_pattern(s) for s in entry) if p is not None) for entry in cue.together)
@@ -81,8 +75,9 @@ def _matcher(rules: RequestRules) -> _Matcher:
             gate_words += cue.words
             for entry in cue.together:  # the set whose shortest word is longest: the rarest to occur
                 gate_words += max(entry, key=lambda words: min(len(w) for w in words))
-        cached = _MATCHERS[id(rules)] = (rules, _Matcher(tuple(families), _pattern(gate_words)))
-    return cached[1]
+        return _Matcher(tuple(families), _pattern(gate_words))
+
+    return cached_on(rules, "hazard_matcher", (rules.urgent_cues,), build)
 
 
 def _mentions(family: _Family, text: str) -> Iterator[_Mention]:

@@ -21,7 +21,7 @@ from config.community import Community, Person, Team
 from core.message import Outgoing
 from handlers import texts_request_life as life
 from handlers import texts_requests as texts
-from handlers.deadlines import due_at
+from handlers.deadlines import due_at, due_text
 from handlers.privacy import mask_name, mask_text
 from handlers.request_contacts import contacts, private, staff_post, team_request, tell_reporters
 from handlers.requests import grid_for, object_of, place_of, summary_of, tier_for
@@ -45,10 +45,6 @@ class ChangeOutcome:
 
 
 # --- who is told, and how ------------------------------------------------------------------------
-
-def _local(community: Community, at: dt.datetime | None) -> str | None:
-    return life.when_text(at.astimezone(ZoneInfo(community.timezone))) if at is not None else None
-
 
 def history_lines(community: Community, events: Sequence[RequestEvent], *, masked: bool) -> list[str]:
     tz = ZoneInfo(community.timezone)
@@ -183,7 +179,7 @@ async def assign_owner(session: AsyncSession, community: Community, request_id: 
     req = result.request
     reporters = await repo.reporters(session, req.id)
     body = life.assigned_private(req.id, req.category, place_of(req, community), req.text,
-                                 contacts(community, req, reporters), actor.name, _local(community, req.due_at),
+                                 contacts(community, req, reporters), actor.name, due_text(community, req.due_at),
                                  community.requests.web_url)
     return ChangeOutcome(result, life.assigned(req.id, person.name, by), [private(community, person.id, body)])
 

@@ -16,7 +16,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from config.community import RequestRules
+from config.community import RequestRules, cached_on
 from handlers import texts_request_life as life
 from handlers import texts_requests as texts
 from handlers.base import Context, Incoming
@@ -72,22 +72,15 @@ class _Words:
     proxy: tuple[str, ...]  # 代报 …, longest first
 
 
-# Per rules object: id -> (the object, its words). Every message is tried as a command, so the
-# tables are built once per community file, not once per message.
-_WORDS: dict[int, tuple[RequestRules, _Words]] = {}
-
-
 def _words(rules: RequestRules) -> _Words:
-    cached = _WORDS.get(id(rules))
-    if cached is None or cached[0] is not rules:
-        if len(_WORDS) > 64:
-            _WORDS.clear()
+    """The command words of a community file, sorted once (every message is tried as a command)."""
+    def build() -> _Words:
         verbs = tuple(sorted(((w, action) for action, words in rules.command_words.items() for w in words),
                              key=lambda wa: -len(wa[0])))
-        words = _Words(verbs, tuple(w for w, action in verbs if action in STARTERS),
-                       tuple(sorted(rules.proxy_words, key=len, reverse=True)))
-        cached = _WORDS[id(rules)] = (rules, words)
-    return cached[1]
+        return _Words(verbs, tuple(w for w, action in verbs if action in STARTERS),
+                      tuple(sorted(rules.proxy_words, key=len, reverse=True)))
+
+    return cached_on(rules, "command_words", (rules.command_words, rules.proxy_words), build)
 
 
 def parse_command(text: str, rules: RequestRules | None = None) -> RequestCommand | None:
@@ -192,16 +185,7 @@ class StaffCommandHandler:
 
     @staticmethod
     def _staff_here(ctx: Context) -> bool:
-        """Configured staff, in the staff group, the street group or privately (answers show residents' data)."""
-        if not ctx.is_staff:
-            log.warning("request command from non-staff %s refused", ctx.message.sender_id)
-            ctx.reply(texts.STAFF_ONLY)
-            return False
-        group = ctx.community.group(ctx.message.group_id) if ctx.message.group_id else None
-        if group is not None and group.kind not in ("staff", "street"):
-            ctx.reply(texts.STAFF_GROUP_ONLY)
-            return False
-        return True
+        return ctx.staff_gate(refusal=texts.STAFF_ONLY, wrong_place=texts.STAFF_GROUP_ONLY, command="request")
 
     @staticmethod
     def _staff_or_volunteer(ctx: Context) -> bool:

@@ -14,13 +14,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from config.community import Community
 from core.message import Outgoing
 from handlers import texts_request_life as life
+from handlers.deadlines import due_text
 from handlers.request_changes import apply_change
 from handlers.request_contacts import private, staff_post
 from handlers.requests import TIER_ORDER, place_of
@@ -51,7 +51,7 @@ async def overdue_check(session: AsyncSession, community: Community, now: dt.dat
             out += [dataclasses.replace(o, idempotency_key=f"{key}:{o.to}:{o.target}") for o in outcome.outgoing]
             if not outcome.ok:
                 raised = None
-        due = life.when_text(req.due_at.astimezone(ZoneInfo(community.timezone))) if req.due_at else ""
+        due = due_text(community, req.due_at)
         owner = community.person(req.owner_id) if req.owner_id else None
         where, url = place_of(req, community), community.requests.web_url
         out += staff_post(community, life.overdue_staff(req.id, req.category, where, owner.name if owner else None,

@@ -8,11 +8,11 @@ the status and a masked excerpt; a request they did not report is not shown to t
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 from handlers import texts_request_life as life
 from handlers import texts_requests as texts
 from handlers.base import Context, Incoming
+from handlers.deadlines import due_text
 from handlers.privacy import mask_name
 from handlers.requests import object_of, place_of, summary_of
 from storage import requests_repo as repo
@@ -76,8 +76,7 @@ async def progress(ctx: Context, number: int, req: Request | None, *, team_membe
 def _due(ctx: Context, r: Request) -> tuple[str | None, bool]:
     if r.due_at is None:
         return None, False
-    local = r.due_at.astimezone(ZoneInfo(ctx.community.timezone))
-    return life.when_text(local), r.status in OPEN_STATUSES and r.due_at < ctx.now
+    return due_text(ctx.community, r.due_at), r.status in OPEN_STATUSES and r.due_at < ctx.now
 
 
 def _staff_line(ctx: Context, r: Request) -> str:

@@ -17,7 +17,7 @@ import datetime as dt
 import logging
 import re
 
-from config.community import Community, FaqEntry, RequestRules
+from config.community import Community, FaqEntry, RequestRules, cached_on
 from handlers import texts_requests as texts
 from handlers.base import Context, Incoming
 from handlers.deadlines import due_at
@@ -64,23 +64,18 @@ def tier_for(rules: RequestRules, category: str, text: str) -> str:
     return tier
 
 
-# Per rules object: id -> (the object, category -> (one alternation of its object words, word -> object)).
-_OBJECTS: dict[int, tuple[RequestRules, dict[str, tuple[re.Pattern[str], dict[str, str]]]]] = {}
-
-
 def _object_patterns(rules: RequestRules) -> dict[str, tuple[re.Pattern[str], dict[str, str]]]:
-    cached = _OBJECTS.get(id(rules))
-    if cached is None or cached[0] is not rules:
-        if len(_OBJECTS) > 64:
-            _OBJECTS.clear()
+    """Per category: one alternation of its object words (longest first), and word -> object."""
+    def build() -> dict[str, tuple[re.Pattern[str], dict[str, str]]]:
         found = {}
         for category, objects in rules.objects.items():
             names = {canonical(w): name for name, words in objects.items() for w in words if canonical(w)}
             if names:
                 alternation = "|".join(map(re.escape, sorted(names, key=len, reverse=True)))
                 found[category] = (re.compile(alternation), names)
-        cached = _OBJECTS[id(rules)] = (rules, found)
-    return cached[1]
+        return found
+
+    return cached_on(rules, "object_patterns", (rules.objects,), build)
 
 
 def object_of(rules: RequestRules, category: str, text: str) -> str | None:
