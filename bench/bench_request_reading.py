@@ -28,23 +28,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_understand import BENCHMARKS, DEV_SET  # noqa: E402
+from bench.bench_understand import DEV_SET, write_section  # noqa: E402
 
 SECTION = "## Reading requests: emergencies, status, answers (issue 16)"
 COMMAND = ".venv/bin/python bench/bench_request_reading.py --write"
 NEW_HANDLERS = ("request_also_choice", "request_followup", "hazards", "request_status")
-
-
-def write_section(body: str) -> None:
-    """Replaces (or appends) this benchmark's section of BENCHMARKS.md, leaving the others alone."""
-    text = BENCHMARKS.read_text(encoding="utf-8")
-    start = text.find(SECTION)
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + body
-    else:
-        nxt = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + body + (text[nxt + 1:] if nxt >= 0 else "")
-    BENCHMARKS.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
 
 
 def main() -> int:
@@ -127,7 +115,7 @@ def main() -> int:
     body = "\n".join(lines)
     print(body)
     if args.write:
-        write_section(body)
+        write_section(body, SECTION)
         print("(written to BENCHMARKS.md)")
     return 0
 

@@ -90,14 +90,14 @@ def throughput(messages: list[str], rounds: int) -> tuple[float, float, list[flo
     return statistics.median(ours), statistics.median(theirs), ratios
 
 
-def write_section(body: str) -> None:
-    """Replaces (or appends) this benchmark's section of BENCHMARKS.md, leaving the others alone."""
+def write_section(body: str, section: str = SECTION) -> None:
+    """Replaces (or appends) a benchmark's section of BENCHMARKS.md, leaving the others alone."""
     text = BENCHMARKS.read_text(encoding="utf-8") if BENCHMARKS.exists() else "# Benchmarks\n"
-    start = text.find(SECTION)
+    start = text.find(section)
     if start < 0:
         text = text.rstrip("\n") + "\n\n" + body
     else:
-        nxt = text.find("\n## ", start + len(SECTION))
+        nxt = text.find("\n## ", start + len(section))
         text = text[:start] + body + (text[nxt + 1 :] if nxt >= 0 else "")
     BENCHMARKS.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
 

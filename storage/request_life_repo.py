@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from storage.models_requests import OPEN_STATUSES, Request, RequestEvent, RequestReporter
 from storage.requests_repo import (
@@ -108,17 +109,23 @@ async def overdue_candidates(session: AsyncSession, community: str, now: dt.date
         .order_by(Request.due_at, Request.id).limit(limit))).all()
 
 
-async def claim_overdue(session: AsyncSession, request_id: int, now: dt.datetime) -> bool:
-    """Marks the request overdue; False if it was marked already (by another run or process) or is closed."""
+async def _claim(session: AsyncSession, request_id: int, mark: InstrumentedAttribute[dt.datetime | None],
+                 statuses: Sequence[str], action: str, now: dt.datetime) -> bool:
+    """Sets `mark` to `now` where it is still empty and the request in one of `statuses`, with its
+    history row; False when another run or process got there first (or the status moved on)."""
     result = await session.execute(
-        update(Request).where(Request.id == request_id, Request.overdue_at.is_(None),
-                              Request.status.in_(OPEN_STATUSES))
-        .values(overdue_at=now).execution_options(synchronize_session=False))
+        update(Request).where(Request.id == request_id, mark.is_(None), Request.status.in_(statuses))
+        .values({mark: now}).execution_options(synchronize_session=False))
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
-    session.add(RequestEvent(request_id=request_id, at=now, actor_id="linli", actor_name="系统", action="overdue"))
+    session.add(RequestEvent(request_id=request_id, at=now, actor_id="linli", actor_name="系统", action=action))
     await session.flush()
     return True
+
+
+async def claim_overdue(session: AsyncSession, request_id: int, now: dt.datetime) -> bool:
+    """Marks the request overdue, once (False if it was marked already, or is no longer open)."""
+    return await _claim(session, request_id, Request.overdue_at, OPEN_STATUSES, "overdue", now)
 
 
 async def followup_candidates(session: AsyncSession, community: str, resolved_before: dt.datetime,
@@ -131,16 +138,8 @@ async def followup_candidates(session: AsyncSession, community: str, resolved_be
 
 
 async def claim_followup(session: AsyncSession, request_id: int, now: dt.datetime) -> bool:
-    """Marks the request as asked; False if it was asked already (by another run or process)."""
-    result = await session.execute(
-        update(Request).where(Request.id == request_id, Request.followup_at.is_(None),
-                              Request.status.in_(FINISHED))
-        .values(followup_at=now).execution_options(synchronize_session=False))
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        return False
-    session.add(RequestEvent(request_id=request_id, at=now, actor_id="linli", actor_name="系统", action="followup"))
-    await session.flush()
-    return True
+    """Marks the request as asked (回访), once (False if it was asked already, or was reopened)."""
+    return await _claim(session, request_id, Request.followup_at, FINISHED, "followup", now)
 
 
 async def rate(session: AsyncSession, request_id: int, person_id: str, mark: int, *, note: str,

@@ -132,17 +132,30 @@ class RequestLifeForms:
                                              expected_version=version, via_web=True)
             else:
                 outcome = await split_out(session, c, number, value, actor=actor, now=now, via_web=True)
-            if outcome.ok:
-                group = c.staff_group()
-                outgoing = list(outcome.outgoing)
-                if group is not None:
-                    outgoing.append(Outgoing(group.channel, c.id, "group", group.id, outcome.staff_text))
-                await enqueue(session, outgoing, now=self.clock.now())
-        if not outcome.ok:
-            log.info("staff web: %s of #%s by %s refused: %s", name, number, staff.person.id,
-                     type(outcome.result).__name__)
-            status = 409 if isinstance(outcome.result, repo.Stale) else 404 if isinstance(
-                outcome.result, repo.NotFound) else 400
-            return await self.detail_page(request, ("err", outcome.staff_text), status)
-        self.wake_outbox()
-        raise web.HTTPSeeOther(f"{PREFIX}/requests/{number}?{urllib.parse.urlencode({'done': outcome.staff_text})}")
+            await send_outcome(session, c, outcome, self.clock.now())
+        return await finish(request, number, outcome, f"staff web: {name} of #{number} by {staff.person.id}",
+                            self.detail_page, self.wake_outbox)
+
+
+async def send_outcome(session: AsyncSession, c: Community, outcome: ChangeOutcome, now: dt.datetime) -> None:
+    """A change made on the page: its messages, and the staff group told who did what (as a command would)."""
+    if not outcome.ok:
+        return
+    outgoing = list(outcome.outgoing)
+    group = c.staff_group()
+    if group is not None:
+        outgoing.append(Outgoing(group.channel, c.id, "group", group.id, outcome.staff_text))
+    await enqueue(session, outgoing, now=now)
+
+
+async def finish(request: web.Request, number: int, outcome: ChangeOutcome, what: str,
+                 detail_page: Callable[..., Any], wake_outbox: Callable[[], None]) -> web.Response:
+    """Back to the request's page: with the refusal (409 stale, 404 unknown, 400 otherwise), or
+    redirected with what was done (the outbox woken for its messages)."""
+    if not outcome.ok:
+        log.info("%s refused: %s", what, type(outcome.result).__name__)
+        status = 409 if isinstance(outcome.result, repo.Stale) else 404 if isinstance(
+            outcome.result, repo.NotFound) else 400
+        return await detail_page(request, ("err", outcome.staff_text), status)
+    wake_outbox()
+    raise web.HTTPSeeOther(f"{PREFIX}/requests/{number}?{urllib.parse.urlencode({'done': outcome.staff_text})}")

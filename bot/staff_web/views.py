@@ -16,11 +16,10 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from bot.staff_web.auth import Staff, StaffAuth
-from bot.staff_web.render import PREFIX, render
-from bot.staff_web.request_life import life_columns, life_details, life_filters
+from bot.staff_web.render import render
+from bot.staff_web.request_life import finish, life_columns, life_details, life_filters, send_outcome
 from config.community import Community
 from core.clock import Clock
-from core.message import Outgoing
 from handlers import texts as common_texts
 from handlers import texts_requests as texts
 from handlers.digest import CATEGORY_ORDER
@@ -32,7 +31,6 @@ from storage import requests_repo as repo
 from storage.db import Database
 from storage.models import OutboxMessage
 from storage.models_requests import OPEN_STATUSES, STATUSES, TIERS
-from storage.outbox_repo import enqueue
 
 log = logging.getLogger("linli.staff_web")
 
@@ -168,21 +166,9 @@ class RequestPages:
             outcome = await apply_change(session, c, number, action,
                                          actor=repo.Actor(staff.person.id, staff.person.name),
                                          now=now, note=note, expected_version=version, via_web=True)
-            if outcome.ok:
-                group = c.staff_group()
-                outgoing = list(outcome.outgoing)
-                if group is not None:
-                    outgoing.append(Outgoing(group.channel, c.id, "group", group.id, outcome.staff_text))
-                await enqueue(session, outgoing, now=self.clock.now())
-        if not outcome.ok:
-            log.info("staff web: change of #%s by %s refused: %s", number, staff.person.id,
-                     type(outcome.result).__name__)
-            status = 409 if isinstance(outcome.result, repo.Stale) else 400
-            if isinstance(outcome.result, repo.NotFound):
-                status = 404
-            return await self.detail_page(request, ("err", outcome.staff_text), status)
-        self.wake_outbox()
-        raise web.HTTPSeeOther(f"{PREFIX}/requests/{number}?{urllib.parse.urlencode({'done': outcome.staff_text})}")
+            await send_outcome(session, c, outcome, self.clock.now())
+        return await finish(request, number, outcome, f"staff web: change of #{number} by {staff.person.id}",
+                            self.detail_page, self.wake_outbox)
 
     @staticmethod
     def _recipient(c: Community, audience: str, target: str) -> str:
