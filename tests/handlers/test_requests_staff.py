@@ -231,11 +231,14 @@ async def test_concurrent_changes_by_two_staff_never_lose_one_silently(db_url: s
     now = REFERENCE_NOW + dt.timedelta(hours=1)
     outcomes: list[tuple[str, str]] = []
 
+    read = asyncio.Semaphore(0)  # released once by each task when it has read the request
+
     async def change(db: Database, actor: repo.Actor, status: str, note: str | None, gate: asyncio.Event) -> None:
         async with db.transaction() as session:
             current = await repo.get_request(session, "xingfuli", number)
             assert current is not None
             seen = current.version
+            read.release()
             await gate.wait()  # both have read the same version before either writes
             result = await repo.change_status(session, "xingfuli", number, status, actor=actor, now=now,
                                               note=note, expected_version=seen)
@@ -253,7 +256,8 @@ async def test_concurrent_changes_by_two_staff_never_lose_one_silently(db_url: s
             outcomes.clear()
             tasks = [asyncio.create_task(change(db_a, STAFF_A, "resolved", f"修好了{round_}", gate)),
                      asyncio.create_task(change(db_b, STAFF_B, "rejected", f"驳回{round_}", gate))]
-            await asyncio.sleep(0.05)
+            for _ in tasks:  # not a fixed sleep: on a loaded machine a task may take longer to read
+                await read.acquire()
             gate.set()
             await asyncio.gather(*tasks)
             kinds = sorted(kind for _, kind in outcomes)
