@@ -92,15 +92,16 @@ def throughput(messages: list[str], rounds: int) -> tuple[float, float, float, l
     return statistics.median(rates[0]), statistics.median(rates[1]), statistics.median(rates[2]), ratios
 
 
-def write_section(body: str) -> None:
-    """Replaces (or appends) this benchmark's section of BENCHMARKS.md, leaving the others alone."""
+def write_section(body: str, section: str = SECTION) -> None:
+    """Replaces (or appends) a benchmark's section of BENCHMARKS.md, leaving the others alone."""
     text = BENCHMARKS.read_text(encoding="utf-8") if BENCHMARKS.exists() else "# Benchmarks\n"
-    start = text.find(SECTION)
+    start = text.find(section)
     if start < 0:
         text = text.rstrip("\n") + "\n\n" + body
     else:
-        ends = [i for i in (text.find("\n## ", start + len(SECTION)), text.find("\n### ", start + len(SECTION)))
-                if i >= 0]
+        level = len(section) - len(section.lstrip("#"))  # a section ends at the next heading as high
+        ends = [i for depth in range(1, level + 1)
+                if (i := text.find("\n" + "#" * depth + " ", start + len(section))) >= 0]
         nxt = min(ends) if ends else -1
         text = text[:start] + body + (text[nxt + 1 :] if nxt >= 0 else "")
     BENCHMARKS.write_text(text.rstrip("\n") + "\n", encoding="utf-8")

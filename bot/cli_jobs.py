@@ -51,7 +51,8 @@ def _scheduler(settings, db, now: dt.datetime | None = None):  # type: ignore[no
 
     clock = FixedClock(now) if now is not None else SystemClock()
     # A command is no candidate for leadership: it runs what it is asked to and exits.
-    return Scheduler(db, load_directory(settings.config), clock, leadership=SoleProcess())
+    return Scheduler(db, load_directory(settings.config).with_public_url(settings.public_base_url), clock,
+                     leadership=SoleProcess())
 
 
 async def _ready(db) -> None:  # type: ignore[no-untyped-def]
@@ -109,9 +110,12 @@ async def _list(settings, now: dt.datetime | None) -> int:  # type: ignore[no-un
         widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
         for r in rows:
             print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1])
-        for periodic in scheduler.periodic:
-            print(f"{periodic.name}: every {int(periodic.every.total_seconds())} s, each community")
-        print(f"({len(rows) - 1} job(s) at {now.isoformat()}; they run in the process that holds the "
+        for job in scheduler.periodic:
+            for community in scheduler.directory.communities:
+                every = int(job.every_for(community).total_seconds())
+                span = f"{every // 60} min" if every % 60 == 0 else f"{every} s"
+                print(f"{job.name}  {community.id}  every {span}")
+        print(f"({len(rows) - 1} daily job(s) at {now.isoformat()}; they run in the process that holds the "
               "scheduler lock" + (f"; last runs unknown: {problem}" if problem else "") + ")")
         for community in scheduler.directory.communities:
             sources = {year: calendar_source(year, community.themes.calendar) for year in (now.year, now.year + 1)}
@@ -134,11 +138,8 @@ async def _run(settings, name: str, day: dt.date | None, community: str | None) 
     db = Database(settings.database_url)
     try:
         scheduler = _scheduler(settings, db)
-        try:
-            if scheduler.periodic_job(name) is None:
-                scheduler.job(name)
-        except KeyError as exc:
-            print(f"linli: {exc.args[0]}", file=sys.stderr)
+        if name not in scheduler.job_names():
+            print(f"linli: no job {name!r} (known: {', '.join(scheduler.job_names())})", file=sys.stderr)
             return 2
         await _ready(db)
         try:

@@ -68,7 +68,7 @@ async def _digest(settings, community_id: str | None, day: dt.date | None) -> in
     from storage.db import Database
     from storage.migrate import current_revision, head_revision, upgrade
 
-    directory = load_directory(settings.config)
+    directory = load_directory(settings.config).with_public_url(settings.public_base_url)
     communities = directory.communities
     if community_id is not None:
         found = directory.community(community_id)
@@ -89,8 +89,9 @@ async def _digest(settings, community_id: str | None, day: dt.date | None) -> in
         posts = []
         async with db.transaction() as session:
             for community in communities:
-                when = day or dt.datetime.now(ZoneInfo(community.timezone)).date()
-                posts.append(render_digest(await compute_digest(session, community, when)))
+                now = dt.datetime.now(ZoneInfo(community.timezone))
+                when = day or now.date()
+                posts.append(render_digest(await compute_digest(session, community, when, now=now)))
         print("\n\n".join(posts))
         return 0
     except SQLAlchemyError as exc:

@@ -1,4 +1,5 @@
-"""The timed jobs of a running bot, one line each: what is built for each community, and at what local time.
+"""The timed jobs of a running bot, one line each: what is built for each community, and at what local time
+(daily jobs), or how often (periodic jobs: the requests' overdue and 回访 checks).
 
 A job's `build` lives with its capability in handlers/ (the morning theme post in themes.py, booking
 reminders and volunteer lists in booking_schedule.py, the staff digest in digest.py); bot/scheduler.py
@@ -35,12 +36,14 @@ class DailyJob:
             at `day + 1`). Every Outgoing must carry an idempotency key that names the thing posted
             and its date (e.g. `remind:{booking}`); rows are inserted in the session's transaction.
         grace: how late a run may still happen (after downtime); later it is skipped and logged.
+        with_now: `build` also takes `now=` (the moment it runs): the digest measures ages with it.
     """
 
     name: str
     at: dt.time | Callable[[Community], dt.time]
     build: Build
     grace: dt.timedelta | Callable[[Community], dt.timedelta] = DEFAULT_GRACE
+    with_now: bool = False
 
     def time_for(self, community: Community) -> dt.time:
         return self.at(community) if callable(self.at) else self.at
@@ -51,23 +54,30 @@ class DailyJob:
 
 @dataclass(frozen=True)
 class PeriodicJob:
-    """A job that runs every `every` on the scheduler leader, for each community: what has come due
-    by now (staff notices scheduled for a time). Also run once when a process becomes the leader.
+    """A job that runs every so often on the scheduler leader, for each community: what has come due
+    by now (staff notices scheduled for a time, requests past their deadline, 回访 questions). Also
+    run once when a process becomes the leader (what fell due while no process led).
 
     Attributes:
         name: what operators type: `linli jobs run <name>` (runs it once, now).
-        every: how often.
-        build: `async (session, community, now) -> [Outgoing]` — the posts due at `now` (aware);
-            each with an idempotency key. It marks what it sent in the session's transaction, so
-            a second run finds nothing left.
+        every: how often: a duration, or a function of the community giving it (from config). The
+            scheduler runs the job at the shortest interval any community asks for.
+        build: `async (session, community, now) -> [Outgoing]` — what is due at `now` (aware). It must
+            claim what it acts on in the database in the session's transaction (a mark set, an
+            `UPDATE … WHERE mark IS NULL` that only one run can win) and key every Outgoing (e.g.
+            `overdue:{request}`), so that a rerun, two overlapping runs or a second process never
+            tell anyone twice.
         due_in: `async (session, now) -> {community id}` — the communities with something due, in
             one query, so a tick over a district's communities costs one query, not one each.
     """
 
     name: str
-    every: dt.timedelta
+    every: dt.timedelta | Callable[[Community], dt.timedelta]
     build: BuildDue
     due_in: Callable[[AsyncSession, dt.datetime], Awaitable[set[str]]] | None = None
+
+    def every_for(self, community: Community) -> dt.timedelta:
+        return self.every(community) if callable(self.every) else self.every
 
 
 THEME_JOB = DailyJob(
@@ -97,7 +107,7 @@ def default_daily_jobs() -> list[DailyJob]:
         # Each session morning, the volunteer team gets the day's list.
         DailyJob("day_lists", at=lambda c: c.day_list_time, build=team_day_lists),
         # The staff group's summary of requests.
-        DailyJob("digest", at=lambda c: c.digest_time, build=daily_digest),
+        DailyJob("digest", at=lambda c: c.digest_time, build=daily_digest, with_now=True),
         # Once a year, staff are told that the coming year's official holiday schedule is missing.
         DailyJob("calendar_notice", at=lambda c: c.digest_time, build=provisional_calendar_notice),
         # Messages kept for staff (待确认) older than unsure.keep_days, or beyond unsure.max_pending, go.
@@ -111,11 +121,20 @@ def default_daily_jobs() -> list[DailyJob]:
 
 
 def default_periodic_jobs() -> list[PeriodicJob]:
-    """Jobs that run every so often on the scheduler leader (imported lazily)."""
+    """Jobs that run every so often on the scheduler leader (imported lazily, like the daily ones)."""
     from handlers.notices import due_notices
+    from handlers.request_followup import followups_due
+    from handlers.request_overdue import overdue_check
     from storage.notices_repo import communities_due
+
+    def every(community: Community) -> dt.timedelta:
+        return dt.timedelta(minutes=community.requests.check_every_minutes)
 
     return [
         # Staff notices scheduled for a time ("定时 明天 8:00") go out within a minute of it.
         PeriodicJob("notices", every=dt.timedelta(seconds=30), build=due_notices, due_in=communities_due),
+        # Open requests past their deadline climb one tier; staff and the owner are told, once.
+        PeriodicJob("overdue", every=every, build=overdue_check),
+        # 回访: resolved requests' reporters are asked whether it is really solved, once.
+        PeriodicJob("followup", every=every, build=followups_due),
     ]

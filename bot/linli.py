@@ -105,7 +105,7 @@ class Linli:
 
 def build_linli(settings: Settings, *, clock: Clock | None = None, understand: Understand | None = None,
                 directory: Directory | None = None) -> Linli:
-    directory = directory or load_directory(settings.config)
+    directory = (directory or load_directory(settings.config)).with_public_url(settings.public_base_url)
     check_exposure(settings)
     check_demo_passwords(settings, directory)
     clock = clock or SystemClock()

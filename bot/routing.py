@@ -106,22 +106,29 @@ def default_handlers() -> list[Handler[Any]]:
     from handlers.menu import HelpHandler, MenuHandler
     from handlers.notices import NoticeHandler, NoticeReplyHandler
     from handlers.queries import TodayActivityHandler
+    from handlers.request_also import AlsoChoiceHandler, AlsoReplyHandler
     from handlers.request_commands import StaffCommandHandler
-    from handlers.requests import AlsoReplyHandler, RequestHandler
+    from handlers.request_followup import FollowupReplyHandler
+    from handlers.request_status import RequestStatusHandler
+    from handlers.requests import HazardHandler, RequestHandler
     from handlers.staff_sessions import StaffSessionsHandler
     from handlers.unsure import UnsureHandler
     from handlers.volunteers import VolunteerAbsenceHandler, VolunteerSessionsHandler
 
     return [
         AttachmentHandler(),  # a photo or location on its own joins the sender's request (never an answer)
-        StaffCommandHandler(),  # "#12 已解决 …" whatever the classifier thinks it mentions
+        StaffCommandHandler(),  # "#12 已解决 …", "代报 …", "我的工单": whatever the classifier thinks it mentions
         NoticeHandler(),  # "通知 全部居民群 明天停水…" from staff: a preview first
         NoticeReplyHandler(),  # "确认" / "定时 明天 8:00" / "取消" to the author's notice preview
         CheckInHandler(),  # "到场 VT83QX" from staff or the session's volunteers
         VolunteerSessionsHandler(),  # "场次名单" from a volunteer: their team's sessions, privately
         StaffSessionsHandler(),  # "加场 理发 12月6日 14:00-16:00 10人", "关闭场次 12" …
         BookingReplyHandler(),  # "1" / "周六那个" / "算了" to a pending booking question, else falls through
+        AlsoChoiceHandler(),  # "1" / "第二个" to "which one did you mean?", else falls through
+        FollowupReplyHandler(),  # 满意 / 一般 / 不满意 / 没修好 to a 回访 question
+        HazardHandler(),  # an emergency (or a question about one) whatever its label, from residents
         HelpHandler(),  # "帮助" / "你能做什么" / "怎么用" as a whole message: the menu
+        RequestStatusHandler(),  # "我的报修", "我报的楼道灯修好了没": never a new request
         VolunteerAbsenceHandler(),  # "12月5号的理发我有事去不了" from a volunteer: never a resident's cancel
         AvailabilityQuestionHandler(),  # "周六能理发吗", "今天有义诊吗": places left and an offer, no booking
         ActivityQuestionHandler(),  # "下周三是什么主题日", "国庆有活动吗", "这周五清洁日几点集合"
@@ -130,8 +137,8 @@ def default_handlers() -> list[Handler[Any]]:
         MyBookingsHandler(),
         CancelBookingHandler(),  # also "取消 K7P3QX" whatever the label
         UnsureHandler(),  # unaddressed, may be a request, not sure: no reply, kept for staff (待确认)
-        RequestHandler(),
-        AlsoReplyHandler(),  # "+1" after a recent request; otherwise chit-chat, no reply
+        AlsoReplyHandler(),  # "+1" / "我家也是" / "同问": joins what it answers; alone, chit-chat
+        RequestHandler(),  # residents' reports; never from staff or in staff / volunteer groups
         AttachmentWithTextHandler(),  # a photo with words nobody else took ("你们看看")
         AddressedExitHandler(),  # "@社区小助手 算了" with nothing pending: "好的"
         MenuHandler(),  # addressed (@ or a private chat) and nothing above answered: the menu

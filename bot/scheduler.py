@@ -121,8 +121,8 @@ class Scheduler:
         self.directory = directory
         self.clock = clock
         self.jobs = list(default_daily_jobs() if jobs is None else jobs)
-        # A caller that names its daily jobs (a test, a command) gets only the periodic ones it names.
-        self.periodic = list(periodic if periodic is not None else default_periodic_jobs() if jobs is None else [])
+        # Periodic jobs run unless the caller names its own (an empty list: none).
+        self.periodic = list(default_periodic_jobs() if periodic is None else periodic)
         names = [j.name for j in self.jobs] + [j.name for j in self.periodic]
         if len(set(names)) != len(names):
             raise ValueError(f"daily job names must be unique: {names}")
@@ -145,11 +145,14 @@ class Scheduler:
             for community in self.directory.communities
         ]
 
+    def job_names(self) -> list[str]:
+        return [j.name for j in self.jobs] + [j.name for j in self.periodic]
+
     def job(self, name: str) -> DailyJob:
         for job in self.jobs:
             if job.name == name:
                 return job
-        known = ", ".join([j.name for j in self.jobs] + [j.name for j in self.periodic])
+        known = ", ".join(self.job_names())
         raise KeyError(f"no daily job {name!r} (known: {known})")
 
     def periodic_job(self, name: str) -> PeriodicJob | None:
@@ -207,23 +210,12 @@ class Scheduler:
             communities = [c for c in communities if c.id in due]
         results = []
         for target in communities:
-            now = self.clock.now().astimezone(ZoneInfo(target.timezone))
             try:
-                async with self.db.transaction() as session:
-                    posts = await job.build(session, target, now)
-                    unkeyed = [o for o in posts if not o.idempotency_key]
-                    if unkeyed:
-                        raise ValueError(f"timed posts need an idempotency key; {len(unkeyed)} have none")
-                    queued = await enqueue(session, posts, now=now)
+                results.append(await self.run_periodic(job, target))
             except Exception as exc:  # one community's failure must not hold up the others
                 log.exception("%s for %s failed", name, target.id)
+                now = self.clock.now().astimezone(ZoneInfo(target.timezone))
                 results.append(JobRun(name, target.id, now.date(), "failed", note=repr(exc)))
-                continue
-            if queued:
-                log.info("%s for %s: %d post(s), %d newly queued", name, target.id, len(posts), queued)
-                if self.on_outbox is not None:
-                    self.on_outbox()
-            results.append(JobRun(name, target.id, now.date(), "done", len(posts), queued))
         return results
 
     async def catch_up(self) -> list[JobRun]:
@@ -255,7 +247,10 @@ class Scheduler:
 
     async def _run(self, planned: PlannedJob, day: dt.date, now: dt.datetime) -> JobRun:
         async with self.db.transaction() as session:
-            posts = await planned.job.build(session, planned.community, day)
+            if planned.job.with_now:
+                posts = await planned.job.build(session, planned.community, day, now=now)  # type: ignore[call-arg]
+            else:
+                posts = await planned.job.build(session, planned.community, day)
             unkeyed = [o for o in posts if not o.idempotency_key]
             if unkeyed:
                 raise ValueError(f"scheduled posts need an idempotency key; {len(unkeyed)} have none "
@@ -267,6 +262,21 @@ class Scheduler:
         log.info("%s for %s on %s: %d post(s), %d newly queued", planned.job.name, planned.community.id,
                  day, len(posts), queued)
         return JobRun(planned.job.name, planned.community.id, day, "done", len(posts), queued)
+
+    async def run_periodic(self, job: PeriodicJob, community: Community) -> JobRun:
+        """One run of a periodic job for one community, now (in the community's time zone)."""
+        now = self.clock.now().astimezone(ZoneInfo(community.timezone))
+        async with self.db.transaction() as session:
+            posts = await job.build(session, community, now)
+            unkeyed = [o for o in posts if not o.idempotency_key]
+            if unkeyed:
+                raise ValueError(f"periodic posts need an idempotency key; {len(unkeyed)} have none")
+            queued = await enqueue(session, posts, now=now)
+        if queued and self.on_outbox is not None:
+            self.on_outbox()
+        if posts:
+            log.info("%s for %s: %d post(s), %d newly queued", job.name, community.id, len(posts), queued)
+        return JobRun(job.name, community.id, now.date(), "done", len(posts), queued)
 
     async def _skip(self, planned: PlannedJob, day: dt.date, now: dt.datetime, late: dt.timedelta) -> JobRun:
         minutes = late // dt.timedelta(minutes=1)
@@ -333,8 +343,11 @@ class Scheduler:
                 misfire_grace_time=max(int(planned.grace.total_seconds()), int(ON_TIME.total_seconds())),
             )
         for periodic in self.periodic:
-            aps.add_job(self.tick, IntervalTrigger(seconds=periodic.every.total_seconds()), args=[periodic.name],
-                        id=periodic.name, name=periodic.name, coalesce=True, max_instances=1)
+            # One interval job per periodic job, at the shortest interval any community asks for.
+            every = min((periodic.every_for(c) for c in self.directory.communities), default=None)
+            if every is not None:
+                aps.add_job(self.tick, IntervalTrigger(seconds=every.total_seconds()), args=[periodic.name],
+                            id=periodic.name, name=periodic.name, coalesce=True, max_instances=1)
         aps.add_listener(self._on_missed, EVENT_JOB_MISSED)
         aps.start()
         self._aps = aps

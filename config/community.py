@@ -10,6 +10,21 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from config.request_rules import (
+    DEFAULT_CATEGORY_WORDS,
+    DEFAULT_COMMAND_WORDS,
+    DEFAULT_MY_TASKS_WORDS,
+    DEFAULT_NOT_FIXED_CUES,
+    DEFAULT_PROXY_WORDS,
+    DEFAULT_SATISFACTION_WORDS,
+    DEFAULT_STATUS_CUES,
+    Deadline,
+    EmergencyNumber,
+    StreetContacts,
+    UrgentCue,
+    WorkingTime,
+)
+
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 WEEKDAY_NAMES_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
 
@@ -33,7 +48,8 @@ class Grid(_Model):
 class Group(_Model):
     id: str
     name: str
-    kind: Literal["residents", "staff", "volunteers"]
+    # street: the street office's group, told of requests escalated to the street tier.
+    kind: Literal["residents", "staff", "volunteers", "street"]
     buildings: list[int] = Field(default_factory=list)
     theme_posts: bool = True  # per-group opt-out of the morning theme post
     # The channel whose sender delivers timed posts (morning theme …) to this group: "sim" (the web
@@ -217,6 +233,8 @@ class Themes(_Model):
 
 
 Tier = Literal["grid", "community", "street"]
+# Where links point when neither the community file nor LINLI_PUBLIC_URL says (a process on its defaults).
+DEFAULT_STAFF_WEB_URL = "http://127.0.0.1:8080/staff"
 
 
 class FaqEntry(_Model):
@@ -236,24 +254,98 @@ class RequestRules(_Model):
         "elderly_care": "community", "safety": "community", "policy": "community"})
     # ... and words that raise it (the highest tier whose cue occurs wins).
     tier_cues: dict[Tier, list[str]] = Field(default_factory=dict)
-    # Hazards that alert the staff group at once; a cue right after a "what if" word does not.
-    urgent_cues: list[str] = Field(default_factory=list)
+    # Emergencies that alert the staff group at once (config/request_rules.py `UrgentCue`: words
+    # alone, or word sets together); a bare word is a cue of its own. A cue right after a "what if"
+    # word (within `hypothetical_within` characters) is a worry, not an emergency.
+    urgent_cues: list[UrgentCue] = Field(default_factory=list)
     hypothetical_cues: list[str] = Field(default_factory=lambda: ["万一", "要是", "如果", "假如", "怕"])
+    hypothetical_within: int = Field(default=6, ge=1)
+    # A question about a hazard ("…应该打什么电话", "怎么检查燃气泄漏") is answered, not filed,
+    # unless the message says it is happening now (`present_cues`, or a place).
+    hazard_question_cues: list[str] = Field(default_factory=lambda: [
+        "打什么电话", "打哪个电话", "什么电话", "哪个电话", "电话是多少", "电话多少", "打几号", "怎么检查", "如何检查",
+        "怎么判断", "如何判断", "怎么预防", "如何预防", "注意什么", "注意哪些", "怎么处理", "怎么办", "咋办", "找谁"])
+    present_cues: list[str] = Field(default_factory=lambda: [
+        "了", "快来", "救命", "现在", "正在", "赶紧", "马上", "刚才", "刚刚", "着呢", "!"])
+
+    @field_validator("urgent_cues", mode="before")
+    @classmethod
+    def _bare_words_are_cues(cls, value: Any) -> Any:
+        """Older files list bare words (`urgent_cues: [燃气味, 着火]`): each alone is enough."""
+        if not isinstance(value, list):
+            return value
+        words = [v for v in value if isinstance(v, str)]
+        rest = [v for v in value if not isinstance(v, str)]
+        return rest + ([{"id": "words", "words": words}] if words else [])
+
     # Same category and building within this window: one request, more residents affected.
     merge_window_minutes: int = Field(default=120, ge=0)
     # "+1" / "我家也是" joins the group's latest request when it is at most this old.
     also_window_minutes: int = Field(default=120, ge=0)
+    # ... and when several were reported in the group that long, the one reported in the last
+    # `also_recent_minutes` if it is the only one; otherwise the resident is asked which.
+    also_recent_minutes: int = Field(default=10, ge=0)
     also_cues: list[str] = Field(default_factory=lambda: [
-        "+1", "同上", "我家也", "我们家也", "我们也", "俺家也", "我这也", "我这边也", "我们这也", "我也是", "也是这样"])
+        "+1", "同上", "我家也", "我们家也", "我们也", "俺家也", "我这也", "我这边也", "我们这也", "我也是", "也是这样",
+        "同问"])
     policy_team: str | None = None  # who answers policy questions the FAQ cannot
     faq: list[FaqEntry] = Field(default_factory=list)
     weekly_digest_weekday: Literal[WEEKDAYS] = "sunday"  # type: ignore[valid-type]
     oldest_open_in_digest: int = Field(default=5, ge=0)
     staff_session_minutes: int = Field(default=480, ge=1)
-    staff_web_url: str = "http://127.0.0.1:8080/staff"  # linked from digests and urgent alerts
+    # Linked from digests and alerts. Unset (""): LINLI_PUBLIC_URL + "/staff" (bot/linli.py fills it in).
+    staff_web_url: str = ""
+    # What a problem is about, per category: one request is one object at one place (楼道灯 is
+    # not 门禁). category -> object -> the words that name it.
+    objects: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
+    # Deadlines per category, and "urgent" for urgent requests of any category; working time.
+    deadlines: dict[str, Deadline] = Field(default_factory=dict)
+    working_time: WorkingTime = Field(default_factory=WorkingTime)
+    # The street office: who gets requests escalated to the street tier.
+    street_contacts: StreetContacts = Field(default_factory=StreetContacts)
+    # 回访: this long after a request is resolved its reporters are asked whether it is really
+    # solved and how satisfied they are (0: never); their answer is awaited `followup_answer_days`.
+    followup_after_hours: float = Field(default=24, ge=0)
+    followup_answer_days: int = Field(default=3, ge=1)
+    # How often the overdue and 回访 checks run (a scheduler job of the leader process).
+    check_every_minutes: int = Field(default=5, ge=1)
+    # Words of commands and answers (config/request_rules.py has the defaults).
+    command_words: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_COMMAND_WORDS))
+    proxy_words: list[str] = Field(default_factory=lambda: list(DEFAULT_PROXY_WORDS))
+    my_tasks_words: list[str] = Field(default_factory=lambda: list(DEFAULT_MY_TASKS_WORDS))
+    status_cues: list[str] = Field(default_factory=lambda: list(DEFAULT_STATUS_CUES))
+    not_fixed_cues: list[str] = Field(default_factory=lambda: list(DEFAULT_NOT_FIXED_CUES))
+    satisfaction_words: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_SATISFACTION_WORDS))
+    category_words: dict[str, list[str]] = Field(default_factory=lambda: dict(DEFAULT_CATEGORY_WORDS))
     # A photo or location a resident sends joins their open request reported at most this many
     # minutes before, or waits this long for the report that follows (handlers/attachments.py).
     attachment_window_minutes: int = Field(default=10, ge=0)
+
+    def category_named(self, word: str) -> str | None:
+        """The category a staff member means ("报修", "卫生", "repair"), or None."""
+        word = word.strip().lower()
+        return next((c for c, words in self.category_words.items() if word in words), None)
+
+    @property
+    def web_url(self) -> str:
+        """The staff page's address for links: `staff_web_url`, else the local default."""
+        return (self.staff_web_url or DEFAULT_STAFF_WEB_URL).rstrip("/")
+
+    @field_validator("command_words")
+    @classmethod
+    def _known_command_actions(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        unknown = sorted(set(value) - set(DEFAULT_COMMAND_WORDS))
+        if unknown:
+            raise ValueError(f"unknown command action(s) {unknown}; known: {sorted(DEFAULT_COMMAND_WORDS)}")
+        return {**DEFAULT_COMMAND_WORDS, **value}
+
+    @field_validator("satisfaction_words")
+    @classmethod
+    def _marks_1_to_5(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = sorted(word for word, mark in value.items() if not 1 <= mark <= 5)
+        if bad:
+            raise ValueError(f"satisfaction marks are 1-5: {bad}")
+        return value
 
 
 class MenuRules(_Model):
@@ -315,6 +407,8 @@ class Community(_Model):
     unsure: UnsureRules = Field(default_factory=UnsureRules)
     attendance: Attendance = Field(default_factory=Attendance)
     weekly_report: WeeklyReport = Field(default_factory=WeeklyReport)
+    # Numbers residents are given when they ask about a hazard (and in urgent acknowledgments).
+    emergency_numbers: list[EmergencyNumber] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod
@@ -352,11 +446,21 @@ class Community(_Model):
     def service(self, service_id: str) -> Service | None:
         return next((s for s in self.services if s.id == service_id), None)
 
-    def staff_ids(self) -> set[str]:
-        return {p.id for p in self.people if p.role == "staff"}
+    def staff_ids(self) -> frozenset[str]:
+        """Configured staff (asked of nearly every message: built once, with the people list)."""
+        return _cached(self, "staff_ids", (self.people,),
+                       lambda: frozenset(p.id for p in self.people if p.role == "staff"))
 
     def staff_group(self) -> Group | None:
         return next((g for g in self.groups if g.kind == "staff"), None)
+
+    def street_group(self) -> Group | None:
+        """The street office's group (`requests.street_contacts.group`), if any."""
+        gid = self.requests.street_contacts.group
+        return self.group(gid) if gid else None
+
+    def emergency_number(self, number_id: str) -> EmergencyNumber | None:
+        return next((n for n in self.emergency_numbers if n.id == number_id), None)
 
     def grid_for_building(self, building: int | None) -> Grid | None:
         if building is None:
@@ -387,8 +491,8 @@ def _listed_members(community: Community) -> dict[str, int]:
     return _cached(community, "listed_members", (community.people,), count)
 
 
-def _cached(model: BaseModel, name: str, sources: tuple[list[Any], ...], build: Callable[[], Any]) -> Any:
-    """What `build` derives from `sources` (lists the model holds), kept in the model's __dict__.
+def cached_on(model: BaseModel, name: str, sources: tuple[object, ...], build: Callable[[], Any]) -> Any:
+    """What `build` derives from `sources` (lists or dicts the model holds), kept in the model's __dict__.
 
     Not a pydantic field or private attribute: it takes no part in validation, dumps or equality.
     A copy (`model_copy(update=...)`) inherits the entry but not the lists, so the entry is used
@@ -399,6 +503,9 @@ def _cached(model: BaseModel, name: str, sources: tuple[list[Any], ...], build: 
     if cached is None or any(old is not new for old, new in zip(cached[0], sources, strict=True)):
         cached = model.__dict__[key] = (sources, build())
     return cached[1]
+
+
+_cached = cached_on  # the lookups above (a derived index, a compiled matcher) read through it
 
 
 class CommunityFile(_Model):
@@ -417,6 +524,16 @@ class Directory:
 
     def community(self, community_id: str) -> Community | None:
         return next((c for c in self.communities if c.id == community_id), None)
+
+    def with_public_url(self, public_url: str) -> Directory:
+        """The same communities, each linking to `public_url`/staff unless its file sets `staff_web_url`."""
+        base = public_url.rstrip("/")
+        communities = [
+            c if c.requests.staff_web_url else
+            c.model_copy(update={"requests": c.requests.model_copy(update={"staff_web_url": f"{base}/staff"})})
+            for c in self.communities
+        ]
+        return Directory(communities, source=self.source)
 
     def find_group(self, group_id: str) -> tuple[Community, Group] | None:
         return self._group_index.get(group_id)

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from config.community import MAX_HOLIDAY_DAYS, CommunityFile, ConfigError, Directory, HolidayCalendar
+from config.community import MAX_HOLIDAY_DAYS, Community, CommunityFile, ConfigError, Directory, HolidayCalendar
 
 
 class _Loader(yaml.SafeLoader):
@@ -104,8 +104,41 @@ def _cross_reference_errors(data: CommunityFile) -> list[tuple[tuple[Any, ...], 
             if theme.team is not None and theme.team not in team_ids:
                 errors.append(((*base, "themes", "weekly", day, "team"), f"unknown team {theme.team!r}"))
         errors.extend(_holiday_calendar_errors((*base, "themes", "calendar"), c.themes.calendar))
+        errors.extend(_request_rule_errors(base, c, group_ids, person_ids))
         if c.staff_group() is None:
             errors.append(((*base, "groups"), "a community needs one group of kind 'staff'"))
+    return errors
+
+
+def _request_rule_errors(base: tuple[Any, ...], c: Community, group_ids: set[str],
+                         person_ids: set[str]) -> list[tuple[tuple[Any, ...], str]]:
+    """Numbers, categories, groups and people the request rules name must exist."""
+    errors: list[tuple[tuple[Any, ...], str]] = []
+    rules = (*base, "requests")
+    categories = set(c.requests.category_tiers)
+    numbers = {n.id for n in c.emergency_numbers}
+    for ui, cue in enumerate(c.requests.urgent_cues):
+        for k, number in enumerate(cue.numbers):
+            if number not in numbers:
+                errors.append(((*rules, "urgent_cues", ui, "numbers", k), f"unknown emergency number {number!r}"))
+        if cue.category not in categories:
+            errors.append(((*rules, "urgent_cues", ui, "category"), f"unknown category {cue.category!r}"))
+    for key in c.requests.deadlines:
+        if key != "urgent" and key not in categories:
+            errors.append(((*rules, "deadlines", key), f"unknown category {key!r} (or 'urgent')"))
+    for key in c.requests.objects:
+        if key not in categories:
+            errors.append(((*rules, "objects", key), f"unknown category {key!r}"))
+    street = c.requests.street_contacts
+    if street.group is not None:
+        group = c.group(street.group)
+        if street.group not in group_ids:
+            errors.append(((*rules, "street_contacts", "group"), f"unknown group {street.group!r}"))
+        elif group is not None and group.kind != "street":
+            errors.append(((*rules, "street_contacts", "group"), f"group {street.group!r} is not of kind 'street'"))
+    for k, person in enumerate(street.people):
+        if person not in person_ids:
+            errors.append(((*rules, "street_contacts", "people", k), f"unknown person {person!r}"))
     return errors
 
 

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8080
+    # The address people reach this deployment at (e.g. https://linli.example.org behind nginx):
+    # digests and alerts link to its /staff pages. Unset: http://HOST:PORT, right only on one machine.
+    public_url: str | None = None
     database_url: str = "sqlite+aiosqlite:///linli.db"
     config: Path = DEFAULT_COMMUNITY_FILE
     timezone: str = "Asia/Shanghai"
@@ -167,6 +170,22 @@ class Settings(BaseSettings):
             raise ValueError("inbox_retention_days must be far longer than callback_max_age_seconds: a replayed "
                              "callback must meet either the timestamp check or its stored inbox row")
         return self
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_http(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError(f"public_url must start with http:// or https://: {value!r}")
+        return value.rstrip("/") if value else None
+
+    @property
+    def public_base_url(self) -> str:
+        """`public_url`, else derived from where this process listens (a wildcard host as 127.0.0.1)."""
+        if self.public_url:
+            return self.public_url
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}"
 
     @property
     def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:

@@ -116,15 +116,16 @@ class Context:
         return self.message.sender_role == "staff" and self.message.sender_id in self.community.staff_ids()
 
     def staff_gate(self, *, refusal: str, wrong_place: str, command: str) -> bool:
-        """True when a staff command may run here: from configured staff, in the staff group or a
-        private chat (its answers show residents' details). Otherwise answers why not."""
+        """True when a staff command may run here: from configured staff, in the staff group, the
+        street office's group or a private chat (its answers show residents' details). Otherwise
+        answers why not."""
         m = self.message
         if not self.is_staff:
             log.warning("%s command from non-staff %s refused", command, m.sender_id)
             self.reply(refusal)
             return False
-        staff_group = self.community.staff_group()
-        if m.group_id is not None and (staff_group is None or m.group_id != staff_group.id):
+        group = self.community.group(m.group_id) if m.group_id is not None else None
+        if m.group_id is not None and (group is None or group.kind not in ("staff", "street")):
             self.reply(wrong_place)
             return False
         return True

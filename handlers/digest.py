@@ -1,4 +1,6 @@
-"""The staff digest: new, resolved and open requests by category, tier and grid — counted by SQL.
+"""The staff digest: overdue requests first, then urgent ones; new, resolved and open requests by
+category, tier and grid (only the community's real grids) — counted by SQL; the share resolved on
+time and the residents' satisfaction (回访).
 
 Every number comes from a GROUP BY over an index that leads with the community and a time or
 the status (storage/models_requests.py), so a day's digest stays well under a second over a
@@ -21,13 +23,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from config.community import WEEKDAYS, Community
 from core.message import Outgoing
 from handlers import texts_requests as texts
+from handlers.deadlines import due_text
 from handlers.privacy import masked_excerpt
 from handlers.requests import grid_name
 from handlers.service_hours import week_hours_line
 from nlp.location import Location
-from storage.models_requests import OPEN_STATUSES, TIERS, Request
+from storage.models_requests import OPEN_STATUSES, TIERS, Request, RequestReporter
 
 URGENT_LISTED = 10
+OVERDUE_LISTED = 10
+SATISFACTION_DAYS = 7
+# Requests whose grid is no grid of the community file (filed in a private chat, or from a group
+# whose buildings span several grids) are counted under this key, never as a "grid" of their own.
+NO_GRID = ""
 CATEGORY_ORDER = tuple(texts.CATEGORY_NAMES)
 
 
@@ -52,6 +60,16 @@ class Item:
     where: str
     age_seconds: float
     text: str  # masked excerpt
+    due_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Satisfaction:
+    """The residents' answers to 回访 over some days: how many, the mean mark, how many satisfied (4-5)."""
+
+    count: int = 0
+    mean: float = 0.0
+    satisfied: int = 0
 
 
 @dataclass
@@ -64,7 +82,12 @@ class Digest:
     by_tier: dict[str, Counts] = field(default_factory=dict)
     by_grid: dict[str, Counts] = field(default_factory=dict)
     urgent: list[Item] = field(default_factory=list)
+    overdue: list[Item] = field(default_factory=list)
+    overdue_count: int = 0
     oldest: list[Item] = field(default_factory=list)
+    on_time: int = 0  # of the requests resolved that day with a deadline, those resolved by it
+    with_deadline: int = 0
+    satisfaction: Satisfaction = field(default_factory=Satisfaction)
     week_start: dt.date | None = None
     week: dict[str, int] | None = None  # requests per category this week (weekly digest only)
     volunteer_hours: str | None = None  # the week's service hours per team (weekly digest only)
@@ -111,17 +134,51 @@ async def _oldest_urgent(session: AsyncSession, limit: int, *conditions: object)
 
 
 def _item(request: Request, community: Community, as_of: dt.datetime) -> Item:
-    where = Location(request.building, request.unit, None).describe() or grid_name(community, request.grid)
+    """A listed request; its age counts from when it was reported."""
+    where = Location(request.building, request.unit, None).describe() or (
+        grid_name(community, request.grid) if _grid_key(community, request.grid) else texts.DIGEST_NO_GRID)
     return Item(request.id, request.category, where, max(0.0, (as_of - request.created_at).total_seconds()),
-                masked_excerpt(request.text, 30))
+                masked_excerpt(request.text, 30), request.due_at)
+
+
+def _grid_key(community: Community, grid: str) -> str:
+    return grid if any(g.id == grid for g in community.grids) else NO_GRID
+
+
+async def _overdue(session: AsyncSession, as_of: dt.datetime, *conditions: object) -> tuple[int, list[Request]]:
+    """How many open requests are past their deadline at `as_of`, and the longest overdue of them."""
+    late = (*conditions, Request.due_at < as_of)
+    count = await session.scalar(select(func.count()).select_from(Request).where(*late)) or 0
+    ids = (await session.scalars(select(Request.id).where(*late).order_by(Request.due_at, Request.id)
+                                 .limit(OVERDUE_LISTED))).all() if count else []
+    return count, await _rows_in_order(session, ids)
+
+
+async def satisfaction(session: AsyncSession, community: Community, start: dt.datetime,
+                       end: dt.datetime) -> Satisfaction:
+    """The 回访 marks residents gave between `start` and `end`."""
+    row = (await session.execute(
+        select(func.count(RequestReporter.satisfaction), func.avg(RequestReporter.satisfaction),
+               func.count(RequestReporter.satisfaction).filter(RequestReporter.satisfaction >= 4))
+        .join(Request, Request.id == RequestReporter.request_id)
+        .where(Request.community == community.id, RequestReporter.rated_at >= start,
+               RequestReporter.rated_at < end))).one()
+    count, mean, satisfied = row
+    return Satisfaction(int(count or 0), float(mean or 0.0), int(satisfied or 0))
 
 
 async def compute_digest(session: AsyncSession, community: Community, day: dt.date, *,
-                         as_of: dt.datetime | None = None, weekly: bool | None = None) -> Digest:
-    """The numbers of `day` (community-local). Open counts are those still open, filed by the end of `day`."""
+                         as_of: dt.datetime | None = None, now: dt.datetime | None = None,
+                         weekly: bool | None = None) -> Digest:
+    """The numbers of `day` (community-local). Open counts are those still open, filed by the end of `day`.
+
+    Ages and overdue marks are as of `as_of`: by default the time the digest is posted that day, or
+    `now` when that is earlier (a digest asked for in the morning says "5 分钟", not "7 小时")."""
     start, end = day_bounds(community, day)
-    if as_of is None:  # ages as of the time the digest is posted that day
+    if as_of is None:
         as_of = dt.datetime.combine(day, community.digest_time, tzinfo=ZoneInfo(community.timezone))
+        if now is not None and start <= now < as_of:
+            as_of = now
     digest = Digest(community, day, as_of)
     cid = Request.community == community.id
     is_open = Request.status.in_(OPEN_STATUSES)
@@ -132,7 +189,8 @@ async def compute_digest(session: AsyncSession, community: Community, day: dt.da
     )
     for attr, rows in parts:
         for category, tier, grid, count in rows:
-            for key, table in ((category, digest.by_category), (tier, digest.by_tier), (grid, digest.by_grid)):
+            for key, table in ((category, digest.by_category), (tier, digest.by_tier),
+                               (_grid_key(community, grid), digest.by_grid)):
                 counts = table.setdefault(key, Counts())
                 setattr(counts, attr, getattr(counts, attr) + count)
             setattr(digest.total, attr, getattr(digest.total, attr) + count)
@@ -140,6 +198,13 @@ async def compute_digest(session: AsyncSession, community: Community, day: dt.da
     urgent = await _oldest_urgent(session, URGENT_LISTED, cid, Request.urgent == True, is_open,  # noqa: E712
                                   Request.created_at < end)
     digest.urgent = [_item(r, community, as_of) for r in urgent]
+    digest.overdue_count, overdue = await _overdue(session, as_of, cid, is_open, Request.created_at < end)
+    digest.overdue = [_item(r, community, as_of) for r in overdue]
+    resolved = (await session.execute(select(Request.resolved_at, Request.due_at).where(
+        cid, Request.resolved_at >= start, Request.resolved_at < end, Request.due_at.is_not(None)))).all()
+    digest.with_deadline = len(resolved)
+    digest.on_time = sum(1 for done, due in resolved if done <= due)
+    digest.satisfaction = await satisfaction(session, community, end - dt.timedelta(days=SATISFACTION_DAYS), end)
     listed = community.requests.oldest_open_in_digest
     if listed:
         oldest = await _oldest_open(session, listed, cid, is_open, Request.created_at < end)
@@ -168,7 +233,7 @@ def _ordered(table: dict[str, Counts], order: Sequence[str]) -> list[tuple[str, 
 
 
 def weekly_chart_url(community: Community, week_start: dt.date) -> str:
-    return f"{community.requests.staff_web_url}/charts/weekly.png?end={week_start + dt.timedelta(days=6)}"
+    return f"{community.requests.web_url}/charts/weekly.png?end={week_start + dt.timedelta(days=6)}"
 
 
 def render_digest(digest: Digest) -> str:
@@ -178,6 +243,10 @@ def render_digest(digest: Digest) -> str:
              texts.digest_totals(digest.total.new, digest.total.resolved, digest.total.open)]
     if not digest.total.any and not digest.urgent:
         lines.append(texts.DIGEST_NOTHING)
+    if digest.overdue:
+        lines.append(texts.digest_overdue_head(digest.overdue_count))
+        lines += [texts.digest_overdue_item(i.id, i.category, i.where, due_text(c, i.due_at), i.text)
+                  for i in digest.overdue]
     if digest.urgent:
         lines.append(texts.digest_urgent_head(len(digest.urgent)))
         lines += [texts.digest_item(i.id, i.category, i.where, texts.age_text(i.age_seconds), i.text)
@@ -186,10 +255,16 @@ def render_digest(digest: Digest) -> str:
         cats = [f"{texts.category_name(k)} {v.text()}" for k, v in _ordered(digest.by_category, CATEGORY_ORDER)]
         tiers = [f"{texts.TIER_NAMES.get(k, k)} {v.text()}" for k, v in _ordered(digest.by_tier, TIERS)]
         grid_ids = [g.id for g in c.grids]
-        grids = [f"{grid_name(c, k)} {v.text()}" for k, v in _ordered(digest.by_grid, grid_ids)]
+        grids = [f"{grid_name(c, k) if k != NO_GRID else texts.DIGEST_NO_GRID} {v.text()}"
+                 for k, v in _ordered(digest.by_grid, [*grid_ids, NO_GRID])]
         lines.append(f"{texts.DIGEST_BY_CATEGORY}{texts.DIGEST_BREAKDOWN_HINT}：" + "；".join(cats))
         lines.append(f"{texts.DIGEST_BY_TIER}：" + "；".join(tiers))
         lines.append(f"{texts.DIGEST_BY_GRID}：" + "；".join(grids))
+    if digest.with_deadline:
+        lines.append(texts.digest_on_time(digest.on_time, digest.with_deadline))
+    if digest.satisfaction.count:
+        s = digest.satisfaction
+        lines.append(texts.digest_satisfaction(SATISFACTION_DAYS, s.count, s.satisfied, s.mean))
     if digest.oldest:
         lines.append(texts.DIGEST_OLDEST_HEAD)
         lines += [texts.digest_item(i.id, i.category, i.where, texts.age_text(i.age_seconds), i.text, waited=True)
@@ -202,15 +277,16 @@ def render_digest(digest: Digest) -> str:
                                        weekly_chart_url(c, digest.week_start)))
     if digest.volunteer_hours:
         lines.append(digest.volunteer_hours)
-    lines.append(texts.digest_footer(c.requests.staff_web_url))
+    lines.append(texts.digest_footer(c.requests.web_url))
     return "\n".join(lines)
 
 
-async def daily_digest(session: AsyncSession, community: Community, day: dt.date) -> list[Outgoing]:
+async def daily_digest(session: AsyncSession, community: Community, day: dt.date, *,
+                       now: dt.datetime | None = None) -> list[Outgoing]:
     """The scheduler's daily job: one post to the staff group, once per community and day."""
     group = community.staff_group()
     if group is None:
         return []
-    text = render_digest(await compute_digest(session, community, day))
+    text = render_digest(await compute_digest(session, community, day, now=now))
     return [Outgoing(channel=group.channel, community=community.id, to="group", target=group.id, text=text,
                      idempotency_key=f"digest:{community.id}:{day.isoformat()}")]

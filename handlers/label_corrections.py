@@ -1,8 +1,8 @@
 """Staff correct a label; the correction is kept as a labelled example the next training learns from.
 
-`record_correction` is the one writer of corrections: the request page's category change (here,
-`correct_category`), the 待确认 list (handlers/unsure.py) and the staff group's `#N 改为 报修`
-(handlers/request_commands.py, through `learn_from_recategorize`) all call it. The text is masked
+`record_correction` is the one writer of corrections: a request's category change (the staff
+page's form and the staff group's `#N 改为 报修`, both through handlers/request_changes.recategorize
+and `learn_from_recategorize`) and the 待确认 list (handlers/unsure.py) call it. The text is masked
 first (phone, ID and room numbers: handlers/privacy.mask_text), as a correction may be exported
 into the corpus in git (`linli corpus export`).
 """
@@ -15,12 +15,7 @@ from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from config.community import Community
-from core.message import Outgoing
-from handlers import texts_learning as texts
 from handlers.privacy import mask_text
-from handlers.requests import ChangeOutcome, tier_for
-from handlers.texts_requests import TIER_NAMES, not_found
 from nlp.understanding import LABELS, is_request_label
 from storage import learning_repo
 from storage import requests_repo as repo
@@ -67,35 +62,6 @@ async def learn_from_recategorize(session: AsyncSession, community: str, request
                                    label=label_of_category(request.category), previous=label_of_category(before),
                                    actor=actor, source=source, now=now, request_id=request.id)
 
-
-async def correct_category(session: AsyncSession, community: Community, request_id: int, category: str, *,
-                           actor: repo.Actor, now: dt.datetime, expected_version: int | None = None,
-                           via_web: bool = True) -> ChangeOutcome:
-    """Staff move a request to the right category: its tier and team follow the new category, the staff
-    group is told, and the correction is kept for training."""
-    rules = community.requests
-    current = await repo.get_request(session, community.id, request_id)
-    if current is None:
-        return ChangeOutcome(repo.NotFound(request_id), not_found(request_id))
-    team = rules.policy_team if category == "policy" and community.team(rules.policy_team or "") else None
-    result = await learning_repo.change_category(
-        session, community.id, request_id, category, tier=tier_for(rules, category, current.text), team=team,
-        actor=actor, now=now, expected_version=expected_version)
-    if isinstance(result, repo.Unchanged):
-        return ChangeOutcome(result, texts.category_unchanged(request_id, category))
-    if isinstance(result, repo.Stale):
-        return ChangeOutcome(result, texts.category_stale(request_id))
-    assert isinstance(result, repo.Changed)
-    req = result.request
-    who = f"{actor.name}，网页" if via_web else actor.name
-    text = texts.category_changed(req.id, result.before, req.category, TIER_NAMES.get(req.tier, req.tier), who)
-    await learn_from_recategorize(session, community.id, req, result.before, actor=actor, now=now,
-                                  source="request" if via_web else "command")
-    outcome = ChangeOutcome(result, text)
-    group = community.staff_group()
-    if group is not None:
-        outcome.outgoing.append(Outgoing(group.channel, community.id, "group", group.id, text))
-    return outcome
 
 
 # --- what training and the corpus get -------------------------------------------------------------

@@ -57,7 +57,7 @@ def menu_for(ctx: Context) -> str:
     m, community = ctx.message, ctx.community
     lead = texts.greeting(mask_name(m.sender_name) if m.group_id is not None else None)
     if ctx.is_staff:
-        return texts.staff_menu(lead, community.requests.staff_web_url)
+        return texts.staff_menu(lead, community.requests.web_url)
     services = [s.name for s in community.services]
     person = community.person(m.sender_id)
     if m.sender_role == "volunteer" or (person is not None and person.role == "volunteer"):

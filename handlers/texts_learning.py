@@ -59,16 +59,3 @@ def web_unsure_gone(by: str | None) -> str:
     return f"这条消息已经被{by or '其他同事'}处理过了。"
 
 
-# --- a request's category corrected -----------------------------------------------------------------
-
-def category_changed(number: int, before: str, after: str, tier_name: str, actor: str) -> str:
-    return (f"#{number} 类别已由「{category_name(before)}」改为「{category_name(after)}」（{actor}），"
-            f"现由{tier_name}处理。机器人会记住这次更正。")
-
-
-def category_unchanged(number: int, category: str) -> str:
-    return f"#{number} 已经是「{category_name(category)}」了。"
-
-
-def category_stale(number: int) -> str:
-    return f"#{number} 刚刚被其他同事改过，您这次的修改没有生效，请看最新状态后再改。"

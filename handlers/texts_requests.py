@@ -28,7 +28,9 @@ STATUS_NAMES = {
     "closed": "已关闭",
     "rejected": "已驳回",
 }
-ACTION_NAMES = {"created": "登记", "merged": "合并反映", "status": "状态", "tier": "层级", "urgent": "紧急"}
+ACTION_NAMES = {"created": "登记", "merged": "合并反映", "status": "状态", "tier": "层级", "urgent": "紧急",
+                "assigned": "指派", "category": "改类别", "split": "拆分", "overdue": "超期", "followup": "回访",
+                "rated": "评价", "reopened": "居民说没解决，重新处理", "reply": "回复居民"}
 
 EXCERPT_CHARS = 40
 
@@ -71,6 +73,35 @@ def policy_forwarded(masked_name: str, number: int, team_name: str) -> str:
             "也可以周三下午来社区服务中心当面问。")
 
 
+def hazard_answer(advice: str, numbers: list[tuple[str, str]]) -> str:
+    lines = [advice] if advice else []
+    if numbers:
+        lines.append("紧急电话：" + "；".join(f"{name} {number}" for name, number in numbers))
+    lines.append("如果正在发生，请先打电话，再在群里说一下几号楼几单元，社区马上安排人过去。")
+    return "\n".join(lines)
+
+
+def faq_answer_plain(masked_name: str, answer: str) -> str:
+    return f"@{masked_name} {answer}"
+
+
+def also_option(index: int, number: int, category: str, place: str, summary: str) -> str:
+    return f"{index}. #{number} {category_name(category)} · {place}：{summary}"
+
+
+def also_which(masked_name: str, lines: list[str]) -> str:
+    return "\n".join([f"@{masked_name} 最近群里反映了几件事，您说的是哪一件？回复序号就行：", *lines,
+                      "都不是的话，直接说一下您遇到的问题。"])
+
+
+def also_pick(count: int) -> str:
+    return f"请回复 1-{count} 之间的序号，或者说“都不是”。"
+
+
+ALSO_WHICH_EXPIRED = "刚才的选择已经过期了，请直接说一下您遇到的问题。"
+ALSO_WHICH_DROPPED = "好的，不合并。有问题直接在群里说就行。"
+
+
 def faq_answer(masked_name: str, answer: str) -> str:
     return f"@{masked_name} {answer}\n还有不清楚的，可以再问我，或者周三政策宣讲日到社区服务中心咨询。"
 
@@ -99,11 +130,6 @@ def rejected_private(number: int, category: str, summary: str, reason: str) -> s
             f"原因：{reason}\n如有疑问，可以在工作日到社区服务中心当面咨询。")
 
 
-def policy_for_team(number: int, masked_name: str, text: str, group_name: str) -> str:
-    return (f"【政策咨询 #{number}】{group_name} 的 {masked_name} 问：{text}\n"
-            "请了解后私信回复居民；在工作群发“#编号 已解决 回复内容”即可结单。")
-
-
 # --- staff --------------------------------------------------------------------------------------
 
 def urgent_alert(number: int, category: str, place: str, grid: str, masked_name: str, text: str,
@@ -111,6 +137,11 @@ def urgent_alert(number: int, category: str, place: str, grid: str, masked_name:
     return (f"🚨紧急 #{number} {category_name(category)} · {place} · {grid}\n"
             f"{masked_name}：{text}\n"
             f"请立即处理，处理后回复“#{number} 处理中”。详情：{url}/requests/{number}")
+
+
+def urgent_again(number: int, category: str, masked_name: str, text: str, affected: int, url: str) -> str:
+    return (f"🚨#{number}（{category_name(category)}，紧急）又有居民反映，共 {affected} 户\n{masked_name}：{text}\n"
+            f"详情：{url}/requests/{number}")
 
 
 def urgent_escalated(number: int, category: str, masked_name: str, text: str, url: str) -> str:
@@ -144,6 +175,11 @@ def tier_unchanged(number: int, tier: str) -> str:
 
 def not_allowed(number: int, current: str, wanted: str) -> str:
     return f"#{number} 现在是「{STATUS_NAMES[current]}」，不能改为「{STATUS_NAMES[wanted]}」。"
+
+
+def not_open(number: int, current: str) -> str:
+    return (f"#{number} 现在是「{STATUS_NAMES[current]}」，办结了的事项不能再转层级或指派；"
+            f"需要的话先发“#{number} 重新处理”。")
 
 
 def stale(number: int, current: str, by: str | None) -> str:
@@ -185,6 +221,24 @@ def digest_item(number: int, category: str, where: str, age: str, text: str, *, 
 
 
 DIGEST_OLDEST_HEAD = "等待最久的未办结："
+DIGEST_NO_GRID = "未分网格"
+
+
+def digest_overdue_head(count: int) -> str:
+    return f"⏰ 超期未办结 {count} 件（已自动上报上一级）："
+
+
+def digest_overdue_item(number: int, category: str, where: str, due: str, text: str) -> str:
+    return f"  #{number} {category_name(category)} · {where} · 期限 {due}：{text}"
+
+
+def digest_on_time(on_time: int, total: int) -> str:
+    return f"今日办结中按期完成 {on_time}/{total} 件（{round(100 * on_time / total)}%）"
+
+
+def digest_satisfaction(days: int, count: int, satisfied: int, mean: float) -> str:
+    share = round(100 * satisfied / count)
+    return f"近 {days} 天回访 {count} 人次，满意 {satisfied} 人次（{share}%），平均 {mean:.1f} 分"
 
 
 def digest_week(start: dt.date, end: dt.date, total: int, parts: str, chart_url: str) -> str:

@@ -122,6 +122,15 @@ def holiday_name_on(community: Community, day: dt.date) -> str | None:
     return name if on_holiday else None
 
 
+def is_working_day(community: Community, day: dt.date) -> bool:
+    """Whether staff work on `day`: weekdays that are no public holiday, and official make-up
+    workdays (调休) on weekends; the same calendar as the theme posts (the community file's
+    entries, chinesecalendar, then the `holidays` package's provisional public holidays), which
+    counts an ordinary weekend as a rest day."""
+    on_holiday, _name, _known = _calendar(day, community.themes.calendar)
+    return not on_holiday
+
+
 def plan_for(community: Community, day: dt.date) -> DayPlan:
     themes = community.themes
     for override in themes.overrides:

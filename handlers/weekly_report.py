@@ -7,8 +7,8 @@ a public holiday it waits for the next day that is not one (a holiday week-end o
 the first working day), and the post is keyed by the week's nominal day
 (`weekly:{group}:{date}`), so it goes out exactly once a week whatever runs again.
 
-Satisfaction (回访) is being built on another branch (issue 16); until its table is on main, the
-report leaves that line out rather than guess at a schema (`satisfaction_line`).
+The residents' 回访 marks of the week (handlers/digest.satisfaction, the staff digest's figure) are
+one line when anyone rated: how many said they were satisfied, as a share, never who.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from config.community import WEEKDAYS, Community
 from core.message import Outgoing
 from handlers import texts_requests
 from handlers import texts_volunteers as vtexts
+from handlers.digest import Satisfaction, satisfaction
 from handlers.privacy import mask_text
 from handlers.service_hours import hours_report
 from handlers.themes import holiday_name_on
@@ -60,19 +61,21 @@ async def week_numbers(session: AsyncSession, community: Community, first: dt.da
     return resolved, [(texts_requests.category_name(k), n) for k, n in ranked]
 
 
-def satisfaction_line() -> str | None:
-    """The week's satisfaction rate, once 回访 (issue 16) is on main; left out until then."""
-    return None
+def satisfaction_line(rated: Satisfaction) -> str | None:
+    """The week's 回访 in one line (None when nobody rated: no "0 人满意" to a group)."""
+    if not rated.count:
+        return None
+    return f"· 回访 {rated.count} 人次，满意 {rated.satisfied} 人次（{round(100 * rated.satisfied / rated.count)}%）"
 
 
 def render(community: Community, first: dt.date, last: dt.date, resolved: int, kinds: list[tuple[str, int]],
-           minutes: int, teams: list[tuple[str, int]]) -> str:
+           minutes: int, teams: list[tuple[str, int]], rated: Satisfaction | None = None) -> str:
     lines = [f"【本周社区小结】{first.month}月{first.day}日-{last.month}月{last.day}日"]
     line = f"· 办结居民反映的事 {resolved} 件"
     if kinds:
         line += "，反映最多的是：" + "、".join(f"{name} {n}" for name, n in kinds)
     lines.append(line)
-    satisfaction = satisfaction_line()
+    satisfaction = satisfaction_line(rated) if rated is not None else None
     if satisfaction:
         lines.append(satisfaction)
     if minutes:
@@ -92,7 +95,11 @@ async def weekly_report(session: AsyncSession, community: Community, day: dt.dat
     first = nominal - dt.timedelta(days=6)
     resolved, kinds = await week_numbers(session, community, first, nominal)
     hours = await hours_report(session, community, first, nominal)
-    text = render(community, first, nominal, resolved, kinds, hours.minutes, [(t.team, t.minutes) for t in hours.teams])
+    tz = ZoneInfo(community.timezone)
+    rated = await satisfaction(session, community, dt.datetime.combine(first, dt.time(0), tzinfo=tz),
+                               dt.datetime.combine(nominal + dt.timedelta(days=1), dt.time(0), tzinfo=tz))
+    text = render(community, first, nominal, resolved, kinds, hours.minutes, [(t.team, t.minutes) for t in hours.teams],
+                  rated)
     if nominal != day:
         log.info("weekly report of %s for the week ending %s posted on %s (holidays)", community.id, nominal, day)
     return [Outgoing(g.channel, community.id, "group", g.id, text, idempotency_key=f"weekly:{g.id}:{nominal}")

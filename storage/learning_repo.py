@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models_learning import LabelCorrection, UnsureMessage
 from storage.models_requests import RequestReporter
-from storage.requests_repo import Actor, ChangeResult, NotFound, Stale, Unchanged, _apply_change, get_request
 from storage.upsert import dialect_insert
 
 _UNSURE = UnsureMessage.__table__
@@ -120,24 +119,3 @@ async def prune_unsure(session: AsyncSession, community: str, *, older_than: dt.
     return deleted
 
 
-# --- a request's category, changed by staff ----------------------------------------------------------
-
-async def change_category(session: AsyncSession, community: str, request_id: int, category: str, *, tier: str,
-                          team: str | None, actor: Actor, now: dt.datetime,
-                          expected_version: int | None = None) -> ChangeResult:
-    """Moves a request to another category (and the tier and team it gives), with its history row.
-
-    Optimistic like every change of requests_repo, and through its guarded update. A closed request
-    may be corrected too: the label is what staff teach, whatever became of the request.
-    """
-    req = await get_request(session, community, request_id)
-    if req is None:
-        return NotFound(request_id)
-    if expected_version is not None and req.version != expected_version:
-        return Stale(req, None)
-    if req.category == category:
-        return Unchanged(req)
-    return await _apply_change(session, community, req, req.version,
-                               {"category": category, "tier": tier, "team": team, "updated_at": now},
-                               action="category", before=req.category, after=category, actor=actor, now=now,
-                               note=None)

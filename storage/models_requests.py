@@ -30,6 +30,9 @@ class Request(Base):
         # over every request (0.5 s at 100k rows).
         Index("ix_requests_community_urgent", "community", "urgent", "status", "created_at"),
         Index("ix_requests_group_created", "group_id", "created_at"),
+        # "my open requests" (我的工单, the page's owner filter) and the overdue check.
+        Index("ix_requests_community_owner", "community", "owner_id", "status"),
+        Index("ix_requests_community_due", "community", "status", "due_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -56,6 +59,20 @@ class Request(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[dt.datetime | None]
     closed_at: Mapped[dt.datetime | None]
+    # What the problem is about (楼道灯, 门禁, 电梯 … from `requests.objects`): merges need the same.
+    object: Mapped[str | None] = mapped_column(String(32))
+    owner_id: Mapped[str | None] = mapped_column(String(128))  # the staff member who handles it
+    due_at: Mapped[dt.datetime | None]  # deadline, in working time (handlers/deadlines.py)
+    # Set once, by the check that found it overdue and raised its tier (never twice, whatever runs it).
+    overdue_at: Mapped[dt.datetime | None]
+    followup_at: Mapped[dt.datetime | None]  # when its reporters were asked (回访), once
+
+    @property
+    def resolved_on_time(self) -> bool | None:
+        """Resolved by its deadline; None when not resolved or without one."""
+        if self.resolved_at is None or self.due_at is None:
+            return None
+        return self.resolved_at <= self.due_at
 
 
 class RequestEvent(Base):
@@ -69,9 +86,11 @@ class RequestEvent(Base):
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     actor_id: Mapped[str] = mapped_column(String(128))
     actor_name: Mapped[str] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(16))  # created, merged, status, tier, urgent
-    from_value: Mapped[str | None] = mapped_column(String(16))
-    to_value: Mapped[str | None] = mapped_column(String(16))
+    # created, merged, status, tier, urgent, assigned, category, split, overdue, followup, rated,
+    # reopened, reply
+    action: Mapped[str] = mapped_column(String(16))
+    from_value: Mapped[str | None] = mapped_column(String(128))
+    to_value: Mapped[str | None] = mapped_column(String(128))
     note: Mapped[str | None] = mapped_column(Text)
 
 
@@ -86,6 +105,9 @@ class RequestReporter(Base):
     channel: Mapped[str] = mapped_column(String(16))
     group_id: Mapped[str | None] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    text: Mapped[str | None] = mapped_column(Text)  # what they wrote (a split request starts from it)
+    satisfaction: Mapped[int | None] = mapped_column(Integer)  # 回访: 1-5 (满意 5, 一般 3, 不满意 1)
+    rated_at: Mapped[dt.datetime | None]
 
 
 class StaffSession(Base):

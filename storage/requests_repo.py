@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models_requests import OPEN_STATUSES, Request, RequestEvent, RequestReporter
@@ -20,7 +20,7 @@ from storage.models_requests import OPEN_STATUSES, Request, RequestEvent, Reques
 # Which statuses a request may come from, for each status it may go to.
 ALLOWED_FROM: dict[str, frozenset[str]] = {
     "acknowledged": frozenset({"new"}),
-    "in_progress": frozenset({"new", "acknowledged", "resolved"}),  # from resolved: reopened
+    "in_progress": frozenset({"new", "acknowledged", "resolved", "closed"}),  # from resolved/closed: reopened
     "resolved": frozenset(OPEN_STATUSES),
     "closed": frozenset({"resolved"}),
     "rejected": frozenset(OPEN_STATUSES),
@@ -77,23 +77,23 @@ async def create_request(session: AsyncSession, request: Request, *, actor: Acto
     session.add(request)
     await session.flush()
     session.add(RequestReporter(request_id=request.id, person_id=request.sender_id, name=request.sender_name,
-                                channel=request.channel, group_id=request.group_id, at=now))
+                                channel=request.channel, group_id=request.group_id, at=now, text=request.text))
     session.add(RequestEvent(request_id=request.id, at=now, actor_id=actor.id, actor_name=actor.name,
                              action="created", to_value="new", note=request.text))
     await session.flush()
     return request
 
 
-async def find_same_problem(session: AsyncSession, community: str, category: str, building: int,
-                            since: dt.datetime) -> Request | None:
-    """The newest open request of this category and building filed since `since`."""
-    return await session.scalar(
-        select(Request)
-        .where(Request.community == community, Request.created_at >= since, Request.category == category,
-               Request.building == building, Request.status.in_(OPEN_STATUSES))
-        .order_by(Request.created_at.desc(), Request.id.desc())
-        .limit(1)
-    )
+async def find_same_problem(session: AsyncSession, community: str, category: str, object_: str, building: int,
+                            unit: int | None, since: dt.datetime) -> Request | None:
+    """The newest open request about the same object of this category at this building (and unit, where
+    both name one) filed since `since`."""
+    query = select(Request).where(
+        Request.community == community, Request.created_at >= since, Request.category == category,
+        Request.object == object_, Request.building == building, Request.status.in_(OPEN_STATUSES))
+    if unit is not None:
+        query = query.where(or_(Request.unit.is_(None), Request.unit == unit))
+    return await session.scalar(query.order_by(Request.created_at.desc(), Request.id.desc()).limit(1))
 
 
 async def latest_in_group(session: AsyncSession, group_id: str, since: dt.datetime,
@@ -104,6 +104,81 @@ async def latest_in_group(session: AsyncSession, group_id: str, since: dt.dateti
     if category is not None:
         query = query.where(Request.category == category)
     return await session.scalar(query.order_by(Request.created_at.desc(), Request.id.desc()).limit(1))
+
+
+@dataclass(frozen=True)
+class Reported:
+    """An open request reported in a group, with when it was last reported there and what was said."""
+
+    request: Request
+    last_at: dt.datetime
+    texts: tuple[str, ...]
+
+
+async def reported_in_group(session: AsyncSession, community: str, group_id: str, since: dt.datetime,
+                            limit: int = 20) -> list[Reported]:
+    """Open requests reported (filed or joined) in this group since `since`, the latest reported first:
+    what a "+1" or "我家也是" there may answer."""
+    rows = (await session.execute(
+        select(RequestReporter.request_id, RequestReporter.at, RequestReporter.text)
+        .join(Request, Request.id == RequestReporter.request_id)
+        .where(Request.community == community, RequestReporter.group_id == group_id, RequestReporter.at >= since,
+               Request.status.in_(OPEN_STATUSES))
+        .order_by(RequestReporter.at.desc()).limit(limit * 5))).all()
+    latest: dict[int, dt.datetime] = {}
+    said: dict[int, list[str]] = {}
+    for request_id, at, text in rows:
+        latest.setdefault(request_id, at)
+        if text:
+            said.setdefault(request_id, []).append(text)
+    found = {r.id: r for r in (await session.scalars(select(Request).where(Request.id.in_(list(latest))))).all()}
+    ordered = sorted(latest, key=lambda i: (latest[i], i), reverse=True)[:limit]
+    return [Reported(found[i], latest[i], (found[i].text, *said.get(i, ()))) for i in ordered if i in found]
+
+
+async def open_request_of_sender(session: AsyncSession, community: str, person_id: str,
+                                 since: dt.datetime) -> Request | None:
+    """The sender's newest open request that they reported (filed or joined) since `since`: what a
+    photo or a location sent right after a report belongs to."""
+    return await session.scalar(
+        select(Request).join(RequestReporter, RequestReporter.request_id == Request.id)
+        .where(Request.community == community, RequestReporter.person_id == person_id,
+               RequestReporter.at >= since, Request.status.in_(OPEN_STATUSES))
+        .order_by(RequestReporter.at.desc(), Request.id.desc()).limit(1))
+
+
+async def requests_of_reporter(session: AsyncSession, community: str, person_id: str, *,
+                               closed_since: dt.datetime, limit: int = 10) -> list[Request]:
+    """What a resident reported: open ones, and those finished since `closed_since`, newest first."""
+    return list((await session.scalars(
+        select(Request).join(RequestReporter, RequestReporter.request_id == Request.id)
+        .where(Request.community == community, RequestReporter.person_id == person_id,
+               or_(Request.status.in_(OPEN_STATUSES), Request.updated_at >= closed_since))
+        .order_by(Request.created_at.desc(), Request.id.desc()).limit(limit))).all())
+
+
+async def is_reporter(session: AsyncSession, request_id: int, person_id: str) -> bool:
+    return await session.get(RequestReporter, (request_id, person_id)) is not None
+
+
+async def owned_by(session: AsyncSession, community: str, owner_id: str, limit: int = 30) -> list[Request]:
+    """A staff member's open requests (我的工单), the oldest deadline first."""
+    rows = (await session.scalars(
+        select(Request).where(Request.community == community, Request.owner_id == owner_id,
+                              Request.status.in_(OPEN_STATUSES))
+        .order_by(Request.created_at, Request.id).limit(limit))).all()
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    return sorted(rows, key=lambda r: (r.due_at or far, r.id))
+
+
+async def team_requests(session: AsyncSession, community: str, teams: set[str], limit: int = 30) -> list[Request]:
+    """The open requests given to these volunteer teams, oldest first."""
+    if not teams:
+        return []
+    return list((await session.scalars(
+        select(Request).where(Request.community == community, Request.team.in_(teams),
+                              Request.status.in_(OPEN_STATUSES))
+        .order_by(Request.created_at, Request.id).limit(limit))).all())
 
 
 async def add_reporter(session: AsyncSession, request: Request, *, person_id: str, name: str, channel: str,
@@ -117,7 +192,7 @@ async def add_reporter(session: AsyncSession, request: Request, *, person_id: st
     if known is not None:
         return False
     session.add(RequestReporter(request_id=request.id, person_id=person_id, name=name, channel=channel,
-                                group_id=group_id, at=now))
+                                group_id=group_id, at=now, text=text))
     await session.execute(
         update(Request).where(Request.id == request.id)
         .values(affected=Request.affected + 1, updated_at=now)
@@ -131,9 +206,14 @@ async def add_reporter(session: AsyncSession, request: Request, *, person_id: st
 
 
 async def mark_urgent(session: AsyncSession, request: Request, *, actor: Actor, now: dt.datetime,
-                      note: str) -> None:
+                      note: str, due_at: dt.datetime | None = None) -> None:
+    """The request became urgent (a neighbour added a hazard); its deadline becomes the urgent one
+    when that is sooner."""
+    values: dict[str, object] = {"urgent": True, "updated_at": now}
+    if due_at is not None and (request.due_at is None or due_at < request.due_at):
+        values["due_at"] = due_at
     await session.execute(
-        update(Request).where(Request.id == request.id).values(urgent=True, updated_at=now)
+        update(Request).where(Request.id == request.id).values(**values)
         .execution_options(synchronize_session=False)
     )
     session.add(RequestEvent(request_id=request.id, at=now, actor_id=actor.id, actor_name=actor.name,
@@ -142,10 +222,14 @@ async def mark_urgent(session: AsyncSession, request: Request, *, actor: Actor, 
     await session.refresh(request)
 
 
-async def _last_actor(session: AsyncSession, request_id: int) -> str | None:
+# The history actions that move a request's version (a change made on a stale page loses to them).
+VERSIONED_ACTIONS = ("status", "tier", "assigned", "category", "reopened")
+
+
+async def last_actor(session: AsyncSession, request_id: int) -> str | None:
     return await session.scalar(
         select(RequestEvent.actor_name).where(RequestEvent.request_id == request_id,
-                                              RequestEvent.action.in_(("status", "tier")))
+                                              RequestEvent.action.in_(VERSIONED_ACTIONS))
         .order_by(RequestEvent.id.desc()).limit(1)
     )
 
@@ -161,7 +245,7 @@ async def _guarded_update(session: AsyncSession, request: Request, read_version:
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
-async def _apply_change(session: AsyncSession, community: str, req: Request, read_version: int,
+async def apply_guarded_change(session: AsyncSession, community: str, req: Request, read_version: int,
                         values: dict[str, object], *, action: str, before: str, after: str, actor: Actor,
                         now: dt.datetime, note: str | None) -> ChangeResult:
     """The shared end of every lifecycle change: the guarded update (or Stale when another change
@@ -169,7 +253,7 @@ async def _apply_change(session: AsyncSession, community: str, req: Request, rea
     if not await _guarded_update(session, req, read_version, values):
         current = await get_request(session, community, req.id)
         assert current is not None
-        return Stale(current, await _last_actor(session, req.id))
+        return Stale(current, await last_actor(session, req.id))
     session.add(RequestEvent(request_id=req.id, at=now, actor_id=actor.id, actor_name=actor.name,
                              action=action, from_value=before, to_value=after, note=note))
     await session.flush()
@@ -180,7 +264,8 @@ async def _apply_change(session: AsyncSession, community: str, req: Request, rea
 
 async def change_status(session: AsyncSession, community: str, request_id: int, to_status: str, *,
                         actor: Actor, now: dt.datetime, note: str | None = None,
-                        expected_version: int | None = None) -> ChangeResult:
+                        expected_version: int | None = None, reopened_due: dt.datetime | None = None,
+                        action: str = "status") -> ChangeResult:
     """Moves a request to `to_status` and writes the history row, or says why not.
 
     `expected_version` is the version the staff member saw (the web form); without it the
@@ -192,7 +277,7 @@ async def change_status(session: AsyncSession, community: str, request_id: int, 
     if req is None:
         return NotFound(request_id)
     if expected_version is not None and req.version != expected_version:
-        return Stale(req, await _last_actor(session, req.id))
+        return Stale(req, await last_actor(session, req.id))
     if req.status == to_status:
         return Unchanged(req)
     if req.status not in ALLOWED_FROM[to_status]:
@@ -203,11 +288,12 @@ async def change_status(session: AsyncSession, community: str, request_id: int, 
         values["note"] = note
     if to_status == "resolved":
         values["resolved_at"] = now
-    elif to_status == "in_progress" and before == "resolved":
-        values["resolved_at"] = None
+    elif to_status == "in_progress" and before in ("resolved", "closed"):
+        # Reopened: a new deadline from now, and a new 回访 once it is resolved again.
+        values.update(resolved_at=None, closed_at=None, due_at=reopened_due, overdue_at=None, followup_at=None)
     if to_status == "closed":
         values["closed_at"] = now
-    return await _apply_change(session, community, req, read_version, values, action="status",
+    return await apply_guarded_change(session, community, req, read_version, values, action=action,
                                before=before, after=to_status, actor=actor, now=now, note=note)
 
 
@@ -219,12 +305,12 @@ async def change_tier(session: AsyncSession, community: str, request_id: int, ti
     if req is None:
         return NotFound(request_id)
     if expected_version is not None and req.version != expected_version:
-        return Stale(req, await _last_actor(session, req.id))
+        return Stale(req, await last_actor(session, req.id))
     if req.tier == tier:
         return Unchanged(req)
     if req.status not in OPEN_STATUSES:
         return NotAllowed(req)
-    return await _apply_change(session, community, req, req.version, {"tier": tier, "updated_at": now},
+    return await apply_guarded_change(session, community, req, req.version, {"tier": tier, "updated_at": now},
                                action="tier", before=req.tier, after=tier, actor=actor, now=now, note=note)
 
 
@@ -247,6 +333,11 @@ class Filters:
     grid: str | None = None
     tier: str | None = None
     min_age_days: int | None = None  # created at least this many days ago
+    owner: str | None = None  # a staff id, or UNASSIGNED
+    overdue: bool = False  # open and past its deadline
+
+
+UNASSIGNED = "-"
 
 
 async def list_requests(session: AsyncSession, community: str, filters: Filters, *, now: dt.datetime,
@@ -265,6 +356,12 @@ async def list_requests(session: AsyncSession, community: str, filters: Filters,
         conditions.append(Request.tier == filters.tier)
     if filters.min_age_days:
         conditions.append(Request.created_at <= now - dt.timedelta(days=filters.min_age_days))
+    if filters.owner == UNASSIGNED:
+        conditions.append(Request.owner_id.is_(None))
+    elif filters.owner:
+        conditions.append(Request.owner_id == filters.owner)
+    if filters.overdue:
+        conditions += [Request.status.in_(OPEN_STATUSES), Request.due_at < now]
     total = await session.scalar(select(func.count()).select_from(Request).where(*conditions)) or 0
     rows = (await session.scalars(
         select(Request).where(*conditions).order_by(Request.created_at.desc(), Request.id.desc())

@@ -338,8 +338,8 @@ def staff_cases(staff: StaffSession) -> st.SearchStrategy[Case]:
                                   "/staff/notices/{id}/send", "/staff/notices/{id}/schedule",
                                   "/staff/notices/{id}/cancel", "/staff/sessions/{id}/checkin"])
     forms = st.tuples(form_paths, ids, st.fixed_dictionaries({}, optional={
-        "csrf": st.sampled_from([staff.csrf, "forged"]) | TEXTS, "category": TEXTS, "action": TEXTS, "label": TEXTS,
-        "text": TEXTS, "targets": TEXTS, "groups": TEXTS, "at": NUMBER_TEXTS | TEXTS, "code": TEXTS,
+        "csrf": st.sampled_from([staff.csrf, "forged"]) | TEXTS, "category": TEXTS, "value": TEXTS, "action": TEXTS,
+        "label": TEXTS, "text": TEXTS, "targets": TEXTS, "groups": TEXTS, "at": NUMBER_TEXTS | TEXTS, "code": TEXTS,
         "version": NUMBER_TEXTS | TEXTS}), content_types, cookies).map(
         lambda t: Case("POST", t[0].replace("{id}", t[1]), _headers(t[3], t[4]), _form(t[2]), "staff form"))
     login = st.tuples(st.fixed_dictionaries({}, optional={

@@ -1,4 +1,5 @@
-"""The charts page and its pictures: requests per category per week, median time to resolve, the weekly picture.
+"""The charts page and its pictures: requests per category per week, median time to resolve, the share
+resolved on time and the residents' satisfaction (回访), the weekly picture.
 
 The numbers are counted by SQL per week (community-local weeks from Monday); the pictures are
 drawn by `charts` in the drawing process (`drawing.py`). The weekly picture is the one the staff
@@ -24,7 +25,7 @@ from bot.web_input import BadInput, bounded_day
 from config.community import Community
 from core.clock import Clock
 from handlers import texts_requests as texts
-from handlers.digest import CATEGORY_ORDER, day_bounds, week_counts
+from handlers.digest import CATEGORY_ORDER, day_bounds, satisfaction, week_counts
 from storage.db import Database
 from storage.models_requests import Request
 
@@ -39,6 +40,8 @@ class Weekly:
     weeks: list[dt.date]
     counts: dict[dt.date, dict[str, int]]  # requests filed per category
     medians: dict[dt.date, float | None]  # median hours from filing to resolution, of those resolved
+    on_time: dict[dt.date, float | None]  # share resolved by the deadline, of those resolved with one
+    satisfied: dict[dt.date, float | None]  # share of 回访 marks of 4-5, of those given that week
 
 
 class ChartPages:
@@ -69,6 +72,8 @@ class ChartPages:
         weeks = [monday - dt.timedelta(weeks=i) for i in range(CHART_WEEKS - 1, -1, -1)]
         counts: dict[dt.date, dict[str, int]] = {}
         medians: dict[dt.date, float | None] = {}
+        on_time: dict[dt.date, float | None] = {}
+        satisfied: dict[dt.date, float | None] = {}
         async with self.db.transaction() as session:
             for week in weeks:
                 start, _ = day_bounds(c, week)
@@ -79,12 +84,16 @@ class ChartPages:
                     .group_by(Request.category))).all()
                 counts[week] = {category: n for category, n in rows}
                 spans = (await session.execute(
-                    select(Request.created_at, Request.resolved_at).where(
+                    select(Request.created_at, Request.resolved_at, Request.due_at).where(
                         Request.community == c.id, Request.resolved_at >= start, Request.resolved_at < end)
                 )).all()
-                hours = [(b - a).total_seconds() / 3600 for a, b in spans if a is not None and b is not None]
+                hours = [(b - a).total_seconds() / 3600 for a, b, _ in spans if a is not None and b is not None]
                 medians[week] = statistics.median(hours) if hours else None
-        return Weekly(weeks, counts, medians)
+                due = [b <= d for _, b, d in spans if b is not None and d is not None]
+                on_time[week] = sum(due) / len(due) if due else None
+                marks = await satisfaction(session, c, start, end)
+                satisfied[week] = marks.satisfied / marks.count if marks.count else None
+        return Weekly(weeks, counts, medians, on_time, satisfied)
 
     async def charts_page(self, request: web.Request) -> web.Response:
         staff = await self.auth.require(request)
@@ -92,7 +101,8 @@ class ChartPages:
         data = await self.weekly(staff.community, today)
         last = data.weeks[-1] + dt.timedelta(days=6)
         rows = [{"week": week, "label": f"{week.month}/{week.day}", "total": sum(data.counts[week].values()),
-                 "counts": [(k, data.counts[week].get(k, 0)) for k in CATEGORY_ORDER], "median": data.medians[week]}
+                 "counts": [(k, data.counts[week].get(k, 0)) for k in CATEGORY_ORDER], "median": data.medians[week],
+                 "on_time": data.on_time[week], "satisfied": data.satisfied[week]}
                 for week in data.weeks]
         return render(request, "charts.html", {
             "title": "图表", "staff": staff, "end": today.isoformat(), "weekly_end": last.isoformat(),
@@ -108,6 +118,11 @@ class ChartPages:
         staff = await self.auth.require(request)
         data = await self.weekly(staff.community, self._end_day(request, staff.community))
         return await self._png(charts.median_hours_png, data.weeks, data.medians)
+
+    async def rates_png(self, request: web.Request) -> web.Response:
+        staff = await self.auth.require(request)
+        data = await self.weekly(staff.community, self._end_day(request, staff.community))
+        return await self._png(charts.rates_png, data.weeks, data.on_time, data.satisfied)
 
     async def weekly_png(self, request: web.Request) -> web.Response:
         """The seven days ending with `end`: requests per category (the picture the weekly digest links)."""

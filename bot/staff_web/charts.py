@@ -49,6 +49,11 @@ COUNT_AXIS = "工单数（件）"
 HOURS_AXIS = "处理时长（小时）"
 CATEGORY_AXIS = "类别"
 NOTHING_RESOLVED = "无办结"
+RATES_TITLE = "每周按期办结率与回访满意率"
+SHARE_AXIS = "比例（%）"
+ON_TIME_LABEL = "按期办结率"
+SATISFIED_LABEL = "回访满意率（4-5 分）"
+ON_TIME_COLOR = (47, 128, 237)
 
 
 def weekly_title(start: dt.date, end: dt.date) -> str:
@@ -185,6 +190,28 @@ def median_hours_png(weeks: Sequence[dt.date], medians: Mapping[dt.date, float |
         axes.set_ylim(0, max([v for v in values if v is not None] + [1.0]) * 1.15)
         axes.set_xticks(list(range(len(weeks))), [_week_label(w) for w in weeks])
         axes.set(title=MEDIAN_TITLE, xlabel=WEEK_AXIS, ylabel=HOURS_AXIS)
+
+    return _draw(PAGE_CHART_SIZE, paint)
+
+
+def rates_png(weeks: Sequence[dt.date], on_time: Mapping[dt.date, float | None],
+              satisfied: Mapping[dt.date, float | None]) -> bytes:
+    """Two bars a week, in percent: resolved by the deadline (of those resolved that week with one), and
+    satisfied residents (of the 回访 answers that week); a week without any shows no bar."""
+
+    def paint(figure: Figure, axes: Axes) -> None:
+        x = range(len(weeks))
+        for offset, values, color, label in ((-0.2, on_time, _rgb(ON_TIME_COLOR), ON_TIME_LABEL),
+                                             (0.2, satisfied, WECHAT_GREEN, SATISFIED_LABEL)):
+            shares = [values.get(w) for w in weeks]
+            bars = axes.bar([i + offset for i in x], [100 * v if v is not None else 0 for v in shares], 0.38,
+                            color=color, label=label)
+            axes.bar_label(bars, labels=[f"{100 * v:.0f}" if v is not None else "" for v in shares], padding=2,
+                           fontsize=7)
+        axes.set_ylim(0, 115)
+        axes.set_xticks(list(x), [_week_label(w) for w in weeks])
+        axes.set(title=RATES_TITLE, xlabel=WEEK_AXIS, ylabel=SHARE_AXIS)
+        figure.legend(loc="outside lower center", ncols=2, frameon=False, fontsize=8)
 
     return _draw(PAGE_CHART_SIZE, paint)
 

@@ -20,11 +20,11 @@ from aiohttp import web
 from bot.staff_web.auth import Staff, StaffAuth, read_form
 from bot.staff_web.render import PREFIX, render
 from bot.staff_web.views import RequestPages
-from bot.web_input import BadInput, bounded_int, path_number
+from bot.web_input import path_number
 from core.clock import Clock
 from handlers import texts_learning as texts
 from handlers import texts_requests as request_texts
-from handlers.label_corrections import category_of_label, correct_category, label_of_category
+from handlers.label_corrections import category_of_label, label_of_category
 from handlers.unsure import file_unsure, mark_chitchat
 from nlp.classifier import Classifier
 from nlp.explain import Explanation, explain
@@ -90,34 +90,6 @@ class LearningPages:
         categories = list(request_texts.CATEGORY_NAMES.items())
         return {"learning": {"explanation": view, "categories": categories}}
 
-    async def change_category(self, request: web.Request) -> web.Response:
-        staff = await self.auth.require(request)
-        c = staff.community
-        number = path_number(request)
-        form = await read_form(request)
-        if not staff.csrf_ok(form.get("csrf")):
-            log.warning("staff web: category of #%s by %s without a valid CSRF token", number, staff.person.id)
-            return await self.requests.detail_page(request, ("err", request_texts.WEB_BAD_FORM), 403)
-        category = str(form.get("category", ""))
-        try:
-            version = bounded_int(form.get("version"), name="version", low=1)
-        except BadInput:
-            version = -1
-        if category not in request_texts.CATEGORY_NAMES or version < 1:
-            return await self.requests.detail_page(request, ("err", request_texts.WEB_BAD_FORM), 400)
-        now = self.clock.now().astimezone(ZoneInfo(c.timezone))
-        async with self.db.transaction() as session:
-            outcome = await correct_category(session, c, number, category,
-                                             actor=repo.Actor(staff.person.id, staff.person.name), now=now,
-                                             expected_version=version)
-            if outcome.ok:
-                await enqueue(session, outcome.outgoing, now=self.clock.now())
-        if not outcome.ok:
-            status = {repo.Stale: 409, repo.NotFound: 404, repo.Unchanged: 200}.get(type(outcome.result), 400)
-            return await self.requests.detail_page(request, ("err" if status != 200 else "ok", outcome.staff_text),
-                                                   status)
-        self.wake_outbox()
-        raise web.HTTPSeeOther(f"{PREFIX}/requests/{number}?{urllib.parse.urlencode({'done': outcome.staff_text})}")
 
     # -- 待确认 ---------------------------------------------------------------------------------------
 

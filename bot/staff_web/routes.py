@@ -13,6 +13,7 @@ from bot.staff_web.drawing import ChartDrawer
 from bot.staff_web.learning_pages import LearningPages
 from bot.staff_web.notice_pages import NoticePages
 from bot.staff_web.render import PREFIX, setup_templates
+from bot.staff_web.request_life import RequestLifeForms
 from bot.staff_web.session_pages import SessionPages
 from bot.staff_web.views import RequestPages
 
@@ -25,6 +26,7 @@ class StaffWeb:
         self.auth = StaffAuth(linli.db, linli.directory, linli.clock, linli.settings.trusted_proxy_networks,
                               secure_cookies=linli.settings.secure_cookies)
         self.requests = RequestPages(linli.db, linli.clock, self.auth, linli.drainer.wake)
+        self.life = RequestLifeForms(linli.db, linli.clock, self.auth, linli.drainer.wake, self.requests.detail_page)
         self.drawer = ChartDrawer()
         self.charts = ChartPages(linli.db, linli.clock, self.auth, self.drawer)
         self.attachments = AttachmentFiles(linli.db, self.auth)  # the photos residents sent
@@ -42,13 +44,14 @@ class StaffWeb:
         r.add_get(PREFIX, self.requests.list_page)
         r.add_get(f"{PREFIX}/requests/{{id:\\d+}}", self.requests.detail_page)
         r.add_post(f"{PREFIX}/requests/{{id:\\d+}}", self.requests.change)
+        self.life.add_routes(app)
         r.add_get(f"{PREFIX}/deliveries", self.requests.deliveries_page)
-        r.add_post(f"{PREFIX}/requests/{{id:\\d+}}/category", self.learning.change_category)
         r.add_get(f"{PREFIX}/unsure", self.learning.unsure_page)
         r.add_post(f"{PREFIX}/unsure/{{id:\\d+}}", self.learning.unsure_action)
         r.add_get(f"{PREFIX}/charts", self.charts.charts_page)
         r.add_get(f"{PREFIX}/charts/categories.png", self.charts.categories_png)
         r.add_get(f"{PREFIX}/charts/median.png", self.charts.median_png)
+        r.add_get(f"{PREFIX}/charts/rates.png", self.charts.rates_png)
         r.add_get(f"{PREFIX}/charts/weekly.png", self.charts.weekly_png)
         self.attachments.add_routes(app)
         r.add_get(f"{PREFIX}/notices", self.notices.list_page)

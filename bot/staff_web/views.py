@@ -18,21 +18,22 @@ from sqlalchemy import func, select
 
 from bot.staff_web.attachment_pages import request_attachments
 from bot.staff_web.auth import Staff, StaffAuth, form_fields
-from bot.staff_web.render import PREFIX, not_found, render
+from bot.staff_web.render import not_found, render
+from bot.staff_web.request_life import finish, life_columns, life_details, life_filters, send_outcome
 from bot.web_input import BadInput, bounded_int
 from config.community import Community
 from core.clock import Clock
-from core.message import Outgoing
 from handlers import texts as common_texts
 from handlers import texts_requests as texts
 from handlers.digest import CATEGORY_ORDER
-from handlers.requests import apply_change, grid_name
+from handlers.request_changes import apply_change
+from handlers.requests import grid_name
 from nlp.location import Location
+from storage import request_life_repo as life_repo
 from storage import requests_repo as repo
 from storage.db import Database
 from storage.models import OutboxMessage
 from storage.models_requests import OPEN_STATUSES, STATUSES, TIERS, Request
-from storage.outbox_repo import enqueue
 
 log = logging.getLogger("linli.staff_web")
 
@@ -83,9 +84,12 @@ class RequestPages:
 
         grids = [g.id for g in c.grids] + [g.id for g in c.groups]
         age = pick("age", [str(d) for d in AGE_CHOICES])
+        staff_ids = [p.id for p in c.people if p.role == "staff"]
         filters = repo.Filters(
             status=pick("status", ("open", *STATUSES)), category=pick("category", CATEGORY_ORDER),
-            grid=pick("grid", grids), tier=pick("tier", TIERS), min_age_days=int(age) if age else None)
+            grid=pick("grid", grids), tier=pick("tier", TIERS), min_age_days=int(age) if age else None,
+            owner=staff.person.id if q.get("owner") == "me" else pick("owner", (repo.UNASSIGNED, *staff_ids)),
+            overdue=q.get("overdue") == "1")
         try:  # typed into the address bar: anything; within what the database's numbers hold
             offset = bounded_int(q.get("offset", "0"), name="offset", high=MAX_OFFSET)
         except BadInput:
@@ -93,6 +97,7 @@ class RequestPages:
         now = self.clock.now()
         async with self.db.transaction() as session:
             rows, total = await repo.list_requests(session, c.id, filters, now=now, limit=PAGE_SIZE, offset=offset)
+            ratings = await life_repo.satisfaction_of(session, [r.id for r in rows])
         grid_options = [(g.id, g.name) for g in c.grids] + [(g.id, g.name) for g in c.groups if g.kind == "residents"]
         selects = [
             _select("status", "状态", [("open", "未办结"), *texts.STATUS_NAMES.items()], filters.status),
@@ -101,6 +106,7 @@ class RequestPages:
             _select("tier", "层级", list(texts.TIER_NAMES.items()), filters.tier),
             _select("age", "时长", [(str(d), f"超过{d}天") for d in AGE_CHOICES],
                     str(filters.min_age_days) if filters.min_age_days else None),
+            *life_filters(c, q),
         ]
         items = [{
             "id": r.id, "status": r.status, "urgent": r.urgent, "category": texts.category_name(r.category),
@@ -108,6 +114,7 @@ class RequestPages:
             "grid": grid_name(c, r.grid), "tier": texts.TIER_NAMES.get(r.tier, r.tier),
             "status_name": texts.STATUS_NAMES.get(r.status, r.status), "affected": r.affected,
             "age": texts.age_text((now - r.created_at).total_seconds()),
+            **life_columns(c, r, now, ratings),
         } for r in rows]
         next_query = None
         if offset + PAGE_SIZE < total:
@@ -127,6 +134,7 @@ class RequestPages:
             events = await repo.history(session, number)
             reporters = await repo.reporters(session, number)
             photos = await request_attachments(session, number)  # photos and locations (attachment_pages.py)
+            life = await life_details(session, c, req, reporters, self.clock.now())
         if message is None and request.query.get("done"):
             message = ("ok", request.query["done"])
         people = []
@@ -146,7 +154,7 @@ class RequestPages:
             "where": Location(req.building, req.unit, req.room).describe() or "（未写明）",
             "grid": grid_name(c, req.grid), "tier": texts.TIER_NAMES.get(req.tier, req.tier),
             "status_name": texts.STATUS_NAMES.get(req.status, req.status), "people": people,
-            "actions": actions, "history": history, **photos,
+            "actions": actions, "history": history, "life": life, **photos,
         }, status=status)
 
     async def change(self, request: web.Request) -> web.Response:
@@ -174,21 +182,9 @@ class RequestPages:
             outcome = await apply_change(session, c, number, action,
                                          actor=repo.Actor(staff.person.id, staff.person.name),
                                          now=now, note=note, expected_version=version, via_web=True)
-            if outcome.ok:
-                group = c.staff_group()
-                outgoing = list(outcome.outgoing)
-                if group is not None:
-                    outgoing.append(Outgoing(group.channel, c.id, "group", group.id, outcome.staff_text))
-                await enqueue(session, outgoing, now=self.clock.now())
-        if not outcome.ok:
-            log.info("staff web: change of #%s by %s refused: %s", number, staff.person.id,
-                     type(outcome.result).__name__)
-            status = 409 if isinstance(outcome.result, repo.Stale) else 400
-            if isinstance(outcome.result, repo.NotFound):
-                status = 404
-            return await self.detail_page(request, ("err", outcome.staff_text), status)
-        self.wake_outbox()
-        raise web.HTTPSeeOther(f"{PREFIX}/requests/{number}?{urllib.parse.urlencode({'done': outcome.staff_text})}")
+            await send_outcome(session, c, outcome, self.clock.now())
+        return await finish(request, number, outcome, f"staff web: change of #{number} by {staff.person.id}",
+                            self.detail_page, self.wake_outbox)
 
     @staticmethod
     def _recipient(c: Community, audience: str, target: str) -> str:

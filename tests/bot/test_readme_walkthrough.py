@@ -49,6 +49,13 @@ async def test_the_readme_walkthrough(live_bot: LiveBot) -> None:
     urgent = await say("11号楼闻到好大一股燃气味", group="g-res-3", user="r-sun")
     assert any(r["to"] == "group" and r["target"] == "g-staff" for r in urgent)
 
+    trapped = await say("5号楼电梯里关了个小孩出不来了！快来人", group="g-res-2", user="r-chen")
+    assert any(r["target"] == "g-staff" and "紧急" in r["text"] for r in trapped)
+    [numbers] = await say("要是家里燃气泄漏了应该打什么电话")
+    assert "0000-96777" in numbers["text"]
+    [mine] = await say("我的报修")
+    assert f"#{number.group(1)}" in mine["text"]
+
     faq = await say("医保怎么交")
     assert faq and "医保" in faq[0]["text"]
 
@@ -62,12 +69,18 @@ async def test_the_readme_walkthrough(live_bot: LiveBot) -> None:
         kept = (await session.scalars(select(UnsureMessage))).all()
     assert [(k.sender_id, k.text, k.status) for k in kept] == [("r-liu", "3号楼好像有点味道", "pending")]
 
-    [progress] = await say(f"#{number.group(1)} 处理中", group="g-staff", user="staff-li")
+    replies = await say(f"#{number.group(1)} 处理中", group="g-staff", user="staff-li")
+    [progress] = [r for r in replies if r["to"] == "group"]
     assert progress["target"] == "g-staff"
+    assert {r["target"] for r in replies if r["to"] == "user"} == {"r-zhang", "r-liu"}  # every reporter told
+    replies = await say(f"#{number.group(1)} 指派 王网格员", group="g-staff", user="staff-li")
+    assert {r["target"] for r in replies if r["to"] == "user"} == {"staff-wang"}
     await say(f"#{number.group(1)} 已解决 换了灯泡", group="g-staff", user="staff-li")
     told = await chat.user_timeline("r-zhang")
     assert any("换了灯泡" in m["text"] for m in told)
     refused = await say(f"#{number.group(1)} 已解决", group="g-res-1", user="r-chen")
     assert not any("已解决" in r["text"] and r["target"] == "g-staff" for r in refused)
+    [usage] = await say(f"#{number.group(1)} 随便", group="g-staff", user="staff-li")
+    assert "工单指令" in usage["text"]
     [help_text] = await say("场次帮助", group="g-staff", user="staff-li")
     assert "加场" in help_text["text"]

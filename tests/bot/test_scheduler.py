@@ -340,7 +340,10 @@ async def test_apscheduler_gets_one_cron_job_per_community_in_its_zone(db: Datab
     try:
         assert sched.is_leader
         jobs = dict(sched.scheduled_jobs())
-        assert set(jobs) == {"theme:xingfuli", "remind:xingfuli"}
+        # the daily jobs given, one per community; the periodic ones (notices due, overdue requests,
+        # 回访) one each, every community in each of their runs
+        assert set(jobs) == {"theme:xingfuli", "remind:xingfuli", "notices", "overdue", "followup"}
+        assert jobs["overdue"] is not None
         theme_next, remind_next = jobs["theme:xingfuli"], jobs["remind:xingfuli"]
         assert theme_next is not None and remind_next is not None
         assert (theme_next.hour, theme_next.minute, theme_next.utcoffset()) == (8, 0, dt.timedelta(hours=8))

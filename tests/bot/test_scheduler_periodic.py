@@ -48,4 +48,4 @@ def test_operators_run_and_list_it(tmp_path, capsys: pytest.CaptureFixture[str])
     assert "notices xingfuli" not in capsys.readouterr().out  # nothing due: no community touched
     assert linli(["jobs", "list", "--database-url", url]) == 0
     listed = capsys.readouterr().out
-    assert "notices: every 30 s" in listed and "attendance" in listed and "weekly_report" in listed
+    assert "notices  xingfuli  every 30 s" in listed and "attendance" in listed and "weekly_report" in listed

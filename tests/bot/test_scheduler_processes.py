@@ -185,4 +185,4 @@ def test_jobs_list_shows_each_communitys_next_run_in_its_own_zone(tmp_path: Path
     assert not (tmp_path / "none.db").exists()  # listing creates no database
 
     bad = _linli("jobs", "run", "fireworks", "--database-url", f"sqlite:///{tmp_path / 'x.db'}", cwd=tmp_path)
-    assert bad.returncode == 2 and "no daily job 'fireworks' (known: theme" in bad.stderr
+    assert bad.returncode == 2 and "no job 'fireworks' (known: theme" in bad.stderr

@@ -46,9 +46,21 @@ def test_the_demo_community_loads() -> None:
         ("        team: fazhi\n", "        team: lawyers\n", "team: lawyers", "unknown team 'lawyers'"),
         ('{weekday: sunday, start: "09:00", end: "11:00", capacity: 15}',
          '{weekday: sunday, start: "09:00", end: "11:00", capacity: lots}', "capacity: lots", "capacity"),
-        ("kind: volunteers", "kind: helpers", "kind: helpers", "'residents', 'staff' or 'volunteers'"),
+        ("kind: volunteers", "kind: helpers", "kind: helpers", "'residents', 'staff', 'volunteers' or 'street'"),
         ("groups: [g-res-2], building: 5", "groups: [g-res-9], building: 5", "g-res-9", "unknown group 'g-res-9'"),
         ("timezone: Asia/Shanghai", "timezone: Mars/Olympus", "Mars/Olympus", "unknown time zone"),
+        # the request rules of issue 16
+        ("numbers: [lift, fire]", "numbers: [lift, firemen]", "numbers: [lift, firemen]",
+         "unknown emergency number 'firemen'"),
+        ("        group: g-street\n", "        group: g-staff\n", "group: g-staff", "is not of kind 'street'"),
+        ("        people: [street-chen]", "        people: [street-nobody]", "street-nobody",
+         "unknown person 'street-nobody'"),
+        ("repair: {working_days: 3}", "repair: {working_days: 3, hours: 4}", "repair: {working_days: 3, hours: 4}",
+         "exactly one of"),
+        ("        urgent: {hours: 2}", "        urgnet: {hours: 2}", "urgnet: {hours: 2}", "unknown category 'urgnet'"),
+        ("        - id: flood\n          category: repair", "        - id: flood\n          category: plumbing",
+         "category: plumbing", "unknown category 'plumbing'"),
+        ("          within: 6\n", "          witin: 6\n", "witin: 6", "Extra inputs are not permitted"),
     ],
 )
 def test_errors_point_at_the_bad_line(tmp_path: Path, old: str, new: str, needle: str, message: str) -> None:
@@ -58,6 +70,15 @@ def test_errors_point_at_the_bad_line(tmp_path: Path, old: str, new: str, needle
     error = str(info.value)
     assert f"{path}:{_line_of(text, needle)}:" in error, error
     assert message in error
+
+
+def test_older_files_with_a_flat_list_of_urgent_words_still_load(tmp_path: Path) -> None:
+    start = DEMO.index("      urgent_cues:\n")
+    end = DEMO.index("      hypothetical_cues:")
+    path = tmp_path / "community.yaml"
+    path.write_text(DEMO[:start] + "      urgent_cues: [燃气味, 着火]\n" + DEMO[end:], encoding="utf-8")
+    [cue] = load_directory(path).communities[0].requests.urgent_cues
+    assert cue.words == ["燃气味", "着火"]
 
 
 def test_invalid_yaml_syntax_names_the_line(tmp_path: Path) -> None:

@@ -24,6 +24,10 @@ KEYWORD_LABELS: tuple[tuple[str, str], ...] = (
     ("电线", "report:safety"),
     ("停水", "report:repair"),
     ("楼道灯", "report:repair"),
+    ("门禁", "report:repair"),
+    ("门锁", "report:repair"),
+    ("电梯", "report:repair"),
+    ("下水道", "report:repair"),
     ("漏水", "report:repair"),
     ("水阀", "report:repair"),  # "#12 已解决 换了水阀" must still be a staff command
     ("垃圾", "report:sanitation"),
@@ -39,6 +43,20 @@ def keyword_understand(text: str, now: dt.datetime) -> Understanding:
     category = "policy" if label == "inquiry:policy" else (label.partition(":")[2] if label.startswith("report:")
                                                          else None)
     return Understanding(label, 0.9, category=category, text=norm)
+
+
+def group_texts(body: dict, group: str) -> list[str]:
+    """What the bot said in that group in answer to one message."""
+    return [r["text"] for r in body["replies"] if r["to"] == "group" and r["target"] == group]
+
+
+def private_texts(body: dict) -> dict[str, list[str]]:
+    """What the bot said privately in answer to one message, by person."""
+    found: dict[str, list[str]] = {}
+    for r in body["replies"]:
+        if r["to"] == "user":
+            found.setdefault(r["target"], []).append(r["text"])
+    return found
 
 
 async def migrated(db_url: str) -> None:

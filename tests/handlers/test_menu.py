@@ -111,7 +111,7 @@ async def test_staff_commands_come_first_in_a_private_chat_and_staff_get_their_m
     handler, out = await handle(db, community, said("场次帮助", **staff))  # type: ignore[arg-type]
     assert handler == "staff_sessions"
     handler, out = await handle(db, community, said("辛苦了", **staff))  # type: ignore[arg-type]
-    assert handler == "menu" and "#编号 处理中" in out[0].text and community.requests.staff_web_url in out[0].text
+    assert handler == "menu" and "#编号 处理中" in out[0].text and community.requests.web_url in out[0].text
     assert "报事报修" not in out[0].text
 
 

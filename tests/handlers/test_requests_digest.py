@@ -146,3 +146,64 @@ async def test_cli_prints_the_digest_of_a_day(db_url: str, tmp_path: Path) -> No
     assert code == 2 and "YYYY-MM-DD" in err
     code, _, err = await _linli("digest", "--database-url", f"sqlite:///{tmp_path / 'missing.db'}")
     assert code == 1 and "no database" in err
+
+
+# --- issue 16, item 10 -----------------------------------------------------------------------------
+
+
+async def test_ages_are_measured_from_the_report_as_of_now(db_url: str, demo_directory: Directory) -> None:
+    community = demo_directory.communities[0]
+    db = Database(db_url)
+    try:
+        await upgrade(db)
+        async with db.transaction() as session:
+            await repo.create_request(
+                session, Request(community="xingfuli", channel="sim", group_id="g-res-3", sender_id="r-sun",
+                                 sender_name="孙桂芳", category="safety", text="11号楼燃气味", building=11,
+                                 grid="grid-3", tier="street", urgent=True),
+                actor=repo.Actor("r-sun", "孙桂芳"), now=at(25, 10, 25))
+        async with db.transaction() as session:
+            # asked for at 10:30, before the 17:30 post: "5 分钟", never "已 7 小时"
+            early = render_digest(await compute_digest(session, community, DAY, now=at(25, 10, 30)))
+            posted = render_digest(await compute_digest(session, community, DAY, now=at(25, 17, 30)))
+            later_day = render_digest(await compute_digest(session, community, DAY, now=at(27, 9, 0)))
+    finally:
+        await db.dispose()
+    assert "已 5 分钟" in early and "小时" not in early.split("按类别")[0]
+    assert "已 7 小时" in posted
+    assert "已 7 小时" in later_day  # a past day's digest: as of that day's posting time
+
+
+async def test_only_real_grids_are_listed(db_url: str, demo_directory: Directory) -> None:
+    community = demo_directory.communities[0]
+    db = Database(db_url)
+    try:
+        await upgrade(db)
+        await seed(db)
+        async with db.transaction() as session:  # filed before only residents could file: the staff group
+            await repo.create_request(
+                session, Request(community="xingfuli", channel="sim", group_id="g-staff", sender_id="staff-li",
+                                 sender_name="李书记", category="repair", text="群发 明天停水", grid="g-staff",
+                                 tier="grid", urgent=False),
+                actor=repo.Actor("staff-li", "李书记"), now=at(25, 11))
+            text = render_digest(await compute_digest(session, community, DAY))
+    finally:
+        await db.dispose()
+    grids = text.split("按网格：")[1].splitlines()[0]
+    assert "幸福里社区工作群" not in text and "g-staff" not in grids
+    assert grids.startswith("第一网格") and "未分网格 1/0/1" in grids
+
+
+async def test_links_use_the_public_url(db_url: str, demo_directory: Directory) -> None:
+    public = demo_directory.with_public_url("https://linli.example.org/").communities[0]
+    db = Database(db_url)
+    try:
+        await upgrade(db)
+        await seed(db)
+        async with db.transaction() as session:
+            [post] = await daily_digest(session, public, dt.date(2026, 11, 29))
+    finally:
+        await db.dispose()
+    assert "工作台：https://linli.example.org/staff" in post.text
+    assert "https://linli.example.org/staff/charts/weekly.png?end=2026-11-29" in post.text
+    assert "127.0.0.1" not in post.text

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
 from core.clock import FixedClock
+from storage.models_requests import Request, RequestEvent
 from tests.conftest import LiveBot
 from tests.handlers.test_requests import number_in
 
@@ -61,3 +64,52 @@ async def test_reject_with_reason(live_bot: LiveBot) -> None:
     number = number_in(group_reply(body, "g-res-2"))
     reply = group_reply(await sim.say("g-staff", "staff-li", f"#{number} 驳回 不属于社区职责"), "g-staff")
     assert "已驳回" in reply
+
+
+# --- issue 16's wordings through the real classifier ---------------------------------------------------
+
+
+async def test_issue16_emergencies_alert_and_a_hazard_question_is_answered(live_bot: LiveBot,
+                                                                          clock: FixedClock) -> None:
+    sim = live_bot.client
+    body = await sim.say("g-res-1", "r-zhang", "电梯卡住了，我被困在里面")
+    assert "紧急" in group_reply(body, "g-staff")
+    old = number_in(group_reply(await sim.say("g-res-2", "r-chen", "5号楼楼道灯坏了好几天了"), "g-res-2"))
+    clock.advance(minutes=20)
+    body = await sim.say("g-res-2", "r-zhou", "5号楼电梯里关了个小孩出不来了！快来人")
+    alert = group_reply(body, "g-staff")
+    assert "紧急" in alert and f"#{old}" not in alert  # not merged into the old light
+    for text in ("我妈叫不醒了", "小孩爬到窗台外面了"):  # the classifier calls these chit-chat
+        assert "紧急" in group_reply(await sim.say("g-res-3", "r-sun", text), "g-staff")
+    answer = await sim.say("g-res-1", "r-liu", "要是家里燃气泄漏了应该打什么电话")
+    assert "0000-96777" in group_reply(answer, "g-res-1")
+    assert [r for r in answer["replies"] if r["target"] == "g-staff"] == []
+
+
+async def test_issue16_staff_chat_and_status_questions_never_become_requests(live_bot: LiveBot,
+                                                                             clock: FixedClock) -> None:
+    sim = live_bot.client
+    number = number_in(group_reply(await sim.say("g-res-1", "r-zhang", "3号楼楼道灯又不亮了"), "g-res-1"))
+    said = [
+        ("g-staff", "staff-li", "群发 明天停水"),
+        ("g-staff", "staff-wang", "3号楼漏水那户我下午去看一下"),
+        ("g-staff", "staff-li", f"#{number} 改为报修"),
+        ("g-staff", "staff-wang", f"#{number} 在处理了"),
+        ("g-staff", "staff-li", f"#{number} 上报区里"),
+        ("g-res-1", "r-zhang", "我的报修"),
+        ("g-res-1", "r-zhang", "我报的楼道灯修好了没"),
+        ("g-res-1", "r-zhang", f"#{number} 进度"),
+    ]
+    for group, user, text in said:
+        clock.advance(minutes=1)
+        await sim.say(group, user, text)
+    progress = [m["text"] for m in await sim.group_timeline("g-res-1") if m["from"] == "bot"][-1]
+    assert f"#{number}" in progress and "处理中" in progress
+    told = [m["text"] for m in await sim.user_timeline("r-zhang")]
+    assert any("在处理" in t for t in told) and any("城关街道办事处" in t for t in told)
+    street = [m["text"] for m in await sim.group_timeline("g-street")]
+    assert any(f"#{number}" in t for t in street)
+    async with live_bot.linli.db.transaction() as session:
+        rows = (await session.scalars(select(Request))).all()
+        notes = (await session.scalars(select(RequestEvent.note).where(RequestEvent.action == "status"))).all()
+    assert len(rows) == 1 and notes == [None]

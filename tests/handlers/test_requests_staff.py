@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from handlers.request_commands import StaffCommand, parse_command
+from handlers.request_commands import RequestCommand, parse_command
 from storage import requests_repo as repo
 from storage.db import Database
 from storage.migrate import upgrade
@@ -135,19 +135,46 @@ async def test_refusals_are_clear(req_bot: LiveBot) -> None:
 @pytest.mark.parametrize(
     ("text", "command"),
     [
-        ("#12 处理中", StaffCommand(12, "in_progress", None)),
-        ("#12 已解决 换了水阀", StaffCommand(12, "resolved", "换了水阀")),
-        ("＃12 已解决：换了水阀", StaffCommand(12, "resolved", "换了水阀")),
-        ("#12已解决", StaffCommand(12, "resolved", None)),
-        ("#12 上报街道", StaffCommand(12, "tier:street", None)),
-        ("#12 驳回 不属于社区职责", StaffCommand(12, "rejected", "不属于社区职责")),
-        ("#12 关闭", StaffCommand(12, "closed", None)),
-        ("#1 楼道灯坏了", None),
+        ("#12 处理中", RequestCommand("in_progress", 12, None)),
+        ("#5 在处理了", RequestCommand("in_progress", 5, None)),  # never the note "了"
+        ("#5 处理中啦!", RequestCommand("in_progress", 5, None)),
+        ("#12 已解决 换了水阀", RequestCommand("resolved", 12, "换了水阀")),
+        ("#12 已解决了，换了水阀", RequestCommand("resolved", 12, "换了水阀")),
+        ("＃12 已解决：换了水阀", RequestCommand("resolved", 12, "换了水阀")),
+        ("#12已解决", RequestCommand("resolved", 12, None)),
+        ("#12 修好了", RequestCommand("resolved", 12, None)),
+        ("#12 已解答 带户口本去街道办", RequestCommand("resolved", 12, "带户口本去街道办")),
+        ("#12 上报街道", RequestCommand("tier:street", 12, None)),
+        ("#12 上报区里", RequestCommand("tier:street", 12, None)),
+        ("#12 转街道", RequestCommand("tier:street", 12, None)),
+        ("#12 报给街道办 需要协调", RequestCommand("tier:street", 12, "需要协调")),
+        ("#12 驳回 不属于社区职责", RequestCommand("rejected", 12, "不属于社区职责")),
+        ("#12 关闭", RequestCommand("closed", 12, None)),
+        ("#12 指派 王网格员", RequestCommand("assign", 12, "王网格员")),
+        ("#12 交给赵网格员", RequestCommand("assign", 12, "赵网格员")),
+        ("#3 改为报修", RequestCommand("category", 3, "报修")),
+        ("#3 改为 环境卫生", RequestCommand("category", 3, "环境卫生")),
+        ("#12 拆分 张秀兰", RequestCommand("split", 12, "张秀兰")),
+        ("#24 进度", RequestCommand("progress", 24, None)),
+        ("#24 进度？", RequestCommand("progress", 24, None)),
+        ("#15 回复：可以去街道办", RequestCommand("reply", 15, "可以去街道办")),
+        ("#15 联系方式", RequestCommand("contact", 15, None)),
+        ("@社区小助手 #1 处理中", RequestCommand("in_progress", 1, None)),
+        ("#1 楼道灯坏了", RequestCommand("usage", 1, "楼道灯坏了")),  # never a report
+        ("#12 随便说说", RequestCommand("usage", 12, "随便说说")),
+        ("#进度", RequestCommand("usage", None, "进度")),
+        ("指派 王网格员", RequestCommand("usage", None, "指派 王网格员")),
+        ("代报 3号楼2单元 漏水 张阿姨 13900000001",
+         RequestCommand("proxy", None, "3号楼2单元 漏水 张阿姨 13900000001")),
+        ("我的工单", RequestCommand("my_tasks")),
+        ("#3楼漏水了", None),  # a building, not a command
         ("12 处理中", None),
         ("今天#12 处理中", None),
+        ("收到", None),
+        ("群发 明天停水", None),
     ],
 )
-def test_parse_command(text: str, command: StaffCommand | None) -> None:
+def test_parse_command(text: str, command: RequestCommand | None) -> None:
     assert parse_command(text) == command
 
 
@@ -204,11 +231,14 @@ async def test_concurrent_changes_by_two_staff_never_lose_one_silently(db_url: s
     now = REFERENCE_NOW + dt.timedelta(hours=1)
     outcomes: list[tuple[str, str]] = []
 
+    read = asyncio.Semaphore(0)  # released once by each task when it has read the request
+
     async def change(db: Database, actor: repo.Actor, status: str, note: str | None, gate: asyncio.Event) -> None:
         async with db.transaction() as session:
             current = await repo.get_request(session, "xingfuli", number)
             assert current is not None
             seen = current.version
+            read.release()
             await gate.wait()  # both have read the same version before either writes
             result = await repo.change_status(session, "xingfuli", number, status, actor=actor, now=now,
                                               note=note, expected_version=seen)
@@ -226,7 +256,8 @@ async def test_concurrent_changes_by_two_staff_never_lose_one_silently(db_url: s
             outcomes.clear()
             tasks = [asyncio.create_task(change(db_a, STAFF_A, "resolved", f"修好了{round_}", gate)),
                      asyncio.create_task(change(db_b, STAFF_B, "rejected", f"驳回{round_}", gate))]
-            await asyncio.sleep(0.05)
+            for _ in tasks:  # not a fixed sleep: on a loaded machine a task may take longer to read
+                await read.acquire()
             gate.set()
             await asyncio.gather(*tasks)
             kinds = sorted(kind for _, kind in outcomes)

@@ -18,7 +18,7 @@ from storage.db import Database
 from storage.models import OutboxMessage
 from storage.models_attendance import ServiceHours
 from storage.models_booking import ServiceSession
-from storage.models_requests import Request
+from storage.models_requests import Request, RequestReporter
 from tests.conftest import SHANGHAI
 
 FRIDAY = dt.date(2026, 11, 27)
@@ -57,6 +57,13 @@ async def add_week(db: Database) -> None:
                 category=category, text=f"3号楼2单元501 张秀兰 电话13800000101 第{i}件", grid="grid-1",
                 tier="grid", status="resolved" if resolved else "new", created_at=created, updated_at=created,
                 resolved_at=created + dt.timedelta(hours=5) if resolved else None))
+        await session.flush()
+        rated = (await session.scalars(select(Request).where(Request.status == "resolved").order_by(Request.id))).all()
+        for request, (mark, day) in zip(rated, [(5, FRIDAY), (1, FRIDAY - dt.timedelta(days=1)),
+                                               (5, FRIDAY - dt.timedelta(days=9))], strict=True):  # the last: earlier
+            session.add(RequestReporter(request_id=request.id, person_id="r-zhang", name="张秀兰", channel="sim",
+                                        group_id="g-res-1", text=request.text, satisfaction=mark,
+                                        rated_at=at(day, 10)))
         session.add(ServiceHours(community="xingfuli", session_id=first_session, person_id="v-he", person_name="何师傅",
                                  team_id="jiangxin", service="haircut", day=FRIDAY - dt.timedelta(days=2),
                                  minutes=120, recorded_at=at(FRIDAY, 9)))
@@ -95,6 +102,7 @@ async def test_once_a_week_to_every_residents_group_with_counts_and_no_personal_
     assert text.startswith("【本周社区小结】11月21日-11月27日")
     assert "办结居民反映的事 3 件，反映最多的是：报修 3、停车交通 1、环境卫生 1" in text
     assert "志愿者服务 2 小时（匠心便民服务队 2小时）" in text and "感谢" in text
+    assert "回访 2 人次，满意 1 人次（50%）" in text  # this week's marks only
     for personal in ("张秀兰", "13800000101", "501", "何师傅"):
         assert personal not in text
     again = await scheduler(db, directory, clock).run("weekly_report")  # a rerun, a restart

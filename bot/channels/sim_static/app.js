@@ -22,7 +22,7 @@
     ['staff', '工作人员'],
     ['volunteer', '志愿者'],
   ];
-  var KIND_LABELS = { residents: '居民群', staff: '工作群', volunteers: '志愿者群' };
+  var KIND_LABELS = { residents: '居民群', staff: '工作群', volunteers: '志愿者群', street: '街道群' };
   var PALETTE = [
     '#5b8ff9', '#f08b3e', '#e0685a', '#4fb3d9', '#9270ca', '#d9a43a',
     '#b0745a', '#e07aa5', '#6f7fa6', '#4a90c2', '#c9743b', '#a0669e',
