@@ -27,3 +27,41 @@ def test_cross_validated_floors() -> None:
     assert share("chit-chat taken as request") <= 0.03
     assert share("request taken as chit-chat") <= 0.03
     assert share("date+part exact on bookings") >= 0.97
+
+
+def test_leaving_one_style_out_never_trains_on_the_style_it_scores(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from nlp import crossval
+    from nlp.features import load_model_settings
+
+    rows = [{"text": t, "label": label, "style": style} for t, label, style in (
+        ("电梯坏了", "report:repair", "a"), ("谢谢", "chitchat", "a"), ("我要理发", "booking:haircut", "b"),
+        ("谢谢", "chitchat", "b"), ("楼道灯不亮", "report:repair", "c"), ("早上好", "chitchat", "c"))]
+    reads = [(row["text"], frozenset()) for row in rows]
+    trained_on: list[set[str]] = []
+    real_fit = crossval.fit
+
+    # Too few rows to fit on: each fold's model is fitted on a canned set instead, and what it
+    # would have been trained on is recorded.
+    canned = [(t, frozenset()) for t in ("电梯坏了", "水管漏水", "路灯不亮", "谢谢", "早上好", "收到", "理发", "剪头",
+                                           "推个头")]
+
+    def recording_fit(messages, labels, settings, featurize):  # type: ignore[no-untyped-def]
+        trained_on.append({text for text, _ in messages})
+        return real_fit(canned, ["report:repair"] * 3 + ["chitchat"] * 3 + ["booking:haircut"] * 3, settings,
+                        featurize)
+
+    monkeypatch.setattr(crossval, "fit", recording_fit)
+    settings = load_model_settings().model_copy(update={"features": load_model_settings().features.model_copy(
+        update={"min_count": 1})})
+    got = crossval.leave_one_style_out(rows, reads, settings)
+    assert len(got) == len(rows) and all(abs(sum(p.values()) - 1) < 1e-6 for p in got)
+    # One model per style, none trained on a text of the style it reads ("谢谢" of style b is left
+    # out when style a is scored: a twin is never seen).
+    assert trained_on == [{"我要理发", "楼道灯不亮", "早上好"}, {"电梯坏了", "楼道灯不亮", "早上好"},
+                          {"电梯坏了", "谢谢", "我要理发"}]
+
+
+def test_loso_and_cv_are_one_or_the_other() -> None:
+    out = io.StringIO()
+    assert cmd_eval_corpus(out, cv=3, loso=True) == 2
+    assert "not both" in out.getvalue()
