@@ -181,7 +181,8 @@ class Classifier:
         model = self.model
         if model is None or not analysis.text:
             return decide(analysis, None, self.rules.settings, DecisionSettings())
-        return decide(analysis, model.probabilities(analysis.text), self.rules.settings, model.settings.decision)
+        return decide(analysis, model.probabilities(analysis.text, analysis.hits), self.rules.settings,
+                      model.settings.decision)
 
     def analyze(self, text: str, now: dt.datetime) -> Analysis:
         """The full scoring of one message (what `understand` summarizes); may raise on bad input."""
