@@ -98,13 +98,13 @@ LAST_CLAUSE = "END:"
 _TAG = {"keyword": "KW:", "object": "KW:", "cue": "CUE:"}
 TAG_PREFIXES = ("KW:", "CUE:")
 _BREAKS = CLAUSE_BREAKS
-_LAST_BREAK = re.compile(f"[{re.escape(_BREAKS)}]+(?=[^{re.escape(_BREAKS)}]+[{re.escape(_BREAKS)}]*$)")
+_LAST_BREAK = re.compile(f"[{re.escape(_BREAKS)}]([^{re.escape(_BREAKS)}]*)$")
 
 
 def last_clause(text: str) -> str:
     """The last clause of a text of two or more ("" for one clause: the n-grams already say it)."""
-    match = _LAST_BREAK.search(text)
-    return text[match.end():].rstrip(_BREAKS) if match else ""
+    match = _LAST_BREAK.search(text.rstrip(_BREAKS))
+    return match.group(1) if match else ""
 
 
 def rule_tags(hits: Iterable[Any]) -> frozenset[str]:
