@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DEV_SET = ROOT / "nlp" / "corpus" / "dev.jsonl"  # a copy of shared/eval/dev.jsonl
 BENCHMARKS = ROOT / "BENCHMARKS.md"
-SECTION = "### understand(): start-up and throughput (session 5)"
+SECTION = "### understand(): start-up and throughput (session 6)"
 COMMAND = ".venv/bin/python bench/bench_understand.py --write"
 
 STARTUP_SNIPPET = """

@@ -77,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--now", type=_parse_now, help="reference time (default 2026-11-25T10:00+08:00)")
     p.add_argument("--corpus", action="store_true", help="score every file of nlp/corpus/, per file and per style")
     p.add_argument("--cv", type=int, metavar="K", help="k-fold cross-validation of the model over nlp/corpus/")
+    p.add_argument("--loso", action="store_true",
+                   help="leave one style out: each style of nlp/corpus/ read by a model trained on the others")
     p.add_argument("--rules-only", action="store_true", help="read with the keyword rules alone, no model")
 
     p = sub.add_parser("explain", help="show how a message is read: rule hits, the model, why the label won")
@@ -145,10 +147,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "eval":
             from nlp.cli import cmd_eval_corpus, cmd_eval_files, rules_only_understand
 
-            if args.corpus or args.cv:
-                return cmd_eval_corpus(sys.stdout, cv=args.cv, rules_only=args.rules_only)
+            if args.corpus or args.cv or args.loso:
+                return cmd_eval_corpus(sys.stdout, cv=args.cv, rules_only=args.rules_only, loso=args.loso)
             if not args.files:
-                print("linli eval: name a labelled file, or --corpus / --cv K", file=sys.stderr)
+                print("linli eval: name a labelled file, or --corpus / --cv K / --loso", file=sys.stderr)
                 return 2
             return cmd_eval_files(args.files, args.now, sys.stdout,
                                   rules_only_understand() if args.rules_only else None)

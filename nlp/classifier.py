@@ -38,7 +38,7 @@ from collections import OrderedDict, defaultdict
 from pathlib import Path
 
 from nlp import segment
-from nlp.dates import find_days, find_part, local_now
+from nlp.dates import booking_day, find_days, find_part, local_now
 from nlp.decide import Decision, decide, understanding
 from nlp.evidence import (
     ANCHOR,
@@ -71,6 +71,7 @@ from nlp.evidence import (
 from nlp.features import DecisionSettings
 from nlp.model import LearnedModel, ModelSources, load_or_train
 from nlp.normalize import READ_CHARS, normalize_parts
+from nlp.quotes import AGREE_MAX_CHARS, agrees, books_the_quoted, quote_day
 from nlp.rules import DEFAULT_RULES_PATH, DEFAULT_USERDICT_PATH, Hit, Rules, load_rules
 from nlp.scoring import Context, score_labels
 from nlp.understanding import Understanding
@@ -192,11 +193,22 @@ class Classifier:
         model = self.model
         if model is None or not analysis.text:
             return decide(analysis, None, self.rules.settings, DecisionSettings())
-        return decide(analysis, model.probabilities(analysis.text), self.rules.settings, model.settings.decision)
+        return decide(analysis, model.probabilities(analysis.text, analysis.hits), self.rules.settings,
+                      model.settings.decision)
 
     def analyze(self, text: str, now: dt.datetime) -> Analysis:
         """The full scoring of one message (what `understand` summarizes); may raise on bad input."""
         quote, whole = normalize_parts(text) if isinstance(text, str) else ("", "")
+        agreed = False
+        if quote and len(whole) <= AGREE_MAX_CHARS:
+            reply_hits = self.rules.match(whole, self._is_word)
+            # "同问" under a question: the sender asks it again; "帮我也约一个" under a service: that
+            # service (nlp/quotes.py). The reply's own day still comes first (`own_from` below).
+            agreed = agrees(whole, reply_hits) or books_the_quoted(whole, reply_hits,
+                                                                   self.rules.match(quote, self._is_word))
+        own_from = len(quote) + 1 if agreed else 0
+        if agreed:
+            whole = f"{quote} {whole}"
         # The rules read the first READ_CHARS; the rest of a long message is only searched for
         # an emergency ("... 对了 楼道里一股燃气味" at the end of a long story).
         own, rest = whole[:READ_CHARS], whole[READ_CHARS:]
@@ -276,8 +288,11 @@ class Classifier:
         if quote and cues.get("book", 0.0) >= 1 and not any(topic.get(b, 0.0) > 0 for b in BOOKING_LABELS):
             self._quote_services(quote, topic, anchored, notes)
 
-        day = days[0] if days else None
         anchors = [h.start for h in hits if not h.names.isdisjoint(BOOKING_NAMES)]
+        # A story may name several days ("今天…下周六上午能不能给她约一个"): the booking's is the one
+        # nearest the words naming the service or booking it.
+        day = booking_day([d for d in days if d.start >= own_from] or days,
+                          anchors + [h.start for h in hits if ("cue", "book") in h.names])
         part, part_span = find_part(own, day, anchors)
         bare = is_bare(own, hits, days, part_span)
         whole_done = cues.get("done", 0.0) > 0 and all(done.get(i, 0.0) >= 1.0 for i in range(len(clauses.starts)))
@@ -345,6 +360,11 @@ class Classifier:
                     notes[label].append("an answer under a quote: asks nothing")
         best = max(scores, key=lambda label: scores[label], default=None)
         items = items_named(hits + hidden, counted)
+        if quote and not agreed and day is None:
+            # "我也约一个" under "本周六上午义诊…": the booking is for the quote's day (nlp/quotes.py).
+            quoted_day, quoted_part = quote_day(quote, now)
+            if quoted_day is not None:
+                day, part = quoted_day, part or quoted_part
         return Analysis(own, quote, hits, dict(cues), dict(topic), scores, dict(notes), day, part,
                         items.get(best) if best else None, bare, today, items, rest, alarms, request)
 

@@ -124,20 +124,28 @@ def cmd_eval_files(paths: Sequence[str], now: dt.datetime | None, stdout: IO[str
 
 
 def cmd_eval_corpus(stdout: IO[str], cv: int | None = None, rules_only: bool = False,
-                    classifier: Classifier | None = None) -> int:
-    """Scores nlp/corpus/ per file and per style: as the bot reads it now, or with `cv` folds
-    (each message read by a model trained on the other folds). The summary is printed last."""
+                    classifier: Classifier | None = None, loso: bool = False) -> int:
+    """Scores nlp/corpus/ per file and per style: as the bot reads it now, with `cv` folds (each
+    message read by a model trained on the other folds), or with `loso` leaving one style out (each
+    style read by a model trained on the others: how a register nobody wrote examples of is read).
+    Both held-out ways read only the files training reads. The summary is printed last."""
     from nlp.corpus_eval import corpus_rows, predict_cross_validated
 
+    if cv and loso:
+        stdout.write("linli eval: choose --cv K or --loso, not both\n")
+        return 2
+    if (cv or loso) and rules_only:
+        stdout.write(f"linli eval: {'--cv' if cv else '--loso'} trains the model; it cannot be combined"
+                     " with --rules-only\n")
+        return 2
     if classifier is None:
         classifier = Classifier.from_config(learned=not rules_only)
-    if cv:
-        if rules_only:
-            stdout.write("linli eval: --cv trains the model; it cannot be combined with --rules-only\n")
-            return 2
+    if cv or loso:
         rows = corpus_rows(only_training=True)
-        predictions = predict_cross_validated(rows, classifier, cv, EVAL_NOW, _as_labelled)
-        how = f"{cv}-fold cross-validation over the {len(rows)} messages training reads"
+        predictions = predict_cross_validated(rows, classifier, None if loso else cv, EVAL_NOW, _as_labelled)
+        how = (f"leaving one style out: each style read by a model trained on the others' messages"
+               f" ({len(rows)} in all)" if loso else
+               f"{cv}-fold cross-validation over the {len(rows)} messages training reads")
     else:
         rows = corpus_rows()
         predictions = predict_all(rows, lambda text: classifier.understand(text, EVAL_NOW), _as_labelled)

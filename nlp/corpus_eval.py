@@ -1,4 +1,5 @@
-"""The corpus scored per file and per style: as the bot reads it now, or by k-fold cross-validation.
+"""The corpus scored per file and per style: as the bot reads it now, by k-fold cross-validation, or
+leaving one style out.
 
 Scored as the bot reads it now, a file the model was trained on (and the rules tuned on) scores
 high and says little; cross-validation scores each message with a model that never saw it (the
@@ -57,16 +58,20 @@ def predict_all(rows: Sequence[Row], understand: Callable[[str], Understanding],
     return {str(row["id"]): as_labelled(understand(row["text"])) for row in rows}
 
 
-def predict_cross_validated(rows: Sequence[Row], classifier: Classifier, k: int, now: dt.datetime,
+def predict_cross_validated(rows: Sequence[Row], classifier: Classifier, k: int | None, now: dt.datetime,
                             as_labelled: Callable[[Understanding], Prediction]) -> dict[str, Prediction]:
-    """Each row's prediction with the model of the fold that left it out, decided as the bot decides."""
-    from nlp.crossval import out_of_fold
-    from nlp.features import load_model_settings
+    """Each row's prediction with a model that never saw it, decided as the bot decides: the model
+    of the fold that left it out (`k` folds), or with `k` None the model trained on every other
+    style (leave one style out, nlp/crossval.py)."""
+    from nlp.crossval import leave_one_style_out, out_of_fold
+    from nlp.features import load_model_settings, rule_tags
 
     model = classifier.model
     settings = model.settings if model is not None else load_model_settings()
     analyses = [classifier.analyze(row["text"], now) for row in rows]
-    probabilities = out_of_fold(rows, [a.text for a in analyses], settings, k)
+    reads = [(a.text, rule_tags(a.hits)) for a in analyses]
+    probabilities = (leave_one_style_out(rows, reads, settings) if k is None
+                     else out_of_fold(rows, reads, settings, k))
     out: dict[str, Prediction] = {}
     for row, analysis, probs in zip(rows, analyses, probabilities, strict=True):
         decision = decide(analysis, probs if analysis.text else None, classifier.rules.settings, settings.decision)

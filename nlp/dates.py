@@ -228,6 +228,15 @@ def find_days(text: str, now: dt.datetime) -> list[DayMention]:
     return found
 
 
+def booking_day(days: Sequence[DayMention], points: Sequence[int]) -> DayMention | None:
+    """The day a booking is for, of the `days` a text names: the one nearest the `points` (where the
+    words naming the service or booking it start), the later one on a tie; the first day when
+    there are no such words. "今天下午我去医院复查 … 下周三上午想约个义诊" is for next Wednesday."""
+    if len(days) <= 1 or not points:
+        return days[0] if days else None
+    return min(days, key=lambda d: (min(abs(p - d.start) for p in points), -d.start))
+
+
 def _week_prefix(text: str, m: re.Match[str]) -> tuple[str, int]:
     """The prefix of a weekday match (下, 这个, ...) and where the day starts.
 

@@ -49,7 +49,7 @@ def explain(text: str, now: dt.datetime, classifier: Classifier | None = None) -
     analysis = classifier.analyze(text, now)
     decision = classifier.decide(analysis)
     model = classifier.model
-    probabilities = model.probabilities(analysis.text) if model is not None and analysis.text else None
+    probabilities = model.probabilities(analysis.text, analysis.hits) if model is not None and analysis.text else None
     rules_label, scores = rules_reading(analysis, classifier.rules.settings)
     hits = tuple(RuleHit(h.term, h.start, tuple(f"{e.kind} {e.name or '-'} {e.weight:g}" for e in h.entries))
                  for h in analysis.hits)

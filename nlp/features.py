@@ -1,13 +1,29 @@
-"""What the learned model sees of a message (character n-grams and words) and config/nlp/model.yaml."""
+"""What the learned model sees of a message, and config/nlp/model.yaml.
+
+A message's features (each present or not; BENCHMARKS.md has how each was chosen by leaving one
+style out):
+
+* the character n-grams of its normalized text (digits as 0, phone and ID numbers left out);
+* the character n-grams of its last clause, marked `END:` (a long story of a parent's illness
+  ending "……能不能帮我约一下义诊" asks at the end: the ask is usually there, and the whole
+  story's n-grams drown it);
+* which labels' words and which cue sets of config/nlp/keywords.yaml it contains, marked `KW:`
+  and `CUE:` ("KW:report:repair", "CUE:ask"): the vocabulary of the rules, not their scores, so
+  a word the corpus has no example of but the rules list (路灯 in "关于XX小区路灯不亮的问题")
+  still counts for its label.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from nlp.config_files import load_model
+from nlp.normalize import CLAUSE_BREAKS
 
 MODEL_CONFIG_PATH = Path(__file__).resolve().parents[1] / "config" / "nlp" / "model.yaml"
 
@@ -25,13 +41,16 @@ class _Strict(BaseModel):
 
 class FeatureSettings(_Strict):
     char_ngrams: tuple[int, int] = (1, 3)
+    last_clause_ngrams: tuple[int, int] | None = None
+    rule_words: bool = False
     min_count: int = Field(default=2, ge=1)
 
     @model_validator(mode="after")
     def _ngram_range(self) -> FeatureSettings:
-        low, high = self.char_ngrams
-        if not 1 <= low <= high <= 6:
-            raise ValueError("char_ngrams must be [from, to] with 1 <= from <= to <= 6")
+        for name in ("char_ngrams", "last_clause_ngrams"):
+            value = getattr(self, name)
+            if value is not None and not 1 <= value[0] <= value[1] <= 6:
+                raise ValueError(f"{name} must be [from, to] with 1 <= from <= to <= 6")
         return self
 
 
@@ -73,12 +92,29 @@ def model_text(text: str) -> str:
     return _PERSONAL_NUMBER.sub(" ", text).translate(_DIGIT)
 
 
-def features(text: str, settings: FeatureSettings) -> set[str]:
-    """The model's features of a normalized message: the character n-grams of `model_text(text)`
-    (spaces included, so a pause is seen). Serving finds the same ones by matching the model's
-    vocabulary in that text (nlp/linear.py)."""
-    text = model_text(text)
-    low, high = settings.char_ngrams
+# Feature names: n-grams are lower-case text (normalization lower-cases Latin letters), so these
+# upper-case marks never collide with one.
+LAST_CLAUSE = "END:"
+_TAG = {"keyword": "KW:", "object": "KW:", "cue": "CUE:"}
+TAG_PREFIXES = ("KW:", "CUE:")
+_BREAKS = CLAUSE_BREAKS
+_LAST_BREAK = re.compile(f"[{re.escape(_BREAKS)}]([^{re.escape(_BREAKS)}]*)$")
+
+
+def last_clause(text: str) -> str:
+    """The last clause of a text of two or more ("" for one clause: the n-grams already say it)."""
+    match = _LAST_BREAK.search(text.rstrip(_BREAKS))
+    return match.group(1) if match else ""
+
+
+def rule_tags(hits: Iterable[Any]) -> frozenset[str]:
+    """`KW:label` for each label whose keywords or objects the rules found, `CUE:set` for each cue set
+    (`hits`: nlp.rules.Hit, of the same text the model reads)."""
+    return frozenset(_TAG[kind] + name for hit in hits for kind, name in hit.names if kind in _TAG)
+
+
+def ngrams(text: str, low: int, high: int) -> set[str]:
+    """The character n-grams of `text` for low <= n <= high (spaces included, so a pause is seen)."""
     out: set[str] = set()
     grams: list[str] = list(text)  # the n-grams of the text for n = 1, 2, ... built from the last
     for n in range(1, high + 1):
@@ -87,4 +123,24 @@ def features(text: str, settings: FeatureSettings) -> set[str]:
         if n >= low:
             out.update(grams)
     out.discard(" ")
+    return out
+
+
+def served_text(text: str, settings: FeatureSettings) -> tuple[str, str]:
+    """What nlp/linear.py matches the model's vocabulary in: `model_text(text)` and its last clause
+    ("" when the model has no last-clause features)."""
+    text = model_text(text)
+    return text, (last_clause(text) if settings.last_clause_ngrams is not None else "")
+
+
+def features(text: str, settings: FeatureSettings, tags: Iterable[str] = ()) -> set[str]:
+    """The model's features of a normalized message: the character n-grams of `model_text(text)`,
+    those of its last clause (marked), and the rule tags (`rule_tags`) when the settings use them.
+    Serving finds the same ones by matching the model's vocabulary in that text (nlp/linear.py)."""
+    text = model_text(text)
+    out = ngrams(text, *settings.char_ngrams)
+    if settings.last_clause_ngrams is not None and (tail := last_clause(text)):
+        out.update(LAST_CLAUSE + gram for gram in ngrams(tail, *settings.last_clause_ngrams))
+    if settings.rule_words:
+        out.update(tags)
     return out

@@ -17,6 +17,10 @@ lookups of a message miss the CPU cache (the rules ran in between), and 32-bit l
 quarter less time than 48-bit ones. The quantization step is 1/SCALE (2.4e-4) per weight (idf
 times coefficient, at most ≈ 12 in practice); a test checks the probabilities against
 scikit-learn's own.
+
+Three kinds of feature, told apart by their names (nlp/features.py): n-grams of the text (found by
+the automaton in the text), n-grams of the last clause, named with a mark (found by a second
+automaton in that clause), and tags the caller found itself (rule words: looked up by name).
 """
 
 from __future__ import annotations
@@ -26,10 +30,12 @@ import math
 import operator
 import os
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from nlp.features import LAST_CLAUSE, TAG_PREFIXES
 
 LANE_BITS = 32
 SCALE = 1 << 12
@@ -70,12 +76,25 @@ class PackedLinear:
         # The automaton gives each feature's index (small ints hash fast when a message's matches
         # are collected into a set); the packed weights are a list by index.
         self._automaton = ahocorasick.Automaton()
+        self._last_clause: Any = None  # an automaton of the last clause's n-grams, if the model has any
+        self._tags: dict[str, int] = {}
         self._packed: list[int] = []
         for feature in sorted(packed):
-            if feature:
+            if not feature:
+                continue
+            if feature.startswith(TAG_PREFIXES):
+                self._tags[feature] = len(self._packed)
+            elif feature.startswith(LAST_CLAUSE):
+                if self._last_clause is None:
+                    self._last_clause = ahocorasick.Automaton()
+                self._last_clause.add_word(feature[len(LAST_CLAUSE):], len(self._packed))
+            else:
                 self._automaton.add_word(feature, len(self._packed))
-                self._packed.append(packed[feature])
+            self._packed.append(packed[feature])
         self._automaton.make_automaton()
+        if self._last_clause is not None:
+            self._last_clause.make_automaton()
+        self._names = sorted(f for f in packed if f)  # by index, for dump()
 
     @classmethod
     def from_weights(cls, w: LinearWeights) -> PackedLinear:
@@ -84,11 +103,16 @@ class PackedLinear:
         return cls(w.classes, packed, w.intercept, w.calibration, w.meta)
 
     def __len__(self) -> int:
-        return len(self._automaton)
+        return len(self._packed)
 
-    def decision(self, text: str) -> list[float]:
-        """Each class's decision value w·x + b for the tf-idf vector of the features in `text`."""
-        found = set(map(_VALUE, self._automaton.iter(text))) if text else ()
+    def decision(self, text: str, last_clause: str = "", tags: Iterable[str] = ()) -> list[float]:
+        """Each class's decision value w·x + b for the tf-idf vector of the features in `text`, in its
+        `last_clause` and among `tags`."""
+        found = set(map(_VALUE, self._automaton.iter(text))) if text else set()
+        if last_clause and self._last_clause is not None:
+            found.update(map(_VALUE, self._last_clause.iter(last_clause)))
+        if tags and self._tags:
+            found.update(self._tags[tag] for tag in tags if tag in self._tags)
         count = len(found)
         if count > MAX_FEATURES:
             found = sorted(found)[:MAX_FEATURES]
@@ -101,10 +125,10 @@ class PackedLinear:
         norm = math.sqrt((lanes[-1] - offset) / SCALE) or 1.0
         return [(lane - offset) / SCALE / norm + b for lane, b in zip(lanes, self._intercept, strict=False)]
 
-    def probabilities(self, text: str) -> dict[str, float]:
-        """Calibrated probabilities of every class for `text`, summing to 1."""
+    def probabilities(self, text: str, last_clause: str = "", tags: Iterable[str] = ()) -> dict[str, float]:
+        """Calibrated probabilities of every class for `text` (its `last_clause`, `tags`), summing to 1."""
         raw = [1.0 / (1.0 + math.exp(min(a * d + b, 700.0)))
-               for d, (a, b) in zip(self.decision(text), self._calibration, strict=True)]
+               for d, (a, b) in zip(self.decision(text, last_clause, tags), self._calibration, strict=True)]
         total = sum(raw)
         if total <= 0:
             return {c: 1.0 / len(self.classes) for c in self.classes}
@@ -115,11 +139,11 @@ class PackedLinear:
     def dump(self, path: Path) -> None:
         """Writes the model to `path` atomically (a reader sees the old file or the whole new one)."""
         width = self._width()
-        items = sorted(self._automaton.items())
-        vocabulary = "\n".join(feature for feature, _ in items).encode("utf-8")
+        items = list(enumerate(self._names))
+        vocabulary = "\n".join(feature for _, feature in items).encode("utf-8")
         header = {"classes": self.classes, "intercept": self._intercept, "calibration": self._calibration,
                   "meta": self.meta, "width": width, "count": len(items), "vocabulary_bytes": len(vocabulary)}
-        body = b"".join(self._packed[index].to_bytes(width, "little") for _, index in items)
+        body = b"".join(self._packed[index].to_bytes(width, "little") for index, _ in items)
         partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
         partial.parent.mkdir(parents=True, exist_ok=True)
         partial.write_bytes(_MAGIC + json.dumps(header, ensure_ascii=False).encode() + b"\n" + vocabulary + body)

@@ -15,6 +15,7 @@ keep ≈ 120 MB in the bot for its whole life.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import os
@@ -23,16 +24,18 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from nlp.corpus_files import CORPUS_DIR, INDEX_NAME, Row, corpus_files, digest, training_rows
 from nlp.evaluation import load_rows
-from nlp.features import MODEL_CONFIG_PATH, ModelSettings, load_model_settings, model_text
+from nlp.features import MODEL_CONFIG_PATH, ModelSettings, load_model_settings, rule_tags, served_text
 from nlp.linear import PackedLinear
 from nlp.normalize import READ_CHARS, TABLES_PATH, normalize
+from nlp.rules import DEFAULT_RULES_PATH, DEFAULT_USERDICT_PATH
 
 log = logging.getLogger("linli.nlp")
 
@@ -40,9 +43,13 @@ CACHE_ENV = "LINLI_CACHE_DIR"
 KEEP_MODELS = 8  # model files kept in the cache directory (several checkouts may share it)
 KEEP_LOADED = 2  # models kept in a process's memory: the one serving, and the one before it
 TRAIN_TIMEOUT_SECONDS = 300
-# The code whose change changes what a trained model means.
+# The code whose change changes what a trained model means (the rules' code too: the words they
+# find are features).
 _CODE = tuple(Path(__file__).with_name(name) for name in
-              ("features.py", "linear.py", "train.py", "normalize.py", "model.py"))
+              ("features.py", "linear.py", "train.py", "normalize.py", "model.py", "rules.py", "evidence.py",
+               "classifier.py", "segment.py"))
+# The reference time training reads the corpus at (LABELS.md's); the rule words found do not depend on it.
+_TRAINING_NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 _LIBRARIES = ("scikit-learn", "numpy", "scipy", "OpenCC")
 
 
@@ -53,11 +60,12 @@ class ModelSources:
     corpus: Path = CORPUS_DIR
     settings: Path = MODEL_CONFIG_PATH
     extra: tuple[Row, ...] = field(default=(), compare=False)  # rows kept outside the corpus
+    rules: Path = DEFAULT_RULES_PATH  # the rule words the model sees (features.rule_words)
 
     def key(self) -> str:
         """The hash naming the model trained from these sources."""
         files = [self.corpus / INDEX_NAME, *(f.path for f in corpus_files(self.corpus) if f.train),
-                 self.settings, TABLES_PATH, *_CODE]
+                 self.settings, TABLES_PATH, self.rules, DEFAULT_USERDICT_PATH, *_CODE]
         versions = [f"python {sys.version_info[0]}.{sys.version_info[1]}"]
         versions += [f"{name} {_version(name)}" for name in _LIBRARIES]
         extra = repr(sorted((r.get("text"), r.get("label")) for r in self.extra))
@@ -102,9 +110,12 @@ class LearnedModel:
         self.settings = settings
         self.key = key
 
-    def probabilities(self, text: str) -> dict[str, float]:
-        """Every label's probability (summing to 1) for `text`, already normalized."""
-        return self.linear.probabilities(model_text(text[:READ_CHARS]))
+    def probabilities(self, text: str, hits: Sequence[Any] = ()) -> dict[str, float]:
+        """Every label's probability (summing to 1) for `text`, already normalized; `hits` are the
+        rules' hits in it (nlp.rules.Hit), which the model reads as words when it was trained so."""
+        served, last = served_text(text[:READ_CHARS], self.settings.features)
+        tags = rule_tags(hits) if hits and self.settings.features.rule_words else ()
+        return self.linear.probabilities(served, last, tags)
 
 
 def train_to_file(out: Path, sources: ModelSources | None = None) -> int:
@@ -115,9 +126,26 @@ def train_to_file(out: Path, sources: ModelSources | None = None) -> int:
     sources = sources or ModelSources()
     settings = load_model_settings(sources.settings)
     rows = training_rows(sources.corpus, sources.extra)
-    weights = fit_rows(rows, settings, normalize, meta={"key": sources.key()})
+    weights = fit_rows(rows, settings, reader(settings, sources.rules), meta={"key": sources.key()})
     PackedLinear.from_weights(weights).dump(out)
     return len(rows)
+
+
+def reader(settings: ModelSettings, rules: Path = DEFAULT_RULES_PATH) -> Callable[[str], tuple[str, frozenset[str]]]:
+    """How training reads a message, as the bot does: (normalized text the model reads, the rules'
+    words in it as tags; none unless the settings use them)."""
+    if not settings.features.rule_words:
+        return lambda text: (normalize(text)[:READ_CHARS], frozenset())
+    from nlp.classifier import Classifier
+    from nlp.rules import load_rules
+
+    classifier = Classifier(load_rules(rules), model=None)
+
+    def read(text: str) -> tuple[str, frozenset[str]]:
+        analysis = classifier.analyze(text, _TRAINING_NOW)
+        return analysis.text, rule_tags(analysis.hits)
+
+    return read
 
 
 _loaded: dict[str, LearnedModel] = {}
@@ -185,7 +213,7 @@ def _train_in_child(path: Path, sources: ModelSources) -> None:
     root = Path(__file__).resolve().parents[1]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
     args = [sys.executable, "-m", "nlp.model", "--out", str(path), "--corpus", str(sources.corpus),
-            "--settings", str(sources.settings)]
+            "--settings", str(sources.settings), "--rules", str(sources.rules)]
     with tempfile.TemporaryDirectory(prefix="linli-train-") as folder:
         if sources.extra:  # rows kept outside the corpus (staff corrections) reach the child as a file
             extra = Path(folder) / "extra.jsonl"
@@ -213,9 +241,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="the model file to write")
     parser.add_argument("--corpus", type=Path, help="the corpus folder (default nlp/corpus)")
     parser.add_argument("--settings", type=Path, help="the model settings (default config/nlp/model.yaml)")
+    parser.add_argument("--rules", type=Path,
+                        help="the rules whose words the model sees (default config/nlp/keywords.yaml)")
     parser.add_argument("--extra", type=Path, help="labelled rows to train on besides the corpus (JSON Lines)")
     args = parser.parse_args(argv)
-    given: dict[str, object] = {name: getattr(args, name) for name in ("corpus", "settings")
+    given: dict[str, object] = {name: getattr(args, name) for name in ("corpus", "settings", "rules")
                                 if getattr(args, name) is not None}
     if args.extra is not None:
         rows, problems = load_rows(args.extra)

@@ -203,6 +203,7 @@ class _TablesFile(BaseModel):
     cantonese: dict[str, str] = Field(default_factory=dict)
     slips: dict[str, str] = Field(default_factory=dict)
     regional: dict[str, str] = Field(default_factory=dict)
+    english: dict[str, str] = Field(default_factory=dict)
     fillers: _Fillers = _Fillers()
 
 
@@ -210,9 +211,13 @@ class Tables:
     """The replacement tables of config/nlp/normalize.yaml, compiled to one pattern each."""
 
     def __init__(self, cantonese: dict[str, str], slips: dict[str, str], anywhere: list[str],
-                 clause_start: list[str]) -> None:
+                 clause_start: list[str], english: dict[str, str] | None = None) -> None:
         self._cantonese, self._cantonese_re = cantonese, _alternation(cantonese)
         self._slips, self._slips_re = slips, _alternation(slips)
+        self._english = {k.lower(): v for k, v in (english or {}).items()}
+        alternation = _alternation(self._english)
+        # Whole Latin words only: "lift" is not found in "shoplifting".
+        self._english_re = (re.compile(f"(?<![a-z])(?:{alternation.pattern})(?![a-z])") if alternation else None)
         self._anywhere = re.compile("(?:" + "|".join(map(re.escape, anywhere)) + ")+") if anywhere else None
         starts = sorted(clause_start, key=len, reverse=True)
         self._starts = re.compile(
@@ -222,20 +227,26 @@ class Tables:
     def load(cls, path: Path = TABLES_PATH) -> Tables:
         f = load_model(path, _TablesFile)
         return cls(dict(f.cantonese), {**f.slips, **f.regional}, list(f.fillers.anywhere),
-                   list(f.fillers.clause_start))
+                   list(f.fillers.clause_start), dict(f.english))
 
     def cantonese(self, text: str) -> str:
         """Cantonese words as Mandarin (matched as typed, before Traditional -> Simplified)."""
         return _replace(self._cantonese_re, self._cantonese, text)
 
     def tidy(self, text: str) -> str:
-        """Slips corrected and voice-input fillers dropped (on Simplified, lower-cased text)."""
+        """Slips corrected, English words in Mandarin and voice-input fillers dropped (on
+        Simplified, lower-cased text)."""
         text = _replace(self._slips_re, self._slips, text)
+        if self._english_re is not None and not text.isascii() and _LATIN.search(text):
+            text = _replace(self._english_re, self._english, text)
         if self._anywhere is not None:
             text = self._anywhere.sub("", text)
         if self._starts is not None:
             text = self._starts.sub(r"\1", text)
         return _SPACE.sub(" ", text).strip()
+
+
+_LATIN = re.compile("[a-z]")
 
 
 def _alternation(table: dict[str, str]) -> re.Pattern[str] | None:

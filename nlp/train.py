@@ -13,20 +13,22 @@ from typing import Any
 from nlp.corpus_files import Row
 from nlp.features import ModelSettings, features
 from nlp.linear import LinearWeights
-from nlp.normalize import READ_CHARS
 
-Featurize = Callable[[str], set[str]]
+# A message as training reads it: the normalized text and the rules' words in it (features.rule_tags).
+Read = tuple[str, frozenset[str]]
+Featurize = Callable[[Any], set[str]]
 
 
-def fit(texts: Sequence[str], labels: Sequence[str], settings: ModelSettings, featurize: Featurize,
+def fit(texts: Sequence[Any], labels: Sequence[str], settings: ModelSettings, featurize: Featurize,
         meta: dict | None = None) -> LinearWeights:
-    """A LinearSVC over binary tf-idf features of the (normalized) texts, its decision values
-    calibrated to probabilities by sigmoids fitted out of fold, exported. Deterministic for a seed."""
+    """A LinearSVC over binary tf-idf features of the messages (`featurize` turns each into its
+    features), its decision values calibrated to probabilities by sigmoids fitted out of fold,
+    exported. Deterministic for a seed."""
     vectorizer, model = fit_estimator(texts, labels, settings, featurize)
     return export(vectorizer, model, dict(meta or {}, messages=len(texts)))
 
 
-def fit_estimator(texts: Sequence[str], labels: Sequence[str], settings: ModelSettings,
+def fit_estimator(texts: Sequence[Any], labels: Sequence[str], settings: ModelSettings,
                   featurize: Featurize) -> tuple[Any, Any]:
     """scikit-learn's (TfidfVectorizer, CalibratedClassifierCV) fitted on the texts."""
     from sklearn.calibration import CalibratedClassifierCV
@@ -63,9 +65,23 @@ def export(vectorizer: Any, model: Any, meta: dict) -> LinearWeights:
     )
 
 
-def fit_rows(rows: Sequence[Row], settings: ModelSettings, normalize: Callable[[str], str],
+def fit_rows(rows: Sequence[Row], settings: ModelSettings, read: Callable[[str], Read],
              meta: dict | None = None) -> LinearWeights:
-    """`fit` on labelled rows: each row's text normalized as the bot reads it (the first READ_CHARS)."""
-    texts = [normalize(row["text"])[:READ_CHARS] for row in rows]
-    return fit(texts, [row["label"] for row in rows], settings,
-               lambda text: features(text, settings.features), meta)
+    """`fit` on labelled rows, each read as the bot reads it (`read`: nlp.model.reader)."""
+    reads = [read(row["text"]) for row in rows]
+    return fit(reads, [row["label"] for row in rows], settings, featurizer(settings), meta)
+
+
+def featurizer(settings: ModelSettings) -> Featurize:
+    """The features of a message as `read` gives it (text, tags), cached by text: a text's tags are
+    the same wherever it occurs."""
+    cache: dict[str, set[str]] = {}
+
+    def featurize(message: Read) -> set[str]:
+        text, tags = message
+        found = cache.get(text)
+        if found is None:
+            found = cache[text] = features(text, settings.features, tags)
+        return found
+
+    return featurize

@@ -169,11 +169,12 @@ def test_cross_validation_holds_each_fold_out() -> None:
     from nlp.corpus_eval import corpus_rows
     from nlp.crossval import out_of_fold
     from nlp.features import load_model_settings
+    from nlp.model import reader
 
     rows = [r for r in corpus_rows(only_training=True) if r["source"] == "dev.jsonl"]
     rows += [{**rows[0], "id": "twin"}]  # the same text twice: always in one fold
-    texts = [r["text"] for r in rows]
-    held = out_of_fold(rows, texts, load_model_settings(), 3)
+    read = reader(load_model_settings())
+    held = out_of_fold(rows, [read(r["text"]) for r in rows], load_model_settings(), 3)
     assert len(held) == len(rows) and held[0] == held[-1]
     assert all(abs(sum(p.values()) - 1) < 1e-9 for p in held)
     right = sum(max(p, key=p.get) == r["label"] for p, r in zip(held, rows, strict=True))

@@ -14,12 +14,12 @@ import pytest
 from nlp import Classifier
 from nlp import model as model_module
 from nlp.corpus_files import training_rows
-from nlp.features import FeatureSettings, features, load_model_settings, model_text
+from nlp.features import FeatureSettings, features, last_clause, load_model_settings, model_text, served_text
 from nlp.linear import PackedLinear
-from nlp.model import CACHE_ENV, ModelSources, cache_dir, load_or_train, train_to_file
+from nlp.model import CACHE_ENV, ModelSources, cache_dir, load_or_train, reader, train_to_file
 from nlp.normalize import normalize
 from nlp.rules import load_rules
-from nlp.train import export, fit_estimator
+from nlp.train import export, featurizer, fit_estimator
 
 NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -49,15 +49,35 @@ def _small_corpus(directory: Path, rows: list[dict]) -> Path:
 
 def test_served_probabilities_are_scikit_learns(sample: list[dict]) -> None:
     settings = load_model_settings()
-    texts = [normalize(r["text"]) for r in sample]
-    vectorizer, estimator = fit_estimator(texts, [r["label"] for r in sample], settings,
-                                          lambda t: features(t, settings.features))
+    assert settings.features.rule_words and settings.features.last_clause_ngrams  # all three kinds served
+    read = reader(settings)
+    reads = [read(r["text"]) for r in sample]
+    vectorizer, estimator = fit_estimator(reads, [r["label"] for r in sample], settings, featurizer(settings))
     packed = PackedLinear.from_weights(export(vectorizer, estimator, {}))
-    expected = estimator.predict_proba(vectorizer.transform(texts))
-    for text, row in zip(texts, expected, strict=True):
-        got = packed.probabilities(model_text(text))
+    expected = estimator.predict_proba(vectorizer.transform(reads))
+    for (text, tags), row in zip(reads, expected, strict=True):
+        got = packed.probabilities(*served_text(text, settings.features), tags)
         assert max(abs(got[c] - p) for c, p in zip(estimator.classes_, row, strict=True)) < 1e-3, text
     assert len(packed) == len(vectorizer.vocabulary_)
+    names = vectorizer.get_feature_names_out()
+    assert any(n.startswith("END:") for n in names) and any(n.startswith("KW:report:") for n in names)
+    assert any(n.startswith("CUE:") for n in names)
+
+
+def test_the_last_clause_and_the_rule_words_are_features() -> None:
+    settings = FeatureSettings(char_ngrams=(1, 1), last_clause_ngrams=(2, 2), rule_words=True)
+    got = features("灯坏了 快修", settings, frozenset({"KW:report:repair", "CUE:ask"}))
+    assert got == {"灯", "坏", "了", "快", "修", "END:快修", "KW:report:repair", "CUE:ask"}
+    assert features("灯坏了", settings, ()) == {"灯", "坏", "了"}  # one clause: no last-clause features
+    assert features("灯坏了", FeatureSettings(char_ngrams=(1, 1)), frozenset({"CUE:ask"})) == {"灯", "坏", "了"}
+
+
+@pytest.mark.parametrize(("text", "last"), [
+    ("电梯坏了", ""), ("电梯坏了 赶紧修!", "赶紧修"), ("好的,,", ""),
+    ("说了好几次,没人管。能不能派人来看看?", "能不能派人来看看"),
+])
+def test_last_clause(text: str, last: str) -> None:
+    assert last_clause(normalize(text)) == last
 
 
 def test_features_are_character_ngrams_without_personal_numbers() -> None:

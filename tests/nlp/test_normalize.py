@@ -109,6 +109,31 @@ def test_canonical_keeps_marks_that_normalize_strips() -> None:
         ("整个楼道都黑了", "整个楼道都黑了"),
         ("调整下时间", "调整下时间"),
         ("你呢", "你呢"),
+        # Cantonese words for what residents report and book (session 6), Traditional or Simplified
+        ("隔籬成晚嘈交", "隔壁整晚吵架"),
+        ("楼下渠塞咗好臭", "楼下下水道堵了好臭"),
+        ("停咗電成座都係咁", "停电了成座都是这么"),
+        ("我阿媽喺梯間仆親", "我阿妈在楼道摔倒了"),
+        ("收到電話話我個仔俾人捉咗要我過數 係咪騙案", "收到电话话我个仔被人捉了要我转账 是不是诈骗"),
+        ("醫療券點用", "医疗补贴点用"),
+        ("想度血壓 下晝得閒", "想量血压 下午有空"),
+        ("瓦斯味好重", "燃气味好重"),  # Taiwan Mandarin
+        # ... and the Mandarin words that share a character stay
+        ("渠道", "渠道"),
+        ("路上塞车", "路上塞车"),
+        ("嘈杂得很", "嘈杂得很"),
+        ("今天温度低", "今天温度低"),
+        ("出太阳了晒被子", "出太阳了晒被子"),
+        ("楼梯间的灯坏了", "楼梯间的灯坏了"),
+        ("今朝社区有啥活动伐", "今天社区有啥活动伐"),  # Wu 今朝 is today
+        # English words mixed in, whole words only
+        ("部lift壞咗", "部电梯坏了"),
+        ("想book個slot剪頭髮", "想预约个名额剪头发"),
+        ("Lift又壞咗 幫我cancel咗佢", "电梯又坏了 帮我取消了他"),
+        ("shoplifting的新闻", "shoplifting的新闻"),
+        ("booking到了 thx", "预约到了 谢谢"),
+        ("pm我一下", "pm我一下"),  # also "private message": not a part of day
+        ("ok", "ok"),
         # voice-input fillers and slips
         ("嗯嗯 我家楼道灯以经坏了", "我家楼道灯已经坏了"),
         ("那个号退了吧", "那个号退了吧"),  # 那个 that points at something stays

@@ -1,0 +1,73 @@
+"""Quoted replies read with their quote (nlp/quotes.py), and the day a booking is for (nlp/dates.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from nlp import Classifier
+from nlp.dates import booking_day, find_days
+from nlp.quotes import agrees
+from nlp.rules import load_rules
+
+NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Wednesday
+SEP = "\n- - - - - - - - - - - - - - -\n"
+
+
+@pytest.fixture(scope="module")
+def classifier() -> Classifier:
+    return Classifier.from_config()
+
+
+@pytest.mark.parametrize(("reply", "expected"), [
+    ("同问", True), ("+1", True), ("同问+1", True), ("我家也是啊!", True), ("我们这栋也是", True),
+    ("我们这栋也是 都四天了还没人来", True), ("都三天了还没人管", True), ("一样一样", True),
+    ("我也是 电梯坏了", False),  # says something of its own: read as it is
+    ("好的谢谢", False), ("来 我上回磨过", False), ("收到", False),
+    ("我也是" + "真的" * 12, False),  # too long to be only agreeing
+])
+def test_what_only_agrees(reply: str, expected: bool) -> None:
+    assert agrees(reply, load_rules().match(reply)) is expected
+
+
+@pytest.mark.parametrize(("quote", "reply", "label", "date", "part"), [
+    # a reply that only agrees or chases up says the quote again
+    ("王阿姨：3号楼楼道灯坏了好几天了 物业也不来修", "我们这栋也是", "report:repair", None, None),
+    ("王阿姨：3号楼楼道灯坏了好几天了 物业也不来修", "+1 都四天了还没人来", "report:repair", None, None),
+    ("李叔：请问高龄津贴怎么申请啊", "同问", "inquiry:policy", None, None),
+    ("张姐：今天天气真好", "我也是", "chitchat", None, None),
+    # a booking without a service or a day of its own takes the quote's
+    ("小助手：法律咨询每周四下午在社区二楼", "帮我约一个", "booking:legal_aid", None, None),  # a schedule: no day
+    ("社区：本周六上午社区义诊 量血压测血糖", "帮我也约一个", "booking:free_clinic", "2026-11-28", "am"),
+    ("社区：本周六上午社区义诊 量血压测血糖", "帮我也约一个 下周六行吗", "booking:free_clinic", "2026-12-05", None),
+    # an answer to a neighbour asks nothing
+    ("刘哥：周六上午磨刀的来吗", "来 我上回磨过", "chitchat", None, None),
+])
+def test_quoted_replies(classifier: Classifier, quote: str, reply: str, label: str, date: str | None,
+                        part: str | None) -> None:
+    got = classifier.understand(f"「{quote}」{SEP}{reply}", NOW)
+    assert (got.label, str(got.date) if got.date else None, got.part) == (label, date, part), got.reason
+
+
+def test_a_booking_under_a_quote_with_its_own_service_and_no_day_takes_the_quotes_day(
+        classifier: Classifier) -> None:
+    got = classifier.understand(f"「社区：本周六上午社区理发 请提前预约」{SEP}我也想约理发", NOW)
+    assert (got.label, got.date, got.part) == ("booking:haircut", dt.date(2026, 11, 28), "am")
+
+
+@pytest.mark.parametrize(("text", "day"), [
+    # the day nearest the service or the booking words, not the story's first
+    ("今天下午我去医院复查了 医生说要常量血压 下周三上午想约个义诊量一下", "2026-12-02"),
+    ("我家孩子今天发烧请假在家 想给她约个理发 明天下午可以吗", "2026-11-26"),
+    ("周五我要出门 周六理发还有号吗", "2026-11-28"),
+    # one day, or none of the words: the first
+    ("明天理发", "2026-11-26"),
+    ("明天有空 后天也行", "2026-11-26"),
+])
+def test_the_booking_day_is_the_one_nearest_the_booking(text: str, day: str) -> None:
+    hits = load_rules().match(text)
+    points = [h.start for h in hits if any(kind == "keyword" and name.startswith("booking:")
+                                           for kind, name in h.names) or ("cue", "book") in h.names]
+    assert str(booking_day(find_days(text, NOW), points).date) == day
