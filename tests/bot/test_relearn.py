@@ -27,7 +27,7 @@ from tests.conftest import REFERENCE_NOW
 
 LI = repo.Actor("staff-li", "李书记")
 # The small model below reads this as chit-chat; staff say it is a sanitation problem.
-PIGEONS = "顶楼平台鸽子粪一大堆"
+PIGEONS = "顶楼平台白花花一片"  # neither the rules nor the small model call it a request
 
 
 @pytest.fixture

@@ -76,7 +76,7 @@ async def test_a_hazard_is_never_left_waiting(db: Database, demo_directory: Dire
     community = demo_directory.communities[0]
     text = "好像闻到燃气味了"
     handler, out = await handle(db, community, said(text), unsure(text, "report:safety", 0.45))
-    assert handler == "requests"
+    assert handler == "hazards"  # the urgent cue is read before any doubt about the label (handlers/hazards.py)
     assert any(o.target == "g-staff" and "🚨" in o.text for o in out)  # the staff group is alerted
     assert await kept(db) == []
 
