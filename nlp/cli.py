@@ -162,7 +162,8 @@ def cmd_train(stdout: IO[str], extra: Sequence[dict[str, Any]] = ()) -> int:
     cache, whether or not a cached one exists."""
     import time
 
-    from nlp.model import ModelSources, cache_dir, train_to_file
+    from nlp.model import ModelSources, cache_dir
+    from nlp.train import train_to_file
 
     sources = ModelSources(extra=tuple(extra))
     path = cache_dir() / f"model-{sources.key()}.bin"

@@ -8,14 +8,12 @@ $XDG_CACHE_HOME/linli, else ~/.cache/linli. A file that fails to load is trained
 that cannot be trained at all (scikit-learn missing, an unwritable disk) leaves the bot reading
 with the rules alone, with an error in the log. Nothing generated is kept in git.
 
-Serving processes train in a child process (`python -m nlp.model`): importing scikit-learn would
+Serving processes train in a child process (`python -m nlp.train`): importing scikit-learn would
 keep ≈ 120 MB in the bot for its whole life.
 """
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
 import json
 import logging
 import os
@@ -24,17 +22,16 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from nlp.corpus_files import CORPUS_DIR, INDEX_NAME, Row, corpus_files, digest, training_rows
-from nlp.evaluation import load_rows
+from nlp.corpus_files import CORPUS_DIR, INDEX_NAME, Row, corpus_files, digest
 from nlp.features import MODEL_CONFIG_PATH, ModelSettings, load_model_settings, rule_tags, served_text
 from nlp.linear import PackedLinear
-from nlp.normalize import READ_CHARS, TABLES_PATH, normalize
+from nlp.normalize import READ_CHARS, TABLES_PATH
 from nlp.rules import DEFAULT_RULES_PATH, DEFAULT_USERDICT_PATH
 
 log = logging.getLogger("linli.nlp")
@@ -48,8 +45,6 @@ TRAIN_TIMEOUT_SECONDS = 300
 _CODE = tuple(Path(__file__).with_name(name) for name in
               ("features.py", "linear.py", "train.py", "normalize.py", "model.py", "rules.py", "evidence.py",
                "classifier.py", "segment.py"))
-# The reference time training reads the corpus at (LABELS.md's); the rule words found do not depend on it.
-_TRAINING_NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 _LIBRARIES = ("scikit-learn", "numpy", "scipy", "OpenCC")
 
 
@@ -118,44 +113,16 @@ class LearnedModel:
         return self.linear.probabilities(served, last, tags)
 
 
-def train_to_file(out: Path, sources: ModelSources | None = None) -> int:
-    """Trains on the corpus (and `sources.extra`) and writes the model to `out`; the number of
-    messages trained on."""
-    from nlp.train import fit_rows
-
-    sources = sources or ModelSources()
-    settings = load_model_settings(sources.settings)
-    rows = training_rows(sources.corpus, sources.extra)
-    weights = fit_rows(rows, settings, reader(settings, sources.rules), meta={"key": sources.key()})
-    PackedLinear.from_weights(weights).dump(out)
-    return len(rows)
-
-
-def reader(settings: ModelSettings, rules: Path = DEFAULT_RULES_PATH) -> Callable[[str], tuple[str, frozenset[str]]]:
-    """How training reads a message, as the bot does: (normalized text the model reads, the rules'
-    words in it as tags; none unless the settings use them)."""
-    if not settings.features.rule_words:
-        return lambda text: (normalize(text)[:READ_CHARS], frozenset())
-    from nlp.classifier import Classifier
-    from nlp.rules import load_rules
-
-    classifier = Classifier(load_rules(rules), model=None)
-
-    def read(text: str) -> tuple[str, frozenset[str]]:
-        analysis = classifier.analyze(text, _TRAINING_NOW)
-        return analysis.text, rule_tags(analysis.hits)
-
-    return read
 
 
 _loaded: dict[str, LearnedModel] = {}
 _lock = threading.Lock()
 
 
-def load_or_train(sources: ModelSources | None = None, *, in_child: bool = True,
-                  train: bool = True) -> LearnedModel | None:
+def load_or_train(sources: ModelSources | None = None, *, train: bool = True) -> LearnedModel | None:
     """The model for `sources`: from this process's memory, else the cache file, else trained now
-    (in a child process unless `in_child` is False; not at all when `train` is False). None when it
+    (in a child process, `python -m nlp.train`, so that scikit-learn never enters a serving process;
+    not at all when `train` is False). None when it
     cannot be had: the caller reads with the rules alone."""
     sources = sources or ModelSources()
     try:
@@ -173,7 +140,7 @@ def load_or_train(sources: ModelSources | None = None, *, in_child: bool = True,
             path = usable / path.name
             linear = _load(path)
         if linear is None and train:
-            linear = _train(path, sources, in_child)
+            linear = _train(path, sources)
         if linear is None:
             return None
         model = _loaded[key] = LearnedModel(linear, settings, key)
@@ -192,14 +159,11 @@ def _load(path: Path) -> PackedLinear | None:
         return None
 
 
-def _train(path: Path, sources: ModelSources, in_child: bool) -> PackedLinear | None:
+def _train(path: Path, sources: ModelSources) -> PackedLinear | None:
     start = time.perf_counter()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        if in_child:
-            _train_in_child(path, sources)
-        else:
-            train_to_file(path, sources)
+        _train_in_child(path, sources)
         linear = PackedLinear.load(path)
     except Exception:
         log.exception("could not train the learned model into %s; reading with the rules alone", path)
@@ -212,7 +176,7 @@ def _train(path: Path, sources: ModelSources, in_child: bool) -> PackedLinear | 
 def _train_in_child(path: Path, sources: ModelSources) -> None:
     root = Path(__file__).resolve().parents[1]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
-    args = [sys.executable, "-m", "nlp.model", "--out", str(path), "--corpus", str(sources.corpus),
+    args = [sys.executable, "-m", "nlp.train", "--out", str(path), "--corpus", str(sources.corpus),
             "--settings", str(sources.settings), "--rules", str(sources.rules)]
     with tempfile.TemporaryDirectory(prefix="linli-train-") as folder:
         if sources.extra:  # rows kept outside the corpus (staff corrections) reach the child as a file
@@ -236,27 +200,3 @@ def _prune(directory: Path, keep: Path) -> None:
         pass
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="train the learned model from nlp/corpus/ into a cache file")
-    parser.add_argument("--out", type=Path, required=True, help="the model file to write")
-    parser.add_argument("--corpus", type=Path, help="the corpus folder (default nlp/corpus)")
-    parser.add_argument("--settings", type=Path, help="the model settings (default config/nlp/model.yaml)")
-    parser.add_argument("--rules", type=Path,
-                        help="the rules whose words the model sees (default config/nlp/keywords.yaml)")
-    parser.add_argument("--extra", type=Path, help="labelled rows to train on besides the corpus (JSON Lines)")
-    args = parser.parse_args(argv)
-    given: dict[str, object] = {name: getattr(args, name) for name in ("corpus", "settings", "rules")
-                                if getattr(args, name) is not None}
-    if args.extra is not None:
-        rows, problems = load_rows(args.extra)
-        if problems:
-            raise SystemExit("\n".join(problems))
-        given["extra"] = tuple(rows)
-    start = time.perf_counter()
-    count = train_to_file(args.out, ModelSources(**given))  # type: ignore[arg-type]
-    print(f"trained on {count} messages in {time.perf_counter() - start:.1f} s: {args.out}", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

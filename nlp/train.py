@@ -1,18 +1,33 @@
 """Fitting the learned model on labelled rows with scikit-learn, and exporting its weights.
 
 Only training imports scikit-learn (and numpy/scipy); the bot serves the exported weights with
-nlp/linear.py. `python -m nlp.model --out PATH` is how a serving process trains without
-loading scikit-learn itself (nlp/model.py runs it in a child process).
+nlp/linear.py. `python -m nlp.train --out PATH` is how a serving process trains without
+loading scikit-learn itself (nlp/model.py runs it in a child process). Training reads each
+message as the bot does (`reader`: the classifier's normalization and rule hits), which is why
+this module sits above nlp/classifier.py and nlp/model.py only runs it.
 """
 
 from __future__ import annotations
 
+import argparse
+import datetime as dt
+import sys
+import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
-from nlp.corpus_files import Row
-from nlp.features import ModelSettings, features
-from nlp.linear import LinearWeights
+from nlp.classifier import Classifier
+from nlp.corpus_files import Row, training_rows
+from nlp.evaluation import load_rows
+from nlp.features import ModelSettings, features, load_model_settings, rule_tags
+from nlp.linear import LinearWeights, PackedLinear
+from nlp.model import ModelSources
+from nlp.normalize import READ_CHARS, normalize
+from nlp.rules import DEFAULT_RULES_PATH, load_rules
+
+# The reference time training reads the corpus at (LABELS.md's); the rule words found do not depend on it.
+_TRAINING_NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
 
 # A message as training reads it: the normalized text and the rules' words in it (features.rule_tags).
 Read = tuple[str, frozenset[str]]
@@ -85,3 +100,53 @@ def featurizer(settings: ModelSettings) -> Featurize:
         return found
 
     return featurize
+
+def train_to_file(out: Path, sources: ModelSources | None = None) -> int:
+    """Trains on the corpus (and `sources.extra`) and writes the model to `out`; the number of
+    messages trained on."""
+    sources = sources or ModelSources()
+    settings = load_model_settings(sources.settings)
+    rows = training_rows(sources.corpus, sources.extra)
+    weights = fit_rows(rows, settings, reader(settings, sources.rules), meta={"key": sources.key()})
+    PackedLinear.from_weights(weights).dump(out)
+    return len(rows)
+
+
+def reader(settings: ModelSettings, rules: Path = DEFAULT_RULES_PATH) -> Callable[[str], tuple[str, frozenset[str]]]:
+    """How training reads a message, as the bot does: (normalized text the model reads, the rules'
+    words in it as tags; none unless the settings use them)."""
+    if not settings.features.rule_words:
+        return lambda text: (normalize(text)[:READ_CHARS], frozenset())
+    classifier = Classifier(load_rules(rules), model=None)
+
+    def read(text: str) -> tuple[str, frozenset[str]]:
+        analysis = classifier.analyze(text, _TRAINING_NOW)
+        return analysis.text, rule_tags(analysis.hits)
+
+    return read
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="train the learned model from nlp/corpus/ into a cache file")
+    parser.add_argument("--out", type=Path, required=True, help="the model file to write")
+    parser.add_argument("--corpus", type=Path, help="the corpus folder (default nlp/corpus)")
+    parser.add_argument("--settings", type=Path, help="the model settings (default config/nlp/model.yaml)")
+    parser.add_argument("--rules", type=Path,
+                        help="the rules whose words the model sees (default config/nlp/keywords.yaml)")
+    parser.add_argument("--extra", type=Path, help="labelled rows to train on besides the corpus (JSON Lines)")
+    args = parser.parse_args(argv)
+    given: dict[str, object] = {name: getattr(args, name) for name in ("corpus", "settings", "rules")
+                                if getattr(args, name) is not None}
+    if args.extra is not None:
+        rows, problems = load_rows(args.extra)
+        if problems:
+            raise SystemExit("\n".join(problems))
+        given["extra"] = tuple(rows)
+    start = time.perf_counter()
+    count = train_to_file(args.out, ModelSources(**given))  # type: ignore[arg-type]
+    print(f"trained on {count} messages in {time.perf_counter() - start:.1f} s: {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -169,7 +169,7 @@ def test_cross_validation_holds_each_fold_out() -> None:
     from nlp.corpus_eval import corpus_rows
     from nlp.crossval import out_of_fold
     from nlp.features import load_model_settings
-    from nlp.model import reader
+    from nlp.train import reader
 
     rows = [r for r in corpus_rows(only_training=True) if r["source"] == "dev.jsonl"]
     rows += [{**rows[0], "id": "twin"}]  # the same text twice: always in one fold

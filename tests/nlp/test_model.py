@@ -16,10 +16,10 @@ from nlp import model as model_module
 from nlp.corpus_files import training_rows
 from nlp.features import FeatureSettings, features, last_clause, load_model_settings, model_text, served_text
 from nlp.linear import PackedLinear
-from nlp.model import CACHE_ENV, ModelSources, cache_dir, load_or_train, reader, train_to_file
+from nlp.model import CACHE_ENV, ModelSources, cache_dir, load_or_train
 from nlp.normalize import normalize
 from nlp.rules import load_rules
-from nlp.train import export, featurizer, fit_estimator
+from nlp.train import export, featurizer, fit_estimator, reader, train_to_file
 
 NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -150,7 +150,7 @@ def test_a_broken_cache_file_is_trained_again(sample: list[dict], cache: Path, t
     path = cache / f"model-{sources.key()}.bin"
     path.write_bytes(b"not a model")
     with caplog.at_level(logging.WARNING, logger="linli.nlp"):
-        model = load_or_train(sources, in_child=False)
+        model = load_or_train(sources)
     assert model is not None
     assert "training it again" in caplog.text
     assert PackedLinear.load(path)  # replaced by a good one
@@ -185,5 +185,5 @@ def test_an_unwritable_cache_falls_back_to_the_temp_directory(sample: list[dict]
     monkeypatch.setattr(model_module, "_loaded", {})
     monkeypatch.setattr(model_module.tempfile, "gettempdir", lambda: str(tmp_path / "tmp"))
     sources = ModelSources(corpus=_small_corpus(tmp_path / "corpus", sample))
-    assert load_or_train(sources, in_child=False) is not None
+    assert load_or_train(sources) is not None
     assert list((tmp_path / "tmp").glob("linli-cache-*/model-*.bin"))
