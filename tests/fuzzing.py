@@ -333,8 +333,10 @@ def staff_cases(staff: StaffSession) -> st.SearchStrategy[Case]:
         "action": st.sampled_from(["acknowledged", "in_progress", "resolved", "rejected", "tier:street"]) | TEXTS,
         "note": TEXTS}), content_types, cookies).map(
         lambda t: Case("POST", f"/staff/requests/{t[0]}", _headers(t[2], t[3]), _form(t[1]), "staff change"))
-    # The other forms of the staff page (待确认, a request's category, notices, check-in), with any fields.
-    form_paths = st.sampled_from(["/staff/requests/{id}/category", "/staff/unsure/{id}", "/staff/notices",
+    # The other forms of the staff page (待确认, a request's category, owner and split, notices, check-in),
+    # with any fields.
+    form_paths = st.sampled_from(["/staff/requests/{id}/category", "/staff/requests/{id}/assign",
+                                  "/staff/requests/{id}/split", "/staff/unsure/{id}", "/staff/notices",
                                   "/staff/notices/{id}/send", "/staff/notices/{id}/schedule",
                                   "/staff/notices/{id}/cancel", "/staff/sessions/{id}/checkin"])
     forms = st.tuples(form_paths, ids, st.fixed_dictionaries({}, optional={
