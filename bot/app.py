@@ -47,6 +47,7 @@ def build_app(linli: Linli) -> web.Application:
             linli.db, linli.directory, linli.intake, linli.clock,
             max_text_chars=linli.settings.max_text_chars, token=linli.settings.sim_token,
             max_upload_bytes=2 * linli.settings.media_max_bytes,
+            body_timeout_seconds=linli.settings.body_timeout_seconds,
         ).add_routes(app)
 
     async def healthz(request: web.Request) -> web.Response:

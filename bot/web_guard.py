@@ -10,6 +10,8 @@ aiohttp's server has no timeout for reading a request: 250 connections that send
 - Bodies: `guard_bodies` reads every body before the handler, within LINLI_BODY_TIMEOUT_SECONDS
   (10 s, else 408) and up to the application's client_max_size (256 KB, else 413, aiohttp's own
   check); handlers then read it from memory (`request.read()`, `request.post()`).
+- A handler marked with `streams_own_body` (the simulator's photo upload: 20 MB, far over 256 KB)
+  is passed its body unread; it reads it in pieces under its own size limit and this deadline.
 - Compressed bodies (Content-Encoding) are refused with 415 before anything is read: nobody who
   talks to the bot sends one, and aiohttp can wait forever for a broken deflate body.
 - Slow bodies at once: a body that has not fully arrived when its headers have is a slow body;
@@ -46,6 +48,22 @@ def runner_options(settings: Settings) -> dict[str, Any]:
     return {"keepalive_timeout": settings.header_timeout_seconds, "auto_decompress": False}
 
 
+STREAMS_OWN_BODY = "_linli_streams_own_body"
+
+
+def streams_own_body(handler: Handler) -> Handler:
+    """Marks a handler that reads its own body in pieces, under its own size limit and deadline
+    (`BodyGuard` passes its request on unread: reading a 20 MB photo into memory first, under the
+    application's 256 KB limit, would refuse every real photo)."""
+    setattr(handler, STREAMS_OWN_BODY, True)
+    return handler
+
+
+def _streams_own_body(request: web.Request) -> bool:
+    handler = request.match_info.handler
+    return bool(getattr(getattr(handler, "__func__", handler), STREAMS_OWN_BODY, False))
+
+
 class BodyGuard:
     """The middleware that reads request bodies within a deadline, with few slow ones at a time."""
 
@@ -61,7 +79,8 @@ class BodyGuard:
                 # Nobody sends us compressed bodies (WeChat, browsers' forms, the simulator page);
                 # a broken deflate body could leave aiohttp waiting for a payload that never ends.
                 raise _refusal(web.HTTPUnsupportedMediaType, f"Content-Encoding {encoding[:20]!r} is not accepted")
-            await self._read(request)
+            if not _streams_own_body(request):
+                await self._read(request)
         return await handler(request)
 
     async def _read(self, request: web.Request) -> None:

@@ -9,6 +9,7 @@ is fetched, checked and attached like a photo from any channel.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hmac
 import json
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.inbox import Unstorable
 from bot.intake import Intake
+from bot.web_guard import streams_own_body
 from bot.web_input import BadInput, bounded_int, parse_json_object, path_number, read_body
 from config.community import Community, Directory, Group
 from core.clock import Clock
@@ -97,6 +99,7 @@ class SimulatorChannel:
         max_text_chars: int = 2048,
         token: str | None = None,
         max_upload_bytes: int = 20 * 1024 * 1024,
+        body_timeout_seconds: float = 10.0,
     ) -> None:
         self.db = db
         self.directory = directory
@@ -107,6 +110,7 @@ class SimulatorChannel:
         # A larger upload is refused at once (as a WeChat client would not send it); one between
         # the media limit and this gets the bot's own "图片太大了" answer.
         self.max_upload_bytes = max_upload_bytes
+        self.body_timeout_seconds = body_timeout_seconds  # the photo form arrives within this
         # Joined members never leave the table, so a found one can be remembered.
         self._members: dict[tuple[str, str], tuple[str, str]] = {}
 
@@ -219,6 +223,7 @@ class SimulatorChannel:
             return _error(400, str(exc))
         return await self._say(body, body["text"])
 
+    @streams_own_body  # a photo of up to max_upload_bytes, read in pieces below
     async def post_image(self, request: web.Request) -> web.Response:
         """A photo from the page's image button: form fields group, user, name?, text?, msg_id?, image."""
         if not self._authorized(request):
@@ -227,7 +232,8 @@ class SimulatorChannel:
             body, data, content_type = await self._parse_image(request)
         except BadRequest as exc:
             log.warning("simulator rejected an image: %s", exc)
-            return _error(413 if "too large" in str(exc) else 400, str(exc))
+            status = 413 if "too large" in str(exc) else 408 if "did not arrive" in str(exc) else 400
+            return _error(status, str(exc))
         if self.directory.find_group(body["group"]) is None:
             return _error(400, f"unknown group {body['group']!r}")
         try:
@@ -247,7 +253,9 @@ class SimulatorChannel:
         except (AssertionError, ValueError, KeyError):
             raise BadRequest("body must be multipart/form-data") from None
         try:
-            return await self._read_image_form(reader)
+            return await asyncio.wait_for(self._read_image_form(reader), self.body_timeout_seconds)
+        except TimeoutError:
+            raise BadRequest(f"the photo did not arrive within {self.body_timeout_seconds:g} s") from None
         except (AssertionError, ValueError, LookupError) as exc:  # aiohttp's parser on a broken form
             raise BadRequest(f"not a readable multipart form ({type(exc).__name__})") from None
 

@@ -83,6 +83,22 @@ async def test_a_body_that_does_not_arrive_in_time_gets_408(strict_bot: LiveBot)
     assert json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"]
 
 
+async def test_a_photo_that_does_not_arrive_in_time_gets_408(strict_bot: LiveBot) -> None:
+    # The photo upload reads its own body (up to 20 MB, past the 256 KB other bodies stop at),
+    # under the same deadline.
+    host, port = _address(strict_bot)
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(b"POST /api/sim/images HTTP/1.1\r\nHost: x\r\n"
+                 b"Content-Type: multipart/form-data; boundary=xyz\r\nContent-Length: 100000\r\n\r\n"
+                 b"--xyz\r\nContent-Disposition: form-data; name=\"group\"\r\n\r\ng-res-1\r\n--xyz\r\n")
+    started = time.monotonic()
+    answer = await asyncio.wait_for(reader.read(4096), 10)
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 408"), answer[:100]
+    assert time.monotonic() - started < 5
+    assert "did not arrive" in json.loads(answer.split(b"\r\n\r\n", 1)[1])["error"]
+
+
 async def test_only_a_few_slow_bodies_are_waited_for_at_once(strict_bot: LiveBot) -> None:
     host, port = _address(strict_bot)
     head = (b"POST /api/sim/messages HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"

@@ -95,6 +95,18 @@ async def test_oversized_and_malformed_photos_get_a_clear_answer_and_nothing_is_
     assert (request.id, request.version, request.status) == (number, 1, "new")
 
 
+async def test_a_full_size_photo_is_kept_though_other_bodies_stop_at_256_kb(req_bot: LiveBot,
+                                                                          clock: FixedClock) -> None:
+    number = number_in(await one_reply(req_bot, "g-res-1", "r-zhang", "3号楼楼道灯坏了"))
+    clock.advance(minutes=1)
+    photo = ps.jpeg(1600, 1200, noise=True)
+    assert len(photo) > 256 * 1024  # a phone photo: over the bodies' limit, under the photos' limit
+    status, body = await post_image(req_bot, photo)
+    assert status == 200, body
+    rows = await ps.attachment_rows(req_bot)
+    assert [(r.status, r.request_id) for r in rows] == [("ready", number)]
+
+
 async def test_bad_image_posts_are_refused(req_bot: LiveBot) -> None:
     url = f"{req_bot.client.base_url}/api/sim/images"
     async with req_bot.client.http.post(url, json={"group": "g-res-1"}) as resp:
