@@ -307,7 +307,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=800)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--workers", default="1,2", help="process counts to compare, in each round")
+    parser.add_argument("--workers", default="1,2", help="process counts to compare, in each round; N@RATE "
+                        "runs N processes at RATE messages/s (1@150: one process at the rate each of two sees)")
     parser.add_argument("--json", type=Path, help="also write every run here")
     parser.add_argument("--baseline", type=Path, help="another checkout (`git archive REV | tar -x -C DIR`): its "
                         "bots and migrations are run too, interleaved with this checkout's, round by round")
@@ -322,10 +323,11 @@ def main() -> None:
     try:
         codes = {"this": REPO} | ({"baseline": args.baseline.resolve()} if args.baseline else {})
         for rnd in range(args.rounds):
-            for workers in (int(w) for w in args.workers.split(",")):
+            for spec in args.workers.split(","):
+                workers, _, rate = spec.partition("@")
                 for name, code in codes.items():
-                    r = run_once(tmp, cluster, file, workers, args.rate, args.seconds, code)
-                    r |= {"round": rnd + 1, "code": name}
+                    r = run_once(tmp, cluster, file, int(workers), float(rate or args.rate), args.seconds, code)
+                    r |= {"round": rnd + 1, "code": name + (f" @{rate}/s" if rate else "")}
                     runs.append(r)
                     print(json.dumps(r, ensure_ascii=False), flush=True)
     finally:
