@@ -101,15 +101,15 @@ async def _admin(url: str, sql: str) -> None:
         await conn.close()
 
 
-def fresh_postgres(base_url: str, prefix: str = "linli_bench") -> tuple[str, str]:
-    """Creates and migrates a new database next to `base_url`; returns (url, name)."""
+def fresh_postgres(base_url: str, prefix: str = "linli_bench", repo: Path = REPO) -> tuple[str, str]:
+    """Creates a new database next to `base_url`, migrated by the checkout `repo`; returns (url, name)."""
     from sqlalchemy.engine import make_url
 
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     asyncio.run(_admin(base_url, f'CREATE DATABASE "{name}"'))
     url = make_url(base_url).set(database=name).render_as_string(hide_password=False)
-    subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade", "--database-url", url], cwd=REPO,
-                   env=bench_env(), check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "bot.cli", "db", "upgrade", "--database-url", url], cwd=repo,
+                   env=bench_env(PYTHONPATH=str(repo)), check=True, capture_output=True)
     return url, name
 
 

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import islice
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Exists, Select, Table, Update, bindparam, select, tuple_, update
 
 from core.clock import Clock
 from core.delivery import Delivery, PermanentError, Sender, SendNow, TemporaryError
@@ -35,7 +35,6 @@ log = logging.getLogger("linli.outbox")
 
 LEASE = dt.timedelta(seconds=60)
 WAVE = 16  # rows in flight at once (different targets), recorded together (see _send_in_waves)
-CLAIM_LOCK = 0x6C696E6C69_01  # pg_advisory_xact_lock key: outbox claims take turns across processes
 _OUTBOX = OutboxMessage.__table__
 # The statements of every record, built once.
 _MARK_SENT = (update(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
@@ -45,6 +44,45 @@ _RELEASE = (update(_OUTBOX).where(_OUTBOX.c.id.in_(bindparam("ids", expanding=Tr
                     attempts=_OUTBOX.c.attempts - 1))
 _MARK_FAILED = (update(_OUTBOX).where(_OUTBOX.c.id == bindparam("row_id"))
                 .values(status="failed", last_error=bindparam("error", type_=_OUTBOX.c.last_error.type)))
+
+
+def _blocked(t: Table, now: dt.datetime, *, any_state: bool) -> Exists:
+    """An earlier pending row to the same chat as `t`'s row (with `any_state` False: one that is
+    leased or backing off). Served by the partial index ix_outbox_pending_chat."""
+    earlier = _OUTBOX.alias("earlier")
+    query = select(earlier.c.id).where(earlier.c.status == "pending", earlier.c.channel == t.c.channel,
+                                       earlier.c.target == t.c.target, earlier.c.id < t.c.id)
+    if not any_state:
+        query = query.where(earlier.c.next_attempt_at > now)
+    return query.exists()
+
+
+def _heads_statement(batch: int, now: dt.datetime, reply_to: int | None) -> Select[tuple[str, str]]:
+    """Locks the due heads (oldest pending row of their chat) of up to `batch` chats, skipping the
+    heads another claim holds; returns their (channel, target)."""
+    t = _OUTBOX
+    heads = (select(t.c.channel, t.c.target)
+             .where(t.c.status == "pending", t.c.next_attempt_at <= now, ~_blocked(t, now, any_state=True))
+             .order_by(t.c.id).limit(batch).with_for_update(skip_locked=True))
+    return heads if reply_to is None else heads.where(t.c.reply_to == reply_to)
+
+
+def _claim_statement(batch: int, now: dt.datetime, reply_to: int | None, *, chats: bool) -> Update:
+    """Leases up to `batch` due rows not behind a leased or backing-off row of their chat (with
+    `chats`: only rows of the chats in the expanding parameter "chats", whose heads are locked)."""
+    t = _OUTBOX
+    due = (select(t.c.id)
+           .where(t.c.status == "pending", t.c.next_attempt_at <= now, ~_blocked(t, now, any_state=False))
+           .order_by(t.c.id).limit(batch))
+    if reply_to is not None:
+        due = due.where(t.c.reply_to == reply_to)
+    if chats:
+        due = due.where(tuple_(t.c.channel, t.c.target).in_(bindparam("chats", expanding=True)))
+        due = due.with_for_update(skip_locked=True)
+    return (update(t).where(t.c.id.in_(due.scalar_subquery()))
+            .values(next_attempt_at=now + LEASE, attempts=t.c.attempts + 1)
+            .returning(t.c.id, t.c.channel, t.c.community, t.c.audience, t.c.target, t.c.text, t.c.reply_to,
+                       t.c.mentions))
 
 
 def backoff(attempt: int, *, base: float = 2.0, cap: float = 600.0) -> dt.timedelta:
@@ -150,43 +188,28 @@ class OutboxDrainer:
                 self._wake.clear()
 
     async def _claim(self, reply_to: int | None = None) -> list[Delivery]:
-        """Leases up to `batch` due rows in one statement.
+        """Leases up to `batch` due rows.
 
         A row waits while an earlier row to the same chat is leased or backing off after a
         failure, so each chat gets its messages in order even with several drainers and retries.
-        On PostgreSQL the claims of all processes take turns (a transaction-scoped advisory lock:
-        a claim is one short statement), so no two see the same chat's rows as free.
+        On PostgreSQL, several processes claim at once without any lock shared by all of them:
+        first each takes the row lock of the oldest pending row of the chats it will serve (their
+        "heads", `FOR UPDATE SKIP LOCKED`: a chat whose head another claim holds is left to that
+        claim), then, in a second statement whose snapshot is taken after those locks are held,
+        leases the due rows of those chats. A claim of the same chat by another process either
+        holds the head first (this one skips the chat) or committed its leases before this
+        statement's snapshot (this one sees them and waits). SQLite has one writer: one statement.
         """
         now = self.clock.now()
-        t = _OUTBOX
-        earlier = _OUTBOX.alias("earlier")
-        due = (
-            select(t.c.id)
-            .where(t.c.status == "pending", t.c.next_attempt_at <= now)
-            .where(
-                ~select(earlier.c.id)
-                .where(earlier.c.status == "pending", earlier.c.next_attempt_at > now,
-                       earlier.c.channel == t.c.channel, earlier.c.target == t.c.target, earlier.c.id < t.c.id)
-                .exists()
-            )
-            .order_by(t.c.id)
-            .limit(self.batch)
-        )
-        if reply_to is not None:
-            due = due.where(t.c.reply_to == reply_to)
-        if self.db.is_postgres:
-            due = due.with_for_update(skip_locked=True)
-        claim = (
-            update(t)
-            .where(t.c.id.in_(due.scalar_subquery()))
-            .values(next_attempt_at=now + LEASE, attempts=t.c.attempts + 1)
-            .returning(t.c.id, t.c.channel, t.c.community, t.c.audience, t.c.target, t.c.text, t.c.reply_to,
-                       t.c.mentions)
-        )
+        claim = _claim_statement(self.batch, now, reply_to, chats=self.db.is_postgres)
         async with self.db.transaction() as session:
             if self.db.is_postgres:
-                await session.execute(select(func.pg_advisory_xact_lock(CLAIM_LOCK)))
-            rows = (await session.execute(claim)).all()
+                heads = (await session.execute(_heads_statement(self.batch, now, reply_to))).all()
+                if not heads:
+                    return []
+                rows = (await session.execute(claim, {"chats": [tuple(h) for h in heads]})).all()
+            else:
+                rows = (await session.execute(claim)).all()
             claimed = [Delivery(*row[:-1], mentions=tuple(row[-1] or ())) for row in sorted(rows, key=lambda r: r[0])]
             # A channel that delivers into the database (the simulator's timeline) delivers in
             # this very transaction: delivered and marked sent together, exactly once.
@@ -197,8 +220,7 @@ class OutboxDrainer:
                     by_channel[d.channel].append(d)
                 for channel, items in by_channel.items():
                     await self.senders[channel].deliver_in(session, items)  # type: ignore[attr-defined]
-                await session.execute(update(t).where(t.c.id.in_([d.id for d in local]))
-                                      .values(status="sent", sent_at=now, last_error=None))
+                await session.execute(_MARK_SENT, {"ids": [d.id for d in local], "now": now})
         self._delivered([_Outcome(d, "sent") for d in local])
         done = {d.id for d in local}
         return [d for d in claimed if d.id not in done]

@@ -62,6 +62,21 @@ class Unavailable:
 BookingResult = Booked | Waitlisted | Full | AlreadyBooked | Unavailable
 
 
+async def _full_for(session: AsyncSession, community_id: str, session_id: int, resident_id: str,
+                    now: dt.datetime) -> bool:
+    """Read without a lock: the session is open, ahead, full, and this resident holds no place in it
+    (the cases `book` answers otherwise are left to it, under the lock)."""
+    row = await session.get(ServiceSession, session_id)
+    if row is None or row.community != community_id or row.status != "open" or row.starts_at <= now:
+        return False
+    if await _count(session, session_id, "booked") < row.capacity:
+        return False
+    mine = await session.scalar(select(Booking.id).where(Booking.session_id == session_id,
+                                                         Booking.resident_id == resident_id,
+                                                         Booking.status.in_(ACTIVE_STATUSES)).limit(1))
+    return mine is None
+
+
 async def _count(session: AsyncSession, session_id: int, status: str) -> int:
     return await session.scalar(
         select(func.count()).select_from(Booking).where(Booking.session_id == session_id, Booking.status == status)
@@ -105,8 +120,14 @@ async def book(
     """Takes a place in a session, or a waitlist place when it is full and `join_waitlist` is set.
 
     The session row is locked first, so the count of booked places and the insert are one atomic
-    step with respect to every other booking of this session.
+    step with respect to every other booking of this session. A session already full (and no
+    waitlist wanted) is answered without the lock: the lock lasts until the handling transaction
+    ends, and a popular session's row would otherwise make every process's batch wait for every
+    other's (issue 19). Places are only taken under the lock, so capacity holds; a "full" read a
+    moment before a cancellation is the answer the same message got a moment earlier.
     """
+    if not join_waitlist and await _full_for(session, community_id, session_id, resident_id, now):
+        return Full(await session.get(ServiceSession, session_id))  # type: ignore[arg-type]
     row = await lock_session(session, session_id)
     if row is None or row.community != community_id:
         return Unavailable("missing", None)

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.base import Base, utcnow
@@ -59,7 +60,11 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         UniqueConstraint("idempotency_key", name="uq_outbox_idempotency_key"),
-        Index("ix_outbox_status_due", "status", "next_attempt_at"),
+        # Pending rows only (issue 19): due rows, and earlier pending rows of a chat (the claims).
+        Index("ix_outbox_pending_due", "next_attempt_at", "id", postgresql_where=sql_text("status = 'pending'"),
+              sqlite_where=sql_text("status = 'pending'")),
+        Index("ix_outbox_pending_chat", "channel", "target", "id", postgresql_where=sql_text("status = 'pending'"),
+              sqlite_where=sql_text("status = 'pending'")),
         Index("ix_outbox_reply_to", "reply_to"),
     )
 

@@ -126,3 +126,53 @@ async def test_a_crash_in_a_wave_records_the_rows_that_went_out_and_resends_only
         pass
     assert sorted(sender.sent) == sorted(f"t{t:02d} #{i}" for t in range(WAVE) for i in range(2))  # no repeats
     assert [t for t in sender.sent if t.startswith("t03")] == ["t03 #0", "t03 #1"]
+
+
+class _GatedLocalSender:
+    """A channel that delivers inside the claim transaction (as the simulator's does); the first
+    delivery to `held` waits at the gate, keeping its claim open as a slow process would."""
+
+    def __init__(self, held: str) -> None:
+        self.held = held
+        self.gate = asyncio.Event()
+        self.waiting = asyncio.Event()
+        self.received: list[str] = []
+
+    async def send(self, delivery: Delivery) -> None:  # pragma: no cover - deliver_in is used
+        raise AssertionError("a local channel delivers in the claim")
+
+    async def deliver_in(self, session: object, deliveries: list[Delivery]) -> None:
+        if any(d.target == self.held for d in deliveries) and not self.gate.is_set():
+            self.waiting.set()
+            await self.gate.wait()
+        self.received.extend(d.text for d in deliveries)
+
+
+async def test_a_slow_claim_keeps_other_processes_off_its_chat_and_only_its_chat(postgres_url: str) -> None:
+    """Two processes on PostgreSQL: while one holds a claim on chat t00 open, the other sends the
+    rows of every other chat at once (no claim waits for another's), and none of t00's (order)."""
+    from storage.migrate import upgrade
+
+    first, second = Database(postgres_url), Database(postgres_url)
+    await upgrade(first)
+    clock = FixedClock(REFERENCE_NOW)
+    sender = _GatedLocalSender(held="t00")
+    slow = OutboxDrainer(first, {"sim": sender}, clock, batch=1)
+    other = OutboxDrainer(second, {"sim": sender}, clock)
+    try:
+        async with first.transaction() as session:
+            await enqueue(session, _rows(targets=3, per_target=3), now=clock.now())
+        holding = asyncio.create_task(slow.drain_once())  # claims t00 #0 and waits in the delivery
+        await asyncio.wait_for(sender.waiting.wait(), 5)
+        # The other process is not held up by the open claim, and leaves t00 to it.
+        assert await asyncio.wait_for(other.drain_once(), 5) == 6
+        assert sorted(sender.received) == sorted(f"t{t:02d} #{i}" for t in (1, 2) for i in range(3))
+        assert await asyncio.wait_for(other.drain_once(), 5) == 0
+        sender.gate.set()
+        assert await holding == 1
+        while await other.drain_once():
+            pass
+    finally:
+        await first.dispose()
+        await second.dispose()
+    assert [text for text in sender.received if text.startswith("t00")] == ["t00 #0", "t00 #1", "t00 #2"]
