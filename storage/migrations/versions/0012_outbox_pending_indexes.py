@@ -6,16 +6,16 @@ pending?", which every claim asks for each candidate (before: a scan of every le
 row). Both hold pending rows only: a row leaves them once sent or failed. They replace
 ix_outbox_status_due (status, next_attempt_at), which held every row ever sent.
 
-Revision ID: 0011_outbox_pending_indexes
-Revises: 0010_ops_notices_attendance
+Revision ID: 0012_outbox_pending_indexes
+Revises: 0011_req_lifecycle
 Create Date: 2026-12-03
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011_outbox_pending_indexes"
-down_revision = "0010_ops_notices_attendance"
+revision = "0012_outbox_pending_indexes"
+down_revision = "0011_req_lifecycle"
 branch_labels = None
 depends_on = None
 
