@@ -105,7 +105,12 @@ def decide(analysis: Analysis, probabilities: dict[str, float] | None, s: Settin
     ambiguous = runner_up[0] if runner_up and confidence - runner_up[1] < d.ambiguous_margin else None
     # An emergency read from its listed words is sure whatever the model's probability: it must never
     # wait for staff as "unsure" (待确认) nor be answered with the menu.
-    confident = confidence >= d.confident or by in ("urgent", "alarm")
+    # A request label is sure when the message is surely a request, whichever category: read as
+    # 停车 0.54 and 安全 0.46 it is a request at 1.0, and is filed (staff correct a category with one
+    # click); parked in 待确认 it would meet silence.
+    request_mass = sum(p for k, p in ranked if k in _REQUEST_LABELS)
+    sureness = request_mass if is_request_label(label) else confidence
+    confident = sureness >= d.confident or by in ("urgent", "alarm")
     request_p = max((p for k, p in ranked if k in _REQUEST_LABELS), default=0.0)
     may_be_request = (request_p >= d.may_be_request and label == CHITCHAT) or (
         is_request_label(label) and not confident)

@@ -76,9 +76,14 @@ def test_an_emergency_past_the_read_length_is_safety_with_or_without_a_model() -
 def test_confident_ambiguous_and_may_be_a_request() -> None:
     sure = decide(analysis(), probs(report__repair=0.95), RULES, D)
     assert sure.confident and not sure.may_be_request and sure.ambiguous_with is None
+    # Surely a request, unsure only of which kind: filed (staff correct a category), not parked.
     close = decide(analysis(), probs(report__repair=0.5, report__safety=0.45, chitchat=0.05), RULES, D)
     assert (close.label, close.ambiguous_with, close.confident, close.may_be_request) == (
-        "report:repair", "report:safety", False, True)
+        "report:repair", "report:safety", True, False)
+    # Unsure whether it is a request at all (a booking reads nearly as well): kept for staff.
+    doubt = decide(analysis(), probs(report__repair=0.5, booking__haircut=0.42, chitchat=0.08), RULES, D)
+    assert (doubt.label, doubt.ambiguous_with, doubt.confident, doubt.may_be_request) == (
+        "report:repair", "booking:haircut", False, True)
     kept = decide(analysis(), probs(report__sanitation=0.45, chitchat=0.55), RULES, D)
     assert (kept.label, kept.may_be_request, kept.ambiguous_with) == ("chitchat", True, None)
     idle = decide(analysis(), probs(chitchat=0.97, report__repair=0.03), RULES, D)
