@@ -16,7 +16,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from config.community import MAX_HOLIDAY_DAYS, Community, CommunityFile, ConfigError, Directory, HolidayCalendar
+from config.community import Community, CommunityFile, ConfigError, Directory
+from config.themes import MAX_HOLIDAY_DAYS, HolidayCalendar
 
 
 class _Loader(yaml.SafeLoader):

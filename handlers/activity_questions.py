@@ -14,7 +14,8 @@ import functools
 import re
 from dataclasses import dataclass
 
-from config.community import Community, Theme
+from config.community import Community
+from config.themes import Theme
 from handlers import texts
 from handlers import texts_questions as qtexts
 from handlers.base import Context, Incoming

@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from config.community import WEEKDAYS, Community
+from config.community import Community
+from config.themes import WEEKDAYS
 from core.message import Outgoing
 from handlers import texts_requests as texts
 from handlers.deadlines import due_text

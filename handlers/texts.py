@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from config.community import WEEKDAY_NAMES_ZH, Theme
+from config.themes import WEEKDAY_NAMES_ZH, Theme
 
 HOLIDAY_NAMES_ZH = {
     "New Year's Day": "元旦",

@@ -9,7 +9,8 @@ import datetime as dt
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
-from config.community import WEEKDAY_NAMES_ZH, Community, Person
+from config.community import Community, Person
+from config.themes import WEEKDAY_NAMES_ZH
 from handlers.privacy import mask_name
 
 # ---------------------------------------------------------------------------------------------

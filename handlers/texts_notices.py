@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from config.community import WEEKDAY_NAMES_ZH
+from config.themes import WEEKDAY_NAMES_ZH
 
 NOTICE_HELP = "\n".join([
     "发通知（仅限社区工作人员，在工作群或私聊里发）：",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from config.community import WEEKDAY_NAMES_ZH, Theme
+from config.themes import WEEKDAY_NAMES_ZH, Theme
 from handlers.texts import date_label, theme_lines
 from handlers.texts_booking import day_text
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from config.community import WEEKDAY_NAMES_ZH
+from config.themes import WEEKDAY_NAMES_ZH
 
 CATEGORY_NAMES = {
     "repair": "报修",

@@ -14,7 +14,8 @@ from typing import Literal
 import chinese_calendar
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from config.community import WEEKDAYS, Community, HolidayCalendar, Theme
+from config.community import Community
+from config.themes import WEEKDAYS, HolidayCalendar, Theme
 from core.message import Outgoing
 from handlers import texts
 

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from config.community import WEEKDAYS, Community
+from config.community import Community
+from config.themes import WEEKDAYS
 from storage.db import Database
 from storage.models_booking import ACTIVE_STATUSES, Booking, ServiceSession
 from storage.row_lock import locked

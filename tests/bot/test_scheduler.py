@@ -17,7 +17,8 @@ from sqlalchemy import select
 from bot.daily_jobs import THEME_JOB, DailyJob, default_daily_jobs
 from bot.leader_lock import AdvisoryLock, SoleProcess
 from bot.scheduler import Scheduler
-from config.community import Community, Directory, Group, HolidayCalendar, Theme, ThemeOverride
+from config.community import Community, Directory, Group
+from config.themes import HolidayCalendar, Theme, ThemeOverride
 from core.clock import FixedClock
 from core.message import Outgoing
 from handlers.themes import holiday_calendar_known_until, plan_for, warn_if_calendar_runs_out

@@ -7,7 +7,8 @@ import datetime as dt
 
 import pytest
 
-from config.community import CalendarHoliday, Directory, HolidayCalendar
+from config.community import Directory
+from config.themes import CalendarHoliday, HolidayCalendar
 from core.clock import FixedClock
 from handlers.named_days import resolve
 from tests.conftest import LiveBot

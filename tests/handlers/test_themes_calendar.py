@@ -10,7 +10,8 @@ import logging
 
 import pytest
 
-from config.community import Community, Directory, HolidayCalendar
+from config.community import Community, Directory
+from config.themes import HolidayCalendar
 from handlers import texts, themes
 from handlers.themes import calendar_known_until, calendar_source, package_calendar_ends, plan_for
 
@@ -72,7 +73,7 @@ def test_a_make_up_workday_from_the_file_follows_the_configured_rule(demo_direct
 
 
 def test_dated_overrides_still_win_over_the_files_calendar(demo_directory: Directory) -> None:
-    from config.community import ThemeOverride
+    from config.themes import ThemeOverride
 
     overrides = [ThemeOverride(date=dt.date(2027, 2, 10), theme=None, note="改期")]
     plan = plan_for(community(demo_directory, overrides=overrides), dt.date(2027, 2, 10))
