@@ -28,6 +28,24 @@ def label_name(label: str | None) -> str:
     return LABEL_NAMES.get(label or "", label or "—")
 
 
+def reading_reason(by: str, label: str, confidence: float, rules_label: str, rules_score: float | None,
+                   model_top: tuple[str, float] | None) -> str:
+    """Why the bot read a message as it did, for staff (the decision's `by`, nlp/decide.py; `linli
+    explain` prints the same in English)."""
+    if by == "alarm":
+        return "长消息的后半段有紧急用词，按安全隐患处理"
+    if by == "urgent":
+        return f"有紧急用词，关键词规则判为「{label_name(rules_label)}」"
+    if by == "rules":
+        score = f"（得分 {rules_score:g}）" if rules_score is not None else ""
+        return f"模型拿不准或看法相同，关键词规则有把握：「{label_name(rules_label)}」{score}"
+    if by == "model" and label == "chitchat" and model_top is not None and model_top[0] != "chitchat":
+        return f"模型最看好「{label_name(model_top[0])}」（{model_top[1]:.2f}），但没有明显高过闲聊，按闲聊处理"
+    if by == "model":
+        return f"模型判断为「{label_name(label)}」（把握 {confidence:.2f}）"
+    return f"只按关键词规则：「{label_name(label)}」"
+
+
 # --- the resident, privately, when staff file what they said -----------------------------------------
 
 def filed_for_you(excerpt: str, answer: str) -> str:

@@ -57,6 +57,9 @@ def explanation_view(e: Explanation, filed_as: str) -> dict[str, Any]:
         "model": [(label, texts.label_name(label), p) for label, p in e.model] if e.model is not None else None,
         "label": u.label, "label_name": texts.label_name(u.label), "by": d.by, "confidence": u.confidence,
         "confident": u.confident, "may_be_request": u.may_be_request, "reason": u.reason,
+        "reason_zh": texts.reading_reason(d.by, u.label, u.confidence, e.rules_label,
+                                          e.rule_scores[0][1] if e.rule_scores else None,
+                                          e.model[0] if e.model else None),
         "differs": u.label != filed_as, "filed_as_name": texts.label_name(filed_as),
     }
 

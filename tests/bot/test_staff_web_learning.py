@@ -161,7 +161,7 @@ async def test_a_requests_page_explains_its_reading_and_takes_a_category_correct
     normalized = re.search(r'id="normalized">([^<]*)<', page)
     assert normalized and "楼道灯下面堆满了垃圾" in normalized.group(1)
     assert re.search(r'id="model">[^<]*(环境卫生|报修) 0\.\d{3}', page)  # the model's top labels with scores
-    assert re.search(r'id="reason">[^<]+<', page) and 'id="hits"' in page and "楼道灯" in page
+    assert re.search(r'id="reason">模型[^<]+<', page) and 'id="hits"' in page and "楼道灯" in page
     form = await web.form_of(number)
 
     status, _, location = await web.post(f"/staff/requests/{number}/category", {**form, "value": "sanitation"})
