@@ -61,6 +61,13 @@ class Incoming:
         return self.understanding.text or normalize(self.message.text)
 
     @functools.cached_property
+    def in_work_group(self) -> bool:
+        """Said in a staff, volunteer or street group, where only commands are acted upon: nothing
+        said there is filed as a request or starts a booking."""
+        group = self.community.group(self.message.group_id) if self.message.group_id else None
+        return group is not None and group.kind != "residents"
+
+    @functools.cached_property
     def command_text(self) -> str:
         """The raw text without the @-mentions it arrived with (`command_text`): what staff
         commands are parsed from, with or without "@社区小助手" in front, through every channel."""

@@ -186,8 +186,10 @@ class BookingHandler:
     name = "booking"
 
     def match(self, incoming: Incoming) -> str | None:
-        """The service asked for."""
+        """The service asked for (never in a staff, volunteer or street group: commands only there)."""
         u = incoming.understanding
+        if incoming.in_work_group:
+            return None
         if u.is_booking:
             return u.service or u.label.partition(":")[2]
         if u.is_chitchat:  # "圣诞节理发", "12.19 理发": a day and a service, and nothing else

@@ -36,6 +36,8 @@ class AvailabilityQuestionHandler:
 
     def match(self, incoming: Incoming) -> Asked | None:
         u, text = incoming.understanding, incoming.text
+        if incoming.in_work_group:  # commands only there: "周六能理发吗" among staff asks nothing of the bot
+            return None
         if not (u.is_booking or u.label == "query:today_activity" or (u.is_chitchat and incoming.message.mentions_bot)):
             return None
         if not is_question(text):

@@ -117,8 +117,7 @@ def may_file(incoming: Incoming) -> bool:
     m, community = incoming.message, incoming.community
     if m.sender_role == "staff" or m.sender_id in community.staff_ids():
         return False
-    group = community.group(m.group_id) if m.group_id else None
-    return group is None or group.kind == "residents"
+    return not incoming.in_work_group
 
 
 def grid_for(community: Community, building: int | None, group_id: str | None) -> str:

@@ -52,6 +52,21 @@ async def test_staff_and_volunteer_chat_is_never_filed_as_a_report(req_bot: Live
     assert await requests_in_db(req_bot) == []
 
 
+async def test_staff_and_volunteer_groups_start_no_booking(live_bot_any_db: LiveBot) -> None:
+    # Only commands are acted upon there: a booking, or a question about places, starts nothing.
+    for group, user, text in [
+        ("g-staff", "staff-li", "我要理发"),
+        ("g-staff", "staff-wang", "周六能理发吗"),
+        ("g-vol", "v-xu", "想理个发 周六上午"),
+        ("g-street", "street-chen", "帮我约个法律咨询"),
+    ]:
+        body = await live_bot_any_db.client.say(group, user, text)
+        assert body["replies"] == [], (group, text)
+    # The same words in a residents' group, from a resident, are a booking as ever.
+    body = await live_bot_any_db.client.say("g-res-1", "r-zhang", "想理个发 周六上午")
+    assert body["replies"] and "理发" in body["replies"][0]["text"]
+
+
 async def test_a_volunteers_reply_and_a_category_change_never_create_a_request(req_bot: LiveBot) -> None:
     number = await file(req_bot, "低保的申请条件是啥", user="r-chen", group="g-res-2")
     body = await req_bot.client.say("g-vol", "v-xu", f"#{number} 回复：可以带户口本和收入证明到社区办理")
