@@ -200,8 +200,7 @@ def _resident_chat(incoming: Incoming) -> bool:
     m = incoming.message
     if m.sender_role != "resident" or m.sender_id in incoming.community.staff_ids():
         return False
-    group = incoming.community.group(m.group_id) if m.group_id else None
-    return group is None or group.kind == "residents"
+    return not incoming.in_work_group
 
 
 def _on_team(ctx: Context, req: Request | None) -> bool:

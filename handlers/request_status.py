@@ -33,10 +33,7 @@ class RequestStatusHandler:
     name = "request_status"
 
     def match(self, incoming: Incoming) -> bool:
-        group = incoming.community.group(incoming.message.group_id) if incoming.message.group_id else None
-        if group is not None and group.kind != "residents":
-            return False
-        return _asks_status(incoming)
+        return not incoming.in_work_group and _asks_status(incoming)
 
     async def handle(self, ctx: Context, _: bool) -> None:
         m = ctx.message

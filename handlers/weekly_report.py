@@ -47,12 +47,17 @@ def report_week(community: Community, day: dt.date) -> dt.date | None:
     return nominal if all(holiday_name_on(community, d) is not None for d in between) else None
 
 
+def week_bounds(community: Community, first: dt.date, last: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The start of `first` and the end of `last`, local days of the community."""
+    tz = ZoneInfo(community.timezone)
+    return (dt.datetime.combine(first, dt.time(0), tzinfo=tz),
+            dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tzinfo=tz))
+
+
 async def week_numbers(session: AsyncSession, community: Community, first: dt.date, last: dt.date
                        ) -> tuple[int, list[tuple[str, int]]]:
     """Requests resolved from `first` to `last` (local days), and the kinds filed most, most first."""
-    tz = ZoneInfo(community.timezone)
-    start = dt.datetime.combine(first, dt.time(0), tzinfo=tz)
-    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
+    start, end = week_bounds(community, first, last)
     mine = Request.community == community.id
     resolved = await session.scalar(select(func.count()).select_from(Request).where(
         mine, Request.resolved_at >= start, Request.resolved_at < end)) or 0
@@ -96,9 +101,7 @@ async def weekly_report(session: AsyncSession, community: Community, day: dt.dat
     first = nominal - dt.timedelta(days=6)
     resolved, kinds = await week_numbers(session, community, first, nominal)
     hours = await hours_report(session, community, first, nominal)
-    tz = ZoneInfo(community.timezone)
-    rated = await satisfaction(session, community, dt.datetime.combine(first, dt.time(0), tzinfo=tz),
-                               dt.datetime.combine(nominal + dt.timedelta(days=1), dt.time(0), tzinfo=tz))
+    rated = await satisfaction(session, community, *week_bounds(community, first, nominal))
     text = render(community, first, nominal, resolved, kinds, hours.minutes, [(t.team, t.minutes) for t in hours.teams],
                   rated)
     if nominal != day:
