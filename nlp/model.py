@@ -44,8 +44,8 @@ TRAIN_TIMEOUT_SECONDS = 300
 # find are features).
 _CODE = tuple(Path(__file__).with_name(name) for name in
               ("features.py", "linear.py", "train.py", "normalize.py", "model.py", "rules.py", "evidence.py",
-               "classifier.py", "segment.py"))
-_LIBRARIES = ("scikit-learn", "numpy", "scipy", "OpenCC")
+               "classifier.py", "segment.py", "pinyin.py"))
+_LIBRARIES = ("scikit-learn", "numpy", "scipy", "OpenCC", "pypinyin")
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ def cache_dir() -> Path:
     return Path(base) / "linli"
 
 
-def _usable_cache_dir() -> Path:
+def usable_cache_dir() -> Path:
     """`cache_dir()`, or a folder in the temp directory when that one cannot be written (a read-only
     home in a container): the model is then trained once per machine boot instead of never."""
     preferred = cache_dir()
@@ -136,7 +136,7 @@ def load_or_train(sources: ModelSources | None = None, *, train: bool = True) ->
             return _loaded[key]
         path = cache_dir() / f"model-{key}.bin"
         linear = _load(path)
-        if linear is None and (usable := _usable_cache_dir()) != path.parent:
+        if linear is None and (usable := usable_cache_dir()) != path.parent:
             path = usable / path.name
             linear = _load(path)
         if linear is None and train:

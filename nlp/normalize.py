@@ -197,6 +197,12 @@ class _Fillers(BaseModel):
     clause_start: list[str] = Field(default_factory=list)
 
 
+class _Pinyin(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    words: list[str] = Field(default_factory=list)
+    not_pinyin: list[str] = Field(default_factory=list)
+
+
 class _TablesFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     version: int = 1
@@ -205,13 +211,21 @@ class _TablesFile(BaseModel):
     regional: dict[str, str] = Field(default_factory=dict)
     english: dict[str, str] = Field(default_factory=dict)
     fillers: _Fillers = _Fillers()
+    pinyin: _Pinyin = _Pinyin()
+
+
+@functools.cache
+def tables_file(path: Path = TABLES_PATH) -> _TablesFile:
+    """config/nlp/normalize.yaml, validated."""
+    return load_model(path, _TablesFile)
 
 
 class Tables:
     """The replacement tables of config/nlp/normalize.yaml, compiled to one pattern each."""
 
     def __init__(self, cantonese: dict[str, str], slips: dict[str, str], anywhere: list[str],
-                 clause_start: list[str], english: dict[str, str] | None = None) -> None:
+                 clause_start: list[str], english: dict[str, str] | None = None,
+                 pinyin: dict[str, str] | None = None) -> None:
         self._cantonese, self._cantonese_re = cantonese, _alternation(cantonese)
         self._slips, self._slips_re = slips, _alternation(slips)
         self._english = {k.lower(): v for k, v in (english or {}).items()}
@@ -219,15 +233,16 @@ class Tables:
         # Whole Latin words only: "lift" is not found in "shoplifting".
         self._english_re = (re.compile(f"(?<![a-z])(?:{alternation.pattern})(?![a-z])") if alternation else None)
         self._anywhere = re.compile("(?:" + "|".join(map(re.escape, anywhere)) + ")+") if anywhere else None
+        self._pinyin = pinyin or {}
         starts = sorted(clause_start, key=len, reverse=True)
         self._starts = re.compile(
             f"(^|[{re.escape(CLAUSE_BREAKS)}])(?:" + "|".join(map(re.escape, starts)) + ")+") if starts else None
 
     @classmethod
-    def load(cls, path: Path = TABLES_PATH) -> Tables:
-        f = load_model(path, _TablesFile)
+    def load(cls, path: Path = TABLES_PATH, pinyin: dict[str, str] | None = None) -> Tables:
+        f = tables_file(path)
         return cls(dict(f.cantonese), {**f.slips, **f.regional}, list(f.fillers.anywhere),
-                   list(f.fillers.clause_start), dict(f.english))
+                   list(f.fillers.clause_start), dict(f.english), pinyin)
 
     def cantonese(self, text: str) -> str:
         """Cantonese words as Mandarin (matched as typed, before Traditional -> Simplified)."""
@@ -239,6 +254,8 @@ class Tables:
         text = _replace(self._slips_re, self._slips, text)
         if self._english_re is not None and not text.isascii() and _LATIN.search(text):
             text = _replace(self._english_re, self._english, text)
+        if self._pinyin and _LATIN.search(text):
+            text = _PINYIN_RUN.sub(self._read_pinyin, text)
         if self._anywhere is not None:
             text = self._anywhere.sub("", text)
         if self._starts is not None:
@@ -246,7 +263,31 @@ class Tables:
         return _SPACE.sub(" ", text).strip()
 
 
+    def _read_pinyin(self, run: re.Match[str]) -> str:
+        # Syllables may be typed apart ("xia wu"): the longest run of up to PINYIN_JOIN words that
+        # spells a word is read. Words read from pinyin are joined as they would have been typed in
+        # Chinese ("mingtian xiawu lifa" -> 明天下午理发); other Latin words keep their spaces.
+        words, out, i = run.group(0).split(" "), [], 0
+        while i < len(words):
+            for j in range(min(len(words), i + PINYIN_JOIN), i, -1):
+                word = self._pinyin.get("".join(words[i:j]))
+                if word is not None:
+                    if out and _CJK.match(out[-1][-1]):
+                        out[-1] += word
+                    else:
+                        out.append(word)
+                    i = j
+                    break
+            else:
+                out.append(words[i])
+                i += 1
+        return " ".join(out)
+
+
 _LATIN = re.compile("[a-z]")
+# Runs of whole Latin words, the pinyin a resident may have typed ("xia wu", "lifa").
+_PINYIN_RUN = re.compile(r"(?<![a-z])[a-z]+(?: [a-z]+)*(?![a-z])")
+PINYIN_JOIN = 4
 
 
 def _alternation(table: dict[str, str]) -> re.Pattern[str] | None:
@@ -263,5 +304,8 @@ def _replace(pattern: re.Pattern[str] | None, table: dict[str, str], text: str) 
 
 @functools.cache
 def tables() -> Tables:
-    """The default tables (config/nlp/normalize.yaml), loaded once."""
-    return Tables.load()
+    """The default tables (config/nlp/normalize.yaml) with the pinyin of the words the bot reads
+    (nlp/pinyin.py), loaded once."""
+    from nlp.pinyin import load_index
+
+    return Tables.load(pinyin=load_index())
