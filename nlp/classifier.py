@@ -292,7 +292,7 @@ class Classifier:
         # A story may name several days ("今天…下周六上午能不能给她约一个"): the booking's is the one
         # nearest the words naming the service or booking it.
         day = booking_day([d for d in days if d.start >= own_from] or days,
-                          anchors + [h.start for h in hits if ("cue", "book") in h.names])
+                          anchors + [h.start for h in hits if ("cue", "book") in h.names], own)
         part, part_span = find_part(own, day, anchors)
         bare = is_bare(own, hits, days, part_span)
         whole_done = cues.get("done", 0.0) > 0 and all(done.get(i, 0.0) >= 1.0 for i in range(len(clauses.starts)))

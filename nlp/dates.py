@@ -63,8 +63,8 @@ _WEEK_CHARS = frozenset("周拜期")
 _MONTH_CHARS = frozenset("号日月")
 
 # Northern dialect: 头午 / 前晌 the morning, 后晌 / 下晌 / 过晌 the afternoon.
-_AM_WORDS = ("上午", "早上", "早晨", "清早", "一早", "大早", "凌晨", "上半天", "早上头", "头午", "前晌", "上半晌")
-_PM_WORDS = ("下午", "晚上", "傍晚", "晚间", "夜里", "夜间", "下半天", "黄昏", "擦黑", "午后", "后晌", "下晌", "过晌",
+_AM_WORDS = ("上午", "早上", "早晨", "清早", "一早", "大早", "一大早", "凌晨", "上半天", "早上头", "头午", "前晌", "上半晌")
+_PM_WORDS = ("下午", "晚上", "傍晚", "晚间", "夜里", "夜间", "下半天", "黄昏", "擦黑", "傍黑", "午后", "后晌", "下晌", "过晌",
              "下半晌")
 # 中午 is left undecided (None): noon sits between the morning and afternoon sessions, so the
 # bot should ask rather than guess.
@@ -228,10 +228,17 @@ def find_days(text: str, now: dt.datetime) -> list[DayMention]:
     return found
 
 
-def booking_day(days: Sequence[DayMention], points: Sequence[int]) -> DayMention | None:
-    """The day a booking is for, of the `days` a text names: the one nearest the `points` (where the
-    words naming the service or booking it start), the later one on a tie; the first day when
-    there are no such words. "今天下午我去医院复查 … 下周三上午想约个义诊" is for next Wednesday."""
+# A day the booking is moved to: "本来约的周五 改成周四吧", "明天去不了 换到后天下午".
+_MOVED_TO = re.compile(r"(?:改|换|挪|推|调|延)(?:成|到|为)\s?$")
+
+
+def booking_day(days: Sequence[DayMention], points: Sequence[int], text: str = "") -> DayMention | None:
+    """The day a booking is for, of the `days` `text` names: a day it is moved to (改成, 换到) if
+    any, else the one nearest the `points` (where the words naming the service or booking it
+    start), the later one on a tie; the first day when there are no such words.
+    "今天下午我去医院复查 … 下周三上午想约个义诊" is for next Wednesday."""
+    moved = [d for d in days if _MOVED_TO.search(text, max(0, d.start - 3), d.start)]
+    days = moved or days
     if len(days) <= 1 or not points:
         return days[0] if days else None
     return min(days, key=lambda d: (min(abs(p - d.start) for p in points), -d.start))

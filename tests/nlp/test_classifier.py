@@ -241,6 +241,12 @@ def test_a_service_on_a_named_day_is_still_a_booking(classifier: Classifier) -> 
         # 一下 + weekday is no "next week"
         ("微波炉加热不了 想预约修一下 周四下午", dt.date(2026, 11, 26), "pm"),
         ("问一下周六有没有理发", dt.date(2026, 11, 28), None),
+        # the day a booking is moved to wins over the one it had (session 8)
+        ("本来约的周五理发 改成周四吧", dt.date(2026, 11, 26), None),
+        ("原来想约明天的 明天要去医院 改到后天下午剪头吧", dt.date(2026, 11, 27), "pm"),
+        # regional parts of day
+        ("明儿一大早想去剪个头", dt.date(2026, 11, 26), "am"),
+        ("电磁炉不加热 这礼拜天傍黑能送过去修吗", dt.date(2026, 11, 29), "pm"),
     ],
 )
 def test_booking_day_and_part(classifier: Classifier, text: str, date: dt.date, part: str | None) -> None:

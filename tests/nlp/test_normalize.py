@@ -132,6 +132,8 @@ def test_canonical_keeps_marks_that_normalize_strips() -> None:
         ("Lift又壞咗 幫我cancel咗佢", "电梯又坏了 帮我取消了他"),
         ("shoplifting的新闻", "shoplifting的新闻"),
         ("booking到了 thx", "预约到了 谢谢"),
+        ("我要cut hair 哪一天有", "我要理发 哪一天有"),
+        ("我家的TV坏了 tomorrow afternoon可以吗", "我家的电视坏了 明天 下午可以吗"),
         ("pm我一下", "pm我一下"),  # also "private message": not a part of day
         ("ok", "ok"),
         # voice-input fillers and slips
