@@ -44,6 +44,7 @@ _CONTROL = re.compile(
 # A mention ends at the (four-per-em) space WeChat puts after the name.
 # @所有人 stays: it is not a person but the mark of an announcement to the whole group.
 _MENTION = re.compile(r"@(?!所有人)[^\s@]{1,20}(?=\s|$)")
+_ANY_MENTION = re.compile(r"@([^\s@]{1,20})(?=\s|$)")
 _QUOTE_BLOCK = re.compile(r"^\s*「[^」]{0,2000}」\s*$", re.S)
 _SEPARATOR_LINE = re.compile(r"^[ \t]*(?:[-－—][ \t]*){4,}$", re.M)
 _SPACE = re.compile(r"\s+")
@@ -110,6 +111,37 @@ def strip_mentions(text: str, bot_names: tuple[str, ...] = BOT_NAMES) -> str:
     return _MENTION.sub(" ", text)
 
 
+def addressed_part(text: str, acting: tuple[str, ...]) -> str:
+    """In a message that @-mentions both someone who can act on a request and others, the words said
+    to those who can act.
+
+    WeCom work chats carry several conversations in one message: "@物业 单元门门禁刷不开了 @所有人
+    谁家快递放门口了" asks 物业 for a repair and the group about a parcel; "@李姐 生日快乐 @物业客服
+    楼上漏水了" wishes a neighbour well and reports a leak. Each mention (or run of mentions) owns
+    the words after it up to the next; the words of mentions whose name contains one of `acting`
+    (物业, 网格员, the bot …, config/nlp/normalize.yaml) are kept with any words before the first
+    mention. A message whose mentions are all of one kind is left whole.
+    """
+    marks = list(_ANY_MENTION.finditer(text))
+    if len(marks) < 2 or not acting:
+        return text
+    head, kept, others = text[: marks[0].start()], [], False
+    i = 0
+    while i < len(marks):
+        j = i  # a run of mentions with nothing between them shares the words after it
+        while j + 1 < len(marks) and not text[marks[j].end() : marks[j + 1].start()].strip():
+            j += 1
+        body = text[marks[j].end() : marks[j + 1].start() if j + 1 < len(marks) else len(text)]
+        if any(word in m.group(1) for m in marks[i : j + 1] for word in acting):
+            kept.append(body.strip())
+        else:
+            others = True
+        i = j + 1
+    if not kept or not others or not any(kept):
+        return text
+    return " ".join(filter(None, (head.strip(), *kept)))
+
+
 def strip_stickers(text: str) -> str:
     """Removes WeChat sticker placeholders and emoji, which carry no request."""
     return _EMOJI.sub("", _STICKER.sub(" ", text))
@@ -143,7 +175,8 @@ def _clean(text: str) -> str:
     # NFKC before stripping, so full-width ＠ and ［玫瑰］ and the space after a mention look
     # like the usual ones.
     t = tables()
-    text = to_simplified(t.cantonese(unicodedata.normalize("NFKC", text)))
+    text = addressed_part(unicodedata.normalize("NFKC", text), t.acting)
+    text = to_simplified(t.cantonese(text))
     text = strip_stickers(strip_mentions(text)).translate(_PUNCT_TO_SPACE).lower()
     text = _SPACE.sub(" ", _REPEATED_MARK.sub(r"\1", text)).strip()
     return t.tidy(join_spaced(text))
@@ -212,6 +245,7 @@ class _TablesFile(BaseModel):
     english: dict[str, str] = Field(default_factory=dict)
     fillers: _Fillers = _Fillers()
     pinyin: _Pinyin = _Pinyin()
+    acting: list[str] = Field(default_factory=list)
 
 
 @functools.cache
@@ -225,7 +259,7 @@ class Tables:
 
     def __init__(self, cantonese: dict[str, str], slips: dict[str, str], anywhere: list[str],
                  clause_start: list[str], english: dict[str, str] | None = None,
-                 pinyin: dict[str, str] | None = None) -> None:
+                 pinyin: dict[str, str] | None = None, acting: tuple[str, ...] = ()) -> None:
         self._cantonese, self._cantonese_re = cantonese, _alternation(cantonese)
         self._slips, self._slips_re = slips, _alternation(slips)
         self._english = {k.lower(): v for k, v in (english or {}).items()}
@@ -234,6 +268,7 @@ class Tables:
         self._english_re = (re.compile(f"(?<![a-z])(?:{alternation.pattern})(?![a-z])") if alternation else None)
         self._anywhere = re.compile("(?:" + "|".join(map(re.escape, anywhere)) + ")+") if anywhere else None
         self._pinyin = pinyin or {}
+        self.acting = acting
         starts = sorted(clause_start, key=len, reverse=True)
         self._starts = re.compile(
             f"(^|[{re.escape(CLAUSE_BREAKS)}])(?:" + "|".join(map(re.escape, starts)) + ")+") if starts else None
@@ -242,7 +277,8 @@ class Tables:
     def load(cls, path: Path = TABLES_PATH, pinyin: dict[str, str] | None = None) -> Tables:
         f = tables_file(path)
         return cls(dict(f.cantonese), {**f.slips, **f.regional}, list(f.fillers.anywhere),
-                   list(f.fillers.clause_start), dict(f.english), pinyin)
+                   list(f.fillers.clause_start), dict(f.english), pinyin,
+                   tuple(dict.fromkeys((*f.acting, *BOT_NAMES))))
 
     def cantonese(self, text: str) -> str:
         """Cantonese words as Mandarin (matched as typed, before Traditional -> Simplified)."""

@@ -177,3 +177,24 @@ def test_long_messages_are_kept_past_what_the_rules_read() -> None:
     assert READ_CHARS < len(text) < MAX_CHARS
     assert normalize(text).endswith("燃气味")
     assert len(normalize("好" * (MAX_CHARS + 500))) == MAX_CHARS
+
+
+# Work chats: a message @-mentioning someone who can act (物业, 网格员, the bot) and neighbours is
+# read for the words said to the one who can act (session 8).
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("@物业 小区儿童滑梯扶手断了一根 @张姐 你家孩子上午没事吧", "小区儿童滑梯扶手断了一根"),
+        ("@李姐 生日快乐🎂 @物业客服 顺便说一下 楼上漏水漏到我家卫生间了", "顺便说一下 楼上漏水漏到我家卫生间了"),
+        ("@物业 单元门门禁刷不开了 @所有人 谁家快递放门口了 别丢了", "单元门门禁刷不开了"),
+        ("大家好 @网格员小王 3号楼楼道灯坏了 @老周 周末钓鱼去不", "大家好 3号楼楼道灯坏了"),
+        # a run of mentions shares the words after it; mentions all of one kind leave the message whole
+        ("@张姐 @物业 楼道灯坏了", "楼道灯坏了"),
+        ("@张姐 你看 @王哥 好的", "你看 好的"),
+        ("@物业 @社区 电梯又停了", "电梯又停了"),
+        # nothing said to the one who can act: the whole message
+        ("@张姐 电梯坏了你知道吗 @物业", "电梯坏了你知道吗"),
+    ],
+)
+def test_words_said_to_those_who_can_act(raw: str, expected: str) -> None:
+    assert normalize(raw) == expected
