@@ -10,7 +10,8 @@ from core.message import Outgoing
 from handlers import texts_booking as texts
 from handlers.base import Context, Incoming
 from handlers.booking import INTENT, address_of, forget_mine, notify_team_booked, part_of, when_of
-from handlers.booking_answers import Cancelling, read_cancelling
+from handlers.booking_answers import Cancelling, answer_text, is_exit, read_cancelling
+from handlers.texts_questions import EXIT_ACK
 from storage import booking_repo as repo
 from storage import sessions_repo
 from storage.models_booking import Booking, ServiceSession
@@ -74,6 +75,12 @@ class CancelBookingHandler:
             await self._by_code(ctx, asked.code)
             return
         mine = await repo.resident_bookings(ctx.session, ctx.community.id, m.sender_id, after=ctx.now)
+        if not mine and is_exit(answer_text(ctx.text)):
+            # A bare "算了" from someone with nothing booked calls nothing off: "好的" when it is said
+            # to the bot, silence when it is said to the group (it is talk there).
+            if m.mentions_bot or not m.is_group:
+                ctx.reply(EXIT_ACK)
+            return
         if not mine:
             await forget_mine(ctx)
             ctx.reply(texts.no_bookings(m.sender_name))
