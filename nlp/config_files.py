@@ -12,6 +12,9 @@ from config.community import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
 
+# config/nlp/: the keyword rules, the normalization tables, the model's settings.
+NLP_CONFIG_DIR = Path(__file__).resolve().parents[1] / "config" / "nlp"
+
 
 class NlpConfigError(ConfigError, ValueError):
     """A config/nlp/ file that cannot be used; the message names the file, the line and the problem."""

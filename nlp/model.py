@@ -28,6 +28,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from nlp.cache import CACHE_ENV as CACHE_ENV  # where callers (and tests) have always found it
+from nlp.cache import cache_dir, usable_cache_dir
 from nlp.corpus_files import CORPUS_DIR, INDEX_NAME, Row, corpus_files, digest
 from nlp.features import MODEL_CONFIG_PATH, ModelSettings, load_model_settings, rule_tags, served_text
 from nlp.linear import PackedLinear
@@ -36,7 +38,6 @@ from nlp.rules import DEFAULT_RULES_PATH, DEFAULT_USERDICT_PATH
 
 log = logging.getLogger("linli.nlp")
 
-CACHE_ENV = "LINLI_CACHE_DIR"
 KEEP_MODELS = 8  # model files kept in the cache directory (several checkouts may share it)
 KEEP_LOADED = 2  # models kept in a process's memory: the one serving, and the one before it
 TRAIN_TIMEOUT_SECONDS = 300
@@ -44,7 +45,7 @@ TRAIN_TIMEOUT_SECONDS = 300
 # find are features).
 _CODE = tuple(Path(__file__).with_name(name) for name in
               ("features.py", "linear.py", "train.py", "normalize.py", "model.py", "rules.py", "evidence.py",
-               "classifier.py", "segment.py", "pinyin.py"))
+               "classifier.py", "segment.py", "pinyin.py", "pinyin_build.py"))
 _LIBRARIES = ("scikit-learn", "numpy", "scipy", "OpenCC", "pypinyin")
 
 
@@ -72,29 +73,6 @@ def _version(name: str) -> str:
         return metadata.version(name)
     except metadata.PackageNotFoundError:
         return "missing"
-
-
-def cache_dir() -> Path:
-    """Where trained models are kept."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "linli"
-
-
-def usable_cache_dir() -> Path:
-    """`cache_dir()`, or a folder in the temp directory when that one cannot be written (a read-only
-    home in a container): the model is then trained once per machine boot instead of never."""
-    preferred = cache_dir()
-    try:
-        preferred.mkdir(parents=True, exist_ok=True)
-        if os.access(preferred, os.W_OK):
-            return preferred
-    except OSError:
-        pass
-    fallback = Path(tempfile.gettempdir()) / f"linli-cache-{os.getuid() if hasattr(os, 'getuid') else 0}"
-    log.warning("cannot write the model cache %s; using %s", preferred, fallback)
-    return fallback
 
 
 class LearnedModel:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from nlp.config_files import load_model
+from nlp.config_files import NLP_CONFIG_DIR, load_model
 
 # Residents' requests fit in a few hundred characters: the rules and the model read the first
 # READ_CHARS of a message (the cap bounds the work a message can cost). Normalization keeps up to
@@ -23,7 +23,7 @@ from nlp.config_files import load_model
 # classifier scans the rest for urgent words only) and handlers see the whole text.
 READ_CHARS = 1000
 MAX_CHARS = 5000
-TABLES_PATH = Path(__file__).resolve().parents[1] / "config" / "nlp" / "normalize.yaml"
+TABLES_PATH = NLP_CONFIG_DIR / "normalize.yaml"
 
 BOT_NAMES: tuple[str, ...] = ("社区小助手", "小助手")
 

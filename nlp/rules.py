@@ -11,10 +11,11 @@ from typing import Any, Literal
 import yaml
 
 from config.community import ConfigError
+from nlp.config_files import NLP_CONFIG_DIR
 from nlp.normalize import canonical
 from nlp.understanding import LABELS
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "config" / "nlp"
+CONFIG_DIR = NLP_CONFIG_DIR
 DEFAULT_RULES_PATH = CONFIG_DIR / "keywords.yaml"
 DEFAULT_USERDICT_PATH = CONFIG_DIR / "userdict.txt"
 

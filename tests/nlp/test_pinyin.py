@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from nlp import pinyin
+from nlp import pinyin, pinyin_build
 from nlp.model import CACHE_ENV
 from nlp.normalize import normalize
 
@@ -46,7 +46,7 @@ def test_a_booking_typed_in_pinyin_is_understood_with_its_day_and_part() -> None
 
 
 def test_the_index_keys_each_reading_and_leaves_out_what_is_unsure() -> None:
-    index = pinyin.build_index(["理发", "律师", "下午", "门", "老鼠", "老树"], not_pinyin=["xiawu"])
+    index = pinyin_build.build_index(["理发", "律师", "下午", "门", "老鼠", "老树"], not_pinyin=["xiawu"])
     assert index["lifa"] == "理发"
     assert index["lvshi"] == index["lushi"] == "律师"
     assert "xiawu" not in index  # refused as not pinyin
