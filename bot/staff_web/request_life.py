@@ -13,13 +13,14 @@ import datetime as dt
 import logging
 import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.staff_web.auth import StaffAuth, read_form
+from bot.staff_web.auth import Staff, StaffAuth, form_fields
 from bot.staff_web.render import PREFIX
 from bot.web_input import BadInput, bounded_int, path_number
 from config.community import Community
@@ -104,15 +105,10 @@ class RequestLifeForms:
         staff = await self.auth.require(request)
         c = staff.community
         number = path_number(request)  # 404 past the database's integers (bot/web_input.py)
-        form = await read_form(request)
-        if not staff.csrf_ok(form.get("csrf")):
-            log.warning("staff web: %s of #%s by %s without a valid CSRF token", name, number, staff.person.id)
+        form = await change_form(request, staff, number, name)
+        if form is None:
             return await self.detail_page(request, ("err", texts.WEB_BAD_FORM), 403)
-        value = str(form.get("value", "")).strip()
-        try:
-            version = bounded_int(form.get("version"), name="version", low=1)
-        except BadInput:
-            version = -1
+        value, version = form.fields.get("value", "").strip(), form.version
         allowed = {"category": set(c.requests.category_tiers),
                    "assign": {p.id for p in c.people if p.role == "staff"} | {t.id for t in c.teams}}
         if not value or version < 1 or (name in allowed and value not in allowed[name]):
@@ -136,6 +132,29 @@ class RequestLifeForms:
             await send_outcome(session, c, outcome, self.clock.now())
         return await finish(request, number, outcome, f"staff web: {name} of #{number} by {staff.person.id}",
                             self.detail_page, self.wake_outbox)
+
+
+@dataclass(frozen=True)
+class ChangeForm:
+    """A change posted on a request's page, its CSRF token checked: the form's fields, and the version
+    of the request the page showed (-1 when missing or not a number: refused as a bad form)."""
+
+    fields: Mapping[str, str]
+    version: int
+
+
+async def change_form(request: web.Request, staff: Staff, number: int, what: str) -> ChangeForm | None:
+    """The posted form of a change (`what`) to request #`number`; None, logged, when its CSRF token
+    is not the session's (the caller answers 403)."""
+    fields = await form_fields(request)
+    if not staff.csrf_ok(fields.get("csrf")):
+        log.warning("staff web: %s of #%s by %s without a valid CSRF token", what, number, staff.person.id)
+        return None
+    try:
+        version = bounded_int(fields.get("version"), name="version", low=1)
+    except BadInput:
+        version = -1
+    return ChangeForm(fields, version)
 
 
 async def send_outcome(session: AsyncSession, c: Community, outcome: ChangeOutcome, now: dt.datetime) -> None:

@@ -17,9 +17,16 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from bot.staff_web.attachment_pages import request_attachments
-from bot.staff_web.auth import Staff, StaffAuth, form_fields
+from bot.staff_web.auth import Staff, StaffAuth
 from bot.staff_web.render import not_found, render
-from bot.staff_web.request_life import finish, life_columns, life_details, life_filters, send_outcome
+from bot.staff_web.request_life import (
+    change_form,
+    finish,
+    life_columns,
+    life_details,
+    life_filters,
+    send_outcome,
+)
 from bot.web_input import BadInput, bounded_int
 from config.community import Community
 from core.clock import Clock
@@ -161,18 +168,14 @@ class RequestPages:
         staff = await self.auth.require(request)
         c = staff.community
         number = _request_number(request)
-        form = await form_fields(request)
         if not number:
             return await self.detail_page(request, status=404)
-        if not staff.csrf_ok(form.get("csrf")):
-            log.warning("staff web: change of #%s by %s without a valid CSRF token", number, staff.person.id)
+        form = await change_form(request, staff, number, "change")
+        if form is None:
             return await self.detail_page(request, ("err", texts.WEB_BAD_FORM), 403)
-        action, note = form.get("action", ""), form.get("note", "").strip() or None
+        action, note = form.fields.get("action", ""), form.fields.get("note", "").strip() or None
         valid = set(repo.ALLOWED_FROM) | {f"tier:{t}" for t in TIERS}
-        try:
-            version = bounded_int(form.get("version"), name="version", low=1)
-        except BadInput:
-            version = -1
+        version = form.version
         if action not in valid or version < 1:
             return await self.detail_page(request, ("err", texts.WEB_BAD_FORM), 400)
         if action == "rejected" and not note:
