@@ -71,7 +71,7 @@ from nlp.evidence import (
 from nlp.features import DecisionSettings
 from nlp.model import LearnedModel, ModelSources, load_or_train
 from nlp.normalize import READ_CHARS, normalize_parts
-from nlp.quotes import AGREE_MAX_CHARS, agrees, books_the_quoted, quote_day
+from nlp.quotes import AGREE_MAX_CHARS, agrees, books_the_quoted, opens_agreeing, quote_day
 from nlp.rules import DEFAULT_RULES_PATH, DEFAULT_USERDICT_PATH, Hit, Rules, load_rules
 from nlp.scoring import Context, score_labels
 from nlp.understanding import Understanding
@@ -204,8 +204,8 @@ class Classifier:
             reply_hits = self.rules.match(whole, self._is_word)
             # "同问" under a question: the sender asks it again; "帮我也约一个" under a service: that
             # service (nlp/quotes.py). The reply's own day still comes first (`own_from` below).
-            agreed = agrees(whole, reply_hits) or books_the_quoted(whole, reply_hits,
-                                                                   self.rules.match(quote, self._is_word))
+            agreed = agrees(whole, reply_hits) or opens_agreeing(whole, reply_hits) or books_the_quoted(
+                whole, reply_hits, self.rules.match(quote, self._is_word))
         own_from = len(quote) + 1 if agreed else 0
         if agreed:
             whole = f"{quote} {whole}"

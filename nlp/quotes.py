@@ -4,7 +4,8 @@ WeChat shows a reply as 「name：quoted text」, a line of dashes and the reply
 splits them). The rules and the model read the sender's own words; the quote matters in two
 structural cases, whatever the words:
 
-* **The reply only agrees or chases up** ("同问", "+1", "我们这栋也是", "都四天了还没人来"): the
+* **The reply only agrees or chases up** ("同问", "+1", "我们这栋也是", "都四天了还没人来"), or
+  opens by agreeing and adds a little ("同问 想带孙子去", "+1 我也一夜没睡 那家到底管不管"): the
   sender says the quote again for themselves, so the message is read as the quote followed by
   the reply. The agreeing words are the cue set `agree` of config/nlp/keywords.yaml (data); the
   reply must hold nothing else but particles, marks, "+1" and a duration (都四天了).
@@ -44,6 +45,19 @@ def agrees(own: str, hits: Sequence[Hit]) -> bool:
         return False
     rest = "".join(ch for i, ch in enumerate(own) if not any(s <= i < e for s, e in spans))
     return not _AGREE_REST.sub("", rest)
+
+
+def opens_agreeing(own: str, hits: Sequence[Hit]) -> bool:
+    """Whether a short reply opens by agreeing ("同问 想带孙子去", "+1 我也一夜没睡 到底管不管"): the
+    sender takes up the quote and adds to it, so the quote is read with the reply."""
+    if not own or len(own) > AGREE_MAX_CHARS:
+        return False
+    if _OPENING_PLUS_ONE.match(own):
+        return True
+    return any(AGREE in h.names and not own[: h.start].strip(" +,.!?~") for h in hits)
+
+
+_OPENING_PLUS_ONE = re.compile(r"^[+＋]\s*1(?!\d)|^加1")
 
 
 def books_the_quoted(own: str, hits: Sequence[Hit], quote_hits: Sequence[Hit]) -> bool:

@@ -9,7 +9,7 @@ import pytest
 
 from nlp import Classifier
 from nlp.dates import booking_day, find_days
-from nlp.quotes import agrees
+from nlp.quotes import agrees, opens_agreeing
 from nlp.rules import load_rules
 
 NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Wednesday
@@ -32,12 +32,27 @@ def test_what_only_agrees(reply: str, expected: bool) -> None:
     assert agrees(reply, load_rules().match(reply)) is expected
 
 
+@pytest.mark.parametrize(("reply", "expected"), [
+    ("同问 想带孙子去", True), ("+1 我也一夜没睡 那家到底管不管", True), ("我家也是 好几天了", True),
+    ("同问", True), ("+1", True),
+    ("想带孙子去 同问", False),  # agreeing only at the end: the reply's own words come first
+    ("支付宝搜城乡居民医保就能交 我刚交完", False), ("+10086", False),
+    ("同问" + "真的" * 12, False),  # too long: a message of its own
+])
+def test_what_opens_by_agreeing(reply: str, expected: bool) -> None:
+    assert opens_agreeing(reply, load_rules().match(reply)) is expected
+
+
 @pytest.mark.parametrize(("quote", "reply", "label", "date", "part"), [
     # a reply that only agrees or chases up says the quote again
     ("王阿姨：3号楼楼道灯坏了好几天了 物业也不来修", "我们这栋也是", "report:repair", None, None),
     ("王阿姨：3号楼楼道灯坏了好几天了 物业也不来修", "+1 都四天了还没人来", "report:repair", None, None),
     ("李叔：请问高龄津贴怎么申请啊", "同问", "inquiry:policy", None, None),
     ("张姐：今天天气真好", "我也是", "chitchat", None, None),
+    # ... or opens by agreeing and adds a little (session 8)
+    ("李阿姨：今天社区有活动吗", "同问 想带孙子去", "query:today_activity", None, None),
+    ("老邱：楼下的狗又叫了一晚上", "+1 我也一夜没睡 那家到底管不管", "report:dispute", None, None),
+    ("张姐：今天天气真好", "同感 出去晒晒", "chitchat", None, None),
     # a booking without a service or a day of its own takes the quote's
     ("小助手：法律咨询每周四下午在社区二楼", "帮我约一个", "booking:legal_aid", None, None),  # a schedule: no day
     ("社区：本周六上午社区义诊 量血压测血糖", "帮我也约一个", "booking:free_clinic", "2026-11-28", "am"),
