@@ -35,3 +35,15 @@ def usable_cache_dir() -> Path:
     fallback = Path(tempfile.gettempdir()) / f"linli-cache-{os.getuid() if hasattr(os, 'getuid') else 0}"
     log.warning("cannot write the model cache %s; using %s", preferred, fallback)
     return fallback
+
+
+def prune(directory: Path, pattern: str, keep: Path, newest: int) -> None:
+    """Deletes the files of `directory` matching `pattern` but the `newest` (by modification time) and
+    `keep`: several checkouts may share the cache, each with its own model and index."""
+    try:
+        found = sorted(directory.glob(pattern), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in found[newest:]:
+            if old != keep:
+                old.unlink(missing_ok=True)
+    except OSError:
+        pass

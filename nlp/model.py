@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from nlp.cache import CACHE_ENV as CACHE_ENV  # where callers (and tests) have always found it
-from nlp.cache import cache_dir, usable_cache_dir
+from nlp.cache import cache_dir, prune, usable_cache_dir
 from nlp.corpus_files import CORPUS_DIR, INDEX_NAME, Row, corpus_files, digest
 from nlp.features import MODEL_CONFIG_PATH, ModelSettings, load_model_settings, rule_tags, served_text
 from nlp.linear import PackedLinear
@@ -147,7 +147,7 @@ def _train(path: Path, sources: ModelSources) -> PackedLinear | None:
         log.exception("could not train the learned model into %s; reading with the rules alone", path)
         return None
     log.info("trained the learned model in %.1f s: %s", time.perf_counter() - start, path)
-    _prune(path.parent, keep=path)
+    prune(path.parent, "model-*.bin", keep=path, newest=KEEP_MODELS)
     return linear
 
 
@@ -165,16 +165,3 @@ def _train_in_child(path: Path, sources: ModelSources) -> None:
                               check=False)
     if done.returncode != 0:
         raise RuntimeError(f"training failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
-
-
-def _prune(directory: Path, keep: Path) -> None:
-    """Keeps the newest KEEP_MODELS model files (and always `keep`)."""
-    try:
-        models = sorted(directory.glob("model-*.bin"), key=lambda p: p.stat().st_mtime, reverse=True)
-        for old in models[KEEP_MODELS:]:
-            if old != keep:
-                old.unlink(missing_ok=True)
-    except OSError:
-        pass
-
-

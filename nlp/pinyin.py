@@ -24,13 +24,14 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from nlp.cache import cache_dir, usable_cache_dir
+from nlp.cache import cache_dir, prune, usable_cache_dir
 from nlp.config_files import NLP_CONFIG_DIR
 from nlp.corpus_files import digest
 
 log = logging.getLogger("linli.nlp")
 
 BUILD_TIMEOUT_SECONDS = 60
+KEEP_INDEXES = 8  # index files kept in the cache directory (several checkouts may share it)
 
 
 def cache_key() -> str:
@@ -66,9 +67,7 @@ def load_index() -> dict[str, str]:
     if index is None:
         log.error("the pinyin index %s could not be read after building it; pinyin is not read", path)
         return {}
-    for old in path.parent.glob("pinyin-*.json"):
-        if old != path:
-            old.unlink(missing_ok=True)
+    prune(path.parent, "pinyin-*.json", keep=path, newest=KEEP_INDEXES)
     return index
 
 
