@@ -132,7 +132,7 @@ def addressed_part(text: str, acting: tuple[str, ...]) -> str:
         while j + 1 < len(marks) and not text[marks[j].end() : marks[j + 1].start()].strip():
             j += 1
         body = text[marks[j].end() : marks[j + 1].start() if j + 1 < len(marks) else len(text)]
-        if any(word in m.group(1) for m in marks[i : j + 1] for word in acting):
+        if any(word in to_simplified(m.group(1)) for m in marks[i : j + 1] for word in acting):  # @物業 too
             kept.append(body.strip())
         else:
             others = True

@@ -192,6 +192,7 @@ def test_long_messages_are_kept_past_what_the_rules_read() -> None:
         ("@张姐 @物业 楼道灯坏了", "楼道灯坏了"),
         ("@张姐 你看 @王哥 好的", "你看 好的"),
         ("@物业 @社区 电梯又停了", "电梯又停了"),
+        ("@物業管理處 部lift壞咗 @陳生 食咗飯未", "部电梯坏了"),  # a Traditional name acts too
         # nothing said to the one who can act: the whole message
         ("@张姐 电梯坏了你知道吗 @物业", "电梯坏了你知道吗"),
     ],
