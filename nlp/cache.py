@@ -15,7 +15,7 @@ CACHE_ENV = "LINLI_CACHE_DIR"
 
 
 def cache_dir() -> Path:
-    """Where trained models are kept."""
+    """Where trained models and pinyin indexes are kept."""
     if os.environ.get(CACHE_ENV):
         return Path(os.environ[CACHE_ENV])
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -33,7 +33,7 @@ def usable_cache_dir() -> Path:
     except OSError:
         pass
     fallback = Path(tempfile.gettempdir()) / f"linli-cache-{os.getuid() if hasattr(os, 'getuid') else 0}"
-    log.warning("cannot write the model cache %s; using %s", preferred, fallback)
+    log.warning("cannot write the cache %s; using %s", preferred, fallback)
     return fallback
 
 

@@ -53,11 +53,12 @@ def load_index() -> dict[str, str]:
     except Exception:
         log.exception("the pinyin index's sources cannot be read; pinyin is not read")
         return {}
-    for folder in dict.fromkeys((cache_dir(), usable_cache_dir())):
+    usable = usable_cache_dir()  # may warn of an unwritable cache: asked once
+    for folder in dict.fromkeys((cache_dir(), usable)):
         index = _read(folder / name)
         if index is not None:
             return index
-    path = usable_cache_dir() / name
+    path = usable / name
     try:
         _build_in_child(path)
         index = _read(path)
