@@ -13,10 +13,11 @@ from config.community import Community, Team
 from core.message import Outgoing
 from handlers import texts_request_life as life
 from nlp.location import Location
+from nlp.normalize import MOBILE_NUMBER
 from storage import requests_repo as repo
 from storage.models_requests import Request, RequestReporter
 
-_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+_MOBILE = re.compile(rf"(?<!\d){MOBILE_NUMBER}(?!\d)")
 
 
 def private(community: Community, person_id: str, text: str, *, channel: str | None = None,
@@ -51,7 +52,7 @@ def phone_of(community: Community, person_id: str, text: str | None) -> str | No
     if person is not None and person.phone:
         return person.phone
     found = _MOBILE.search(text or "")
-    return found.group(0) if found else None
+    return re.sub(r"\D", "", found.group(0)) if found else None
 
 
 def contacts(community: Community, req: Request, reporters: Sequence[RequestReporter]) -> list[str]:

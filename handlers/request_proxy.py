@@ -17,13 +17,13 @@ from handlers.hazard_alerts import alert_staff, read_hazard
 from handlers.privacy import mask_name
 from handlers.requests import category_of, grid_for, grid_name, new_request, object_of, place_of, tier_for
 from nlp.location import Location, extract_location
-from nlp.normalize import normalize
+from nlp.normalize import MOBILE_NUMBER, normalize
 from storage import requests_repo as repo
 from storage.models_requests import Request
 
 log = logging.getLogger("linli.requests")
 
-_PHONE = re.compile(r"(?<!\d)(?:\+?86[\s-]?)?1[3-9]\d{9}(?!\d)|(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)")
+_PHONE = re.compile(rf"(?<!\d)(?:\+?86[\s-]?)?{MOBILE_NUMBER}(?!\d)|(?<!\d)0\d{{2,3}}-?\d{{7,8}}(?!\d)")
 _PLACE = re.compile(r"\d{1,3}\s*(?:号楼|号栋|栋|幢|#楼?)\s*(?:\d{1,2}\s*单元)?\s*(?:\d{3,4}\s*室?)?"
                     r"|\d{1,2}\s*单元\s*(?:\d{3,4}\s*室?)?|\d{1,3}-\d{1,2}-\d{3,4}")
 _SEPARATORS = re.compile(r"[\s,，、;；]+")

@@ -70,7 +70,7 @@ from nlp.evidence import (
 )
 from nlp.features import DecisionSettings
 from nlp.model import LearnedModel, ModelSources, load_or_train
-from nlp.normalize import READ_CHARS, normalize_parts
+from nlp.normalize import MOBILE_NUMBER, READ_CHARS, normalize_parts
 from nlp.quotes import AGREE_MAX_CHARS, agrees, books_the_quoted, opens_agreeing, quote_day
 from nlp.rules import DEFAULT_RULES_PATH, DEFAULT_USERDICT_PATH, Hit, Rules, load_rules
 from nlp.scoring import Context, score_labels
@@ -97,7 +97,7 @@ _PLAN = re.compile(
 # (after halving their evidence: "刷到个视频 有人在楼道里给电动车充电着火了" is no report).
 ASIDE_LOWERING = 1.5
 # A mobile number: adverts ("专业疏通 ... 电话138...") and notices carry one, requests rarely.
-_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+_PHONE = re.compile(rf"(?<!\d){MOBILE_NUMBER}(?!\d)")
 # Weight of broadcast marks an announcement (which also takes every score to 0) or an advert
 # with a phone number adds.
 NOTICE_BROADCAST = 6.0

@@ -23,14 +23,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from nlp.config_files import load_model
-from nlp.normalize import CLAUSE_BREAKS
+from nlp.normalize import CLAUSE_BREAKS, MOBILE_NUMBER
 
 MODEL_CONFIG_PATH = Path(__file__).resolve().parents[1] / "config" / "nlp" / "model.yaml"
 
 # A phone number (mobile, or a landline with its area code) or an ID card number names a person, not
 # what they want: an advert and a resident leaving their number look the same there, so the model
 # does not see them ("楼道灯坏了 我电话139..." is still a repair report).
-_PERSONAL_NUMBER = re.compile(r"(?<!\d)(?:1[3-9]\d{9}|0\d{2,3}-?\d{7,8}|\d{17}[\dx])(?!\d)")
+_PERSONAL_NUMBER = re.compile(rf"(?<!\d)(?:{MOBILE_NUMBER}|0\d{{2,3}}-?\d{{7,8}}|\d{{17}}[\dx])(?!\d)")
 # Other digits read as 0: "3号楼" and "12号楼" are the same kind of place, "3号" and "5号" of day.
 _DIGIT = str.maketrans("0123456789", "0000000000")
 

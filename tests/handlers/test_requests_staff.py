@@ -9,6 +9,8 @@ import pytest
 from sqlalchemy import select
 
 from handlers.request_commands import RequestCommand, parse_command
+from handlers.request_contacts import phone_of
+from handlers.request_proxy import parse_proxy
 from storage import requests_repo as repo
 from storage.db import Database
 from storage.migrate import upgrade
@@ -176,6 +178,15 @@ async def test_refusals_are_clear(req_bot: LiveBot) -> None:
 )
 def test_parse_command(text: str, command: RequestCommand | None) -> None:
     assert parse_command(text) == command
+
+
+@pytest.mark.parametrize("typed", ["13900002271", "139-0000-2271", "139 0000 2271", "139.0000.2271"])
+def test_a_residents_number_is_found_however_it_is_typed(demo_directory, typed: str) -> None:
+    # Staff call residents back on it: a number typed with gaps was not found at all.
+    community = demo_directory.communities[0]
+    assert phone_of(community, "someone-not-in-the-file", f"电饭煲坏了 电话：{typed}") == "13900002271"
+    report = parse_proxy(community, f"3号楼2单元 漏水 张阿姨 {typed}")  # what follows 代报
+    assert report is not None and (report.name, report.phone, report.problem) == ("张阿姨", "13900002271", "漏水")
 
 
 # --- concurrency: the repository on two connections, SQLite file and PostgreSQL -----------------

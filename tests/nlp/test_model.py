@@ -88,6 +88,13 @@ def test_features_are_character_ngrams_without_personal_numbers() -> None:
     assert model_text("身份证11010119900307123x 电话010-12345678 3号楼") == "身份证  电话  0号楼"
 
 
+@pytest.mark.parametrize("typed", ["13900002271", "139-0000-2271", "139 0000 2271", "139.0000.2271", "1390000-2271"])
+def test_a_mobile_number_is_left_out_however_it_is_typed(typed: str) -> None:
+    # Typed with gaps it was read as three numbers, and a resident's form ("电话：139-0000-2271")
+    # looked like an advert's.
+    assert model_text(f"电饭煲坏了 电话:{typed}") == "电饭煲坏了 电话: "
+
+
 def test_training_is_deterministic(sample: list[dict], tmp_path: Path) -> None:
     corpus = _small_corpus(tmp_path / "corpus", sample)
     first, second = tmp_path / "a.bin", tmp_path / "b.bin"
