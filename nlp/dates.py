@@ -72,7 +72,9 @@ _PM_WORDS = ("下午", "晚上", "傍晚", "晚间", "夜里", "夜间", "下半
 _PART_RE = re.compile("|".join(sorted(_AM_WORDS + _PM_WORDS, key=len, reverse=True)))
 # 一上午 / 每天早上 / 天天晚上 are durations or habits, 早上好 a greeting: none names a session.
 _PART_NOT_BEFORE = ("一", "每天", "天天", "整个", "整", "半", "大半", "每个", "每")
-_PART_NOT_AFTER = ("好",)
+# 早上好 / 下午好啊 greet; 上半天好伐 / 下午好拿过来 ask whether that time suits ("好" before a verb or
+# a question particle).
+_GREETING_AFTER = re.compile(r"好(?:[啊呀哇吖哈鸭~]|$|[ ,.!?;:…])")
 _SHORT_PART = re.compile(r"[明今]([早晚])")
 # A clause ending in going or coming ("上午人少的时候去"): the part of day times the visit
 # (not 回来, 出去, 起来: coming back, going out, getting up).
@@ -273,7 +275,7 @@ def find_parts(text: str) -> list[tuple[Part, int, int]]:
         before = text[max(0, m.start() - 2) : m.start()]
         if any(before.endswith(w) for w in _PART_NOT_BEFORE) and not _weekday_one(text, m.start()):
             continue
-        if text.startswith(_PART_NOT_AFTER, m.end()):
+        if _GREETING_AFTER.match(text, m.end()):
             continue
         parts.append(("am" if m.group() in _AM_WORDS else "pm", m.start(), m.end()))
     for m in _SHORT_PART.finditer(text):
@@ -305,10 +307,11 @@ def find_part(text: str, day: DayMention | None = None,
         if day is not None:
             if start >= _clause_start(text, day.start) or start >= day.start:
                 return part, (start, end)
-            if attached and tied is None:
+            if (attached or _times_action(text, end)) and tied is None:
+                # An earlier clause's part of day counts only as a fallback, when it times the
+                # service or an action ("下午能推她过去 就今天吧"), not a description ("这天儿晚上冷得很").
                 tied = (part, start, end)
-        elif (attached or text.startswith(_ACTION_AFTER_PART, end)
-              or text.startswith(_ACTION_AFTER_PART, end + 1)
+        elif (attached or _times_action(text, end)
               or (anchors and _PART_ALONE.fullmatch(_clause_of(text, start)))
               or (anchors and _GOING_AT_END.search(_clause_of(text, start)))):
             # ... or a clause of its own in a message naming the service ("帮我登记一下磨刀 下午").
@@ -329,6 +332,11 @@ _PART_BUSY = re.compile(r"(?:我|他|她|俺|都|就|还|要|得|也|可能|一�
 _PART_DONE = ("排了", "排过", "修好", "弄好", "去过", "剪了", "剪过", "量过", "看过")
 # Verbs that take a part of day as what is booked: 约下午, 约个上午的, 改到晚上.
 _BOOK_BEFORE_PART = ("约", "约个", "约一个", "预约", "预约个", "约在", "定在", "排在", "改到", "改成", "换到")
+
+
+def _times_action(text: str, end: int) -> bool:
+    """A part of day ending at `end` followed (maybe after one character) by an action: 下午能来, 晚上过去."""
+    return text.startswith(_ACTION_AFTER_PART, end) or text.startswith(_ACTION_AFTER_PART, end + 1)
 
 
 def _not_for_booking(text: str, start: int, end: int) -> bool:

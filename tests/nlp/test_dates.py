@@ -91,6 +91,9 @@ D = dt.date
         ("昨天", None, None),
         ("每周六", None, None),  # a habit, not a day
         ("早上好", None, None),  # a greeting
+        ("下午好啊 明天理发", D(2026, 11, 26), None),
+        ("礼拜六上半天好伐", D(2026, 11, 28), "am"),  # asking whether it suits, not greeting
+        ("明朝下半天好拿过来修修伐", D(2026, 11, 26), "pm"),
         ("排一上午", None, None),  # a duration
         ("天天早上", None, None),  # a habit
         ("9点", None, None),  # an hour alone is not a part of day (LABELS.md names none)
@@ -114,6 +117,8 @@ D = dt.date
         ("上午排了好久没轮上 明天下午还能理发不", D(2026, 11, 26), "pm"),
         ("周六下午不行 上午可以", D(2026, 11, 28), "am"),
         ("周六理发 我下午要上班", D(2026, 11, 28), None),
+        # an earlier clause's part of day that times an action is the booking's when the day's has none
+        ("她家里人说下午能推她过去,就今天吧", D(2026, 11, 25), "pm"),
         ("明天下午行不行", D(2026, 11, 26), "pm"),
         # dialect
         ("明个上午", D(2026, 11, 26), "am"),
