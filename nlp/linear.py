@@ -30,7 +30,7 @@ import math
 import operator
 import os
 import struct
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -63,8 +63,10 @@ class PackedLinear:
     """Calibrated class probabilities of a `LinearWeights` model whose features are substrings of
     the text it reads (character n-grams): each counts once, however often it occurs."""
 
-    def __init__(self, classes: Sequence[str], packed: dict[str, int], intercept: Sequence[float],
+    def __init__(self, classes: Sequence[str], packed: Iterable[tuple[str, int]], intercept: Sequence[float],
                  calibration: Sequence[tuple[float, float]], meta: dict[str, Any]) -> None:
+        """`packed`: each feature's name and packed weights, sorted by name (the order dump() writes):
+        taken one by one, so that loading holds no second copy of the vocabulary."""
         import ahocorasick
 
         self.classes = tuple(classes)
@@ -79,7 +81,7 @@ class PackedLinear:
         self._last_clause: Any = None  # an automaton of the last clause's n-grams, if the model has any
         self._tags: dict[str, int] = {}
         self._packed: list[int] = []
-        for feature in sorted(packed):
+        for feature, weights in packed:
             if not feature:
                 continue
             if feature.startswith(TAG_PREFIXES):
@@ -90,16 +92,15 @@ class PackedLinear:
                 self._last_clause.add_word(feature[len(LAST_CLAUSE):], len(self._packed))
             else:
                 self._automaton.add_word(feature, len(self._packed))
-            self._packed.append(packed[feature])
+            self._packed.append(weights)
         self._automaton.make_automaton()
         if self._last_clause is not None:
             self._last_clause.make_automaton()
-        self._names = sorted(f for f in packed if f)  # by index, for dump()
 
     @classmethod
     def from_weights(cls, w: LinearWeights) -> PackedLinear:
-        packed = {feature: _pack((*(i * c for c in row), i * i))
-                  for feature, i, row in zip(w.features, w.idf, w.coef, strict=True)}
+        packed = sorted((feature, _pack((*(i * c for c in row), i * i)))
+                        for feature, i, row in zip(w.features, w.idf, w.coef, strict=True))
         return cls(w.classes, packed, w.intercept, w.calibration, w.meta)
 
     def __len__(self) -> int:
@@ -139,7 +140,7 @@ class PackedLinear:
     def dump(self, path: Path) -> None:
         """Writes the model to `path` atomically (a reader sees the old file or the whole new one)."""
         width = self._width()
-        items = list(enumerate(self._names))
+        items = list(enumerate(self._feature_names()))
         vocabulary = "\n".join(feature for _, feature in items).encode("utf-8")
         header = {"classes": self.classes, "intercept": self._intercept, "calibration": self._calibration,
                   "meta": self.meta, "width": width, "count": len(items), "vocabulary_bytes": len(vocabulary)}
@@ -162,17 +163,38 @@ class PackedLinear:
         body = start + vocab_len
         if len(data) != body + width * count:
             raise ValueError(f"{path}: truncated or padded model file")
-        features = data[start:body].decode("utf-8").split("\n") if count else []
-        if len(features) != count:
+        vocabulary = data[start:body].decode("utf-8")
+        if (vocabulary.count("\n") + 1 if count else len(vocabulary)) != count:
             raise ValueError(f"{path}: vocabulary does not match its count")
         from_bytes = int.from_bytes
-        packed = {f: from_bytes(data[body + i * width: body + (i + 1) * width], "little")
-                  for i, f in enumerate(features)}
+        packed = ((f, from_bytes(data[body + i * width: body + (i + 1) * width], "little"))
+                  for i, f in enumerate(_lines(vocabulary) if count else ()))  # sorted, as dump() wrote them
         return cls(header["classes"], packed, header["intercept"],
                    [tuple(pair) for pair in header["calibration"]], header["meta"])
 
+    def _feature_names(self) -> list[str]:
+        """Each feature's name by index, read back from the automata and the tags for dump(): not
+        kept beside them, where 37,000 strings cost ≈ 1.3 MB in every serving process (BENCHMARKS.md)."""
+        names = [""] * len(self._packed)
+        for automaton, mark in ((self._automaton, ""), (self._last_clause, LAST_CLAUSE)):
+            if automaton is not None:
+                for name, index in automaton.items():
+                    names[index] = mark + name
+        for name, index in self._tags.items():
+            names[index] = name
+        return names
+
     def _width(self) -> int:
         return self._lanes * LANE_BITS // 8
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of `text` one at a time (str.split would hold every one at once)."""
+    start = 0
+    while (end := text.find("\n", start)) >= 0:
+        yield text[start:end]
+        start = end + 1
+    yield text[start:]
 
 
 def _pack(values: Sequence[float]) -> int:
