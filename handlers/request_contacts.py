@@ -13,11 +13,9 @@ from config.community import Community, Team
 from core.message import Outgoing
 from handlers import texts_request_life as life
 from nlp.location import Location
-from nlp.normalize import MOBILE_NUMBER
+from nlp.normalize import MOBILE
 from storage import requests_repo as repo
 from storage.models_requests import Request, RequestReporter
-
-_MOBILE = re.compile(rf"(?<!\d){MOBILE_NUMBER}(?!\d)")
 
 
 def private(community: Community, person_id: str, text: str, *, channel: str | None = None,
@@ -51,7 +49,7 @@ def phone_of(community: Community, person_id: str, text: str | None) -> str | No
     person = community.person(person_id)
     if person is not None and person.phone:
         return person.phone
-    found = _MOBILE.search(text or "")
+    found = MOBILE.search(text or "")
     return re.sub(r"\D", "", found.group(0)) if found else None
 
 

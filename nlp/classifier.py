@@ -70,7 +70,7 @@ from nlp.evidence import (
 )
 from nlp.features import DecisionSettings
 from nlp.model import LearnedModel, ModelSources, load_or_train
-from nlp.normalize import MOBILE_NUMBER, READ_CHARS, normalize_parts
+from nlp.normalize import MOBILE, READ_CHARS, normalize_parts
 from nlp.quotes import AGREE_MAX_CHARS, agrees, books_the_quoted, opens_agreeing, quote_day
 from nlp.rules import DEFAULT_RULES_PATH, DEFAULT_USERDICT_PATH, Hit, Rules, load_rules
 from nlp.scoring import Context, score_labels
@@ -96,8 +96,6 @@ _PLAN = re.compile(
 # How much a message told second-hand, or an invitation among neighbours, lowers the report labels
 # (after halving their evidence: "刷到个视频 有人在楼道里给电动车充电着火了" is no report).
 ASIDE_LOWERING = 1.5
-# A mobile number: adverts ("专业疏通 ... 电话138...") and notices carry one, requests rarely.
-_PHONE = re.compile(rf"(?<!\d){MOBILE_NUMBER}(?!\d)")
 # Weight of broadcast marks an announcement (which also takes every score to 0) or an advert
 # with a phone number adds.
 NOTICE_BROADCAST = 6.0
@@ -254,7 +252,7 @@ class Classifier:
                     done[index] = max(done[index], min(1.0, cues["done"]))
         if _NUMBERED_LIST.search(own):
             cues["broadcast"] += 2.0
-        if _PHONE.search(own) and not _FIRST_PERSON.search(own) and not any(
+        if MOBILE.search(own) and not _FIRST_PERSON.search(own) and not any(
                 cues.get(name, 0.0) > 0 for name in (*FAULT_CUES, "problem")):
             # An advert's number ("专业疏通 ... 电话138..."); a resident who leaves their number with
             # a problem ("楼道灯坏了好几天了 我电话139...") is still asking.
