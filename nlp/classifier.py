@@ -35,6 +35,7 @@ import datetime as dt
 import logging
 import re
 from collections import OrderedDict, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 from nlp import segment
@@ -100,6 +101,20 @@ ASIDE_LOWERING = 1.5
 # with a phone number adds.
 NOTICE_BROADCAST = 6.0
 PHONE_BROADCAST = 2.0
+
+
+@dataclass(frozen=True)
+class Words:
+    """What the rules find in a message before scoring it (`Classifier.words`)."""
+
+    text: str  # the normalized text the rules read (the first READ_CHARS; the quote first when agreed)
+    quote: str  # a quoted message replied to, normalized ("" when none)
+    rest: str  # the normalized text past READ_CHARS, searched only for an emergency
+    agreed: bool  # the reply agrees with the quote ("同问"): the quote is read as its own
+    hits: list[Hit]
+    hidden: list[Hit]  # words a mask or a longer word hid (an ask word inside "谁能想到")
+    place: bool  # a numbered place (3号楼, 502室)
+    clauses: Clauses | None  # None when there is no text
 
 
 class Classifier:
@@ -194,26 +209,24 @@ class Classifier:
         return decide(analysis, model.probabilities(analysis.text, analysis.hits), self.rules.settings,
                       model.settings.decision)
 
-    def analyze(self, text: str, now: dt.datetime) -> Analysis:
-        """The full scoring of one message (what `understand` summarizes); may raise on bad input."""
+    def words(self, text: str) -> Words:
+        """The text the rules read and the words they find in it, before any scoring: what
+        training reads of a message (nlp/train.py) and where `analyze` starts. May raise on bad input."""
         quote, whole = normalize_parts(text) if isinstance(text, str) else ("", "")
         agreed = False
         if quote and len(whole) <= AGREE_MAX_CHARS:
             reply_hits = self.rules.match(whole, self._is_word)
             # "同问" under a question: the sender asks it again; "帮我也约一个" under a service: that
-            # service (nlp/quotes.py). The reply's own day still comes first (`own_from` below).
+            # service (nlp/quotes.py). The reply's own day still comes first (`own_from` in analyze).
             agreed = agrees(whole, reply_hits) or opens_agreeing(whole, reply_hits) or books_the_quoted(
                 whole, reply_hits, self.rules.match(quote, self._is_word))
-        own_from = len(quote) + 1 if agreed else 0
         if agreed:
             whole = f"{quote} {whole}"
         # The rules read the first READ_CHARS; the rest of a long message is only searched for
         # an emergency ("... 对了 楼道里一股燃气味" at the end of a long story).
         own, rest = whole[:READ_CHARS], whole[READ_CHARS:]
-        alarms = self._alarms(rest) if rest else ()
         if not own:
-            return Analysis(own, quote, [], {}, {}, {})
-        settings = self.rules.settings
+            return Words(own, quote, rest, agreed, [], [], False, None)
         hidden: list[Hit] = []
         hits = self.rules.match(own, self._is_word, hidden)
         hits = restore_under_lowering(hits, hidden)
@@ -224,6 +237,19 @@ class Classifier:
         if not place:
             hits = appliance_parts(hits, clauses)
         hits = shared_appliances(hits, clauses)
+        return Words(own, quote, rest, agreed, hits, hidden, place, clauses)
+
+    def analyze(self, text: str, now: dt.datetime) -> Analysis:
+        """The full scoring of one message (what `understand` summarizes); may raise on bad input."""
+        words = self.words(text)
+        own, quote, rest, agreed, hits, hidden, place = (
+            words.text, words.quote, words.rest, words.agreed, words.hits, words.hidden, words.place)
+        own_from = len(quote) + 1 if agreed else 0
+        alarms = self._alarms(rest) if rest else ()
+        if words.clauses is None:
+            return Analysis(own, quote, [], {}, {}, {})
+        clauses = words.clauses
+        settings = self.rules.settings
         cues, narration, done = cue_weights(hits, clauses)
         if place:
             cues["place"] += 1.0

@@ -14,7 +14,15 @@ import pytest
 from nlp import Classifier
 from nlp import model as model_module
 from nlp.corpus_files import training_rows
-from nlp.features import FeatureSettings, features, last_clause, load_model_settings, model_text, served_text
+from nlp.features import (
+    FeatureSettings,
+    features,
+    last_clause,
+    load_model_settings,
+    model_text,
+    rule_tags,
+    served_text,
+)
 from nlp.linear import PackedLinear
 from nlp.model import CACHE_ENV, ModelSources, cache_dir, load_or_train
 from nlp.normalize import normalize
@@ -62,6 +70,26 @@ def test_served_probabilities_are_scikit_learns(sample: list[dict]) -> None:
     names = vectorizer.get_feature_names_out()
     assert any(n.startswith("END:") for n in names) and any(n.startswith("KW:report:") for n in names)
     assert any(n.startswith("CUE:") for n in names)
+
+
+@pytest.mark.parametrize("text", [
+    "3号楼楼道灯坏了好几天了 我电话13912345678",
+    "「王阿姨：周六上午有理发吗」\n- - - - - - - - - - - - - - -\n同问",  # agreeing: the quote read as its own
+    "「孙大妈：楼道灯又坏了」\n- - - - - - - - - - - - - - -\n我们楼也是 前天刚换的",
+    "谢谢社区昨天帮我们修好了楼道灯",
+    "我家热水壶坏了周六能修不",
+    "家里微波炉的转盘不转了 5栋302",
+    "说起理发，" + "我想起小时候村口的剃头匠，" * 40 + "对了 楼道里一股燃气味",  # past the read length
+    "",
+    "   ",
+])
+def test_training_reads_a_message_as_the_bot_does(text: str) -> None:
+    """Training reads only the rules' words (Classifier.words), not the whole scoring; the model must
+    see the same text and rule words serving passes it (nlp/classifier.py decide)."""
+    settings = load_model_settings()
+    classifier = Classifier(load_rules(), model=None)
+    analysis = classifier.analyze(text, NOW)
+    assert reader(settings)(text) == (analysis.text, rule_tags(analysis.hits))
 
 
 def test_the_last_clause_and_the_rule_words_are_features() -> None:
