@@ -117,6 +117,8 @@ def test_canonical_keeps_marks_that_normalize_strips() -> None:
         ("收到電話話我個仔俾人捉咗要我過數 係咪騙案", "收到电话话我个仔被人捉了要我转账 是不是诈骗"),
         ("醫療券點用", "医疗补贴点用"),
         ("想度血壓 下晝得閒", "想量血压 下午有空"),
+        ("上晝得唔得", "上午行不行"),
+        ("明朝上昼理发", "明天上午理发"),  # Hunan, Hubei and Wu
         ("瓦斯味好重", "燃气味好重"),  # Taiwan Mandarin
         # ... and the Mandarin words that share a character stay
         ("渠道", "渠道"),
