@@ -39,7 +39,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nlp import segment
-from nlp.dates import booking_day, find_days, find_part, local_now
+from nlp.chains import last_entry
+from nlp.dates import booking_day, find_days, find_part, local_now, part_from
 from nlp.decide import Decision, decide, understanding
 from nlp.evidence import (
     ANCHOR,
@@ -318,6 +319,12 @@ class Classifier:
         day = booking_day([d for d in days if d.start >= own_from] or days,
                           anchors + [h.start for h in hits if ("cue", "book") in h.names], own)
         part, part_span = find_part(own, day, anchors)
+        entry = last_entry(own)
+        if entry is not None:
+            # A sign-up chain pasted back (nlp/chains.py): the last entry is the sender's, and its own
+            # day and part of day are the booking's.
+            day = booking_day([d for d in days if d.start >= entry], anchors) or day
+            part, part_span = part_from(own, entry) or (part, part_span)
         bare = is_bare(own, hits, days, part_span)
         whole_done = cues.get("done", 0.0) > 0 and all(done.get(i, 0.0) >= 1.0 for i in range(len(clauses.starts)))
         # Asks told inside a story ("昨天那个修电视的大爷真热心 还帮我调了台") ask nothing now.

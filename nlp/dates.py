@@ -285,6 +285,15 @@ def find_parts(text: str) -> list[tuple[Part, int, int]]:
     return parts
 
 
+def part_from(text: str, start: int) -> tuple[Part, tuple[int, int]] | None:
+    """The first part of day at or after `start` that can time a booking (not of something done, nor
+    of time the sender is busy), and its span: a sign-up chain's own entry ("3. 502 李阿姨 下午")."""
+    for part, begin, end in find_parts(text):
+        if begin >= start and not _not_for_booking(text, begin, end):
+            return part, (begin, end)
+    return None
+
+
 def find_part(text: str, day: DayMention | None = None,
               anchors: Sequence[int] = ()) -> tuple[Part | None, tuple[int, int] | None]:
     """The part of day that goes with `day` (or with no day), and its span.
