@@ -355,15 +355,15 @@ class Classifier:
             e.kind == "cue" and e.name == "ask" and (e.weight >= 1.5 or h.term in ("帮忙", "帮帮忙"))
             and narration.get(clauses.index(h.start), 0.0) < 1.0 for h in hits for e in h.entries)
         # Merely seen (看到, 0.5) at a place of the estate is a first-hand report.
-        secondhand = (cues.get("hearsay", 0.0) >= (1.0 if cues.get("place", 0.0) > 0 else 0.5)
-                      and not strong_ask and not questions)
+        heard = cues.get("hearsay", 0.0) >= (1.0 if cues.get("place", 0.0) > 0 else 0.5)
         # Somewhere else (老家, 公司, 酒店: cue set `elsewhere`) and at no numbered place of the estate:
         # another place's trouble is news, as what was seen or heard of is.
-        away = cues.get("elsewhere", 0.0) >= 1.0 and not place and not strong_ask and not questions
+        away = cues.get("elsewhere", 0.0) >= 1.0 and not place
+        secondhand = (heard or away) and not strong_ask and not questions
         inviting = cues.get("invite", 0.0) > 0 and not strong_ask and cues.get("book", 0.0) < 1.5
-        if secondhand or away or inviting:
+        if secondhand or inviting:
             cues["aside"] = ASIDE_LOWERING
-            notes["aside"].append("told second-hand" if secondhand else "somewhere else" if away
+            notes["aside"].append(("told second-hand" if heard else "somewhere else") if secondhand
                                   else "an invitation among neighbours")
         # A plan of one's own or a booking already made, told ("我明天去理发", "约了周六上午剪头发 剪完去
         # 喝早茶", "我妈约了律师周五去"), or put off ("等好了再说吧", cue set `defer`, optional): no
