@@ -119,6 +119,8 @@ def test_canonical_keeps_marks_that_normalize_strips() -> None:
         ("想度血壓 下晝得閒", "想量血压 下午有空"),
         ("上晝得唔得", "上午行不行"),
         ("明朝上昼理发", "明天上午理发"),  # Hunan, Hubei and Wu
+        ("礼拜六早浪磨刀覅了", "礼拜六早上磨刀不要了"),  # Wu (session 11)
+        ("律师咨询退脱伐", "律师咨询退掉伐"),
         ("瓦斯味好重", "燃气味好重"),  # Taiwan Mandarin
         # ... and the Mandarin words that share a character stay
         ("渠道", "渠道"),
