@@ -28,7 +28,9 @@ _NUM = r"(?:\d{1,2}|[一二三四五六七八九十廿卅]{1,3})"
 
 # 明个/今个 (dialect for 明儿个) only where 明 does not end a word: 说明个, 证明个, 聪明个.
 # 明后天 ("tomorrow or the day after") names no one day: the bot asks.
-_RELATIVE = re.compile(r"大后天|(?<!明)后天|明天|明儿个?|明日|明早|明晚|今天|今儿个?|今日|今早|今晚|后儿个?"
+# 后日 (Wu, Cantonese, written Chinese) is the day after tomorrow, but not in 今后日子 / 日后 / 以后日常.
+_RELATIVE = re.compile(r"大后天|(?<!明)后天|(?<![今以之往最落前日午然])后日(?![子常本])|明天|明儿个?|明日|明早|明晚"
+                       r"|今天|今儿个?|今日|今早|今晚|后儿个?"
                        r"|(?<![说证表聪发透声简阐注标写查讲指开光文清英辨分])明个儿?|(?<![如至而现古])今个儿?")
 _RELATIVE_OFFSET = {"大": 3, "后": 2, "明": 1, "今": 0}
 # Weekdays: 周六, 星期天, 礼拜六, 这周六, 这个礼拜六, 本周六, 下周二, 下个星期六, 下下周一.
@@ -39,7 +41,9 @@ _WEEKDAY_RE = re.compile(
 _WEEKEND_RE = re.compile(r"(?:(?P<pre>下下个?|下个?|这个?|本|上个?|每个?)\s?)?周末")
 # 3号 / 12月3号 / 12月3日 / 十二月三日 / 12月3 (month given, day word omitted).
 _DAY_OF_MONTH = re.compile(
-    rf"(?<![\d第几.\-/])(?:(?P<month>{_NUM})月份?)?(?P<day>{_NUM})(?P<unit>号|日)?"
+    # A day right before a clock time: 5号14点, 28日9:30.
+    rf"(?<![\d第几.\-/])(?:(?P<cmonth>{_NUM})月份?)?(?P<cday>{_NUM})(?P<cunit>号|日)(?=\d{{1,2}}(?:点|:\d\d))"
+    rf"|(?<![\d第几.\-/])(?:(?P<month>{_NUM})月份?)?(?P<day>{_NUM})(?P<unit>号|日)?"
     # A number followed by these is a building, a line, a bed... not a day: 3号楼, 一号线, 5号电池.
     r"(?![\d楼栋幢座单门院线床房机位车窗柜箱厅馆码店铺摊台桌电球场地口岗])"
 )
@@ -63,10 +67,11 @@ _WEEK_CHARS = frozenset("周拜期")
 _MONTH_CHARS = frozenset("号日月")
 
 # Northern dialect: 头午 / 前晌 the morning, 后晌 / 下晌 / 过晌 the afternoon.
+# After a meal: 早饭后 the morning, 午饭后 / 晚饭后 the afternoon or evening.
 _AM_WORDS = ("上午", "早上", "早晨", "清早", "一早", "大早", "一大早", "凌晨", "上半天", "早上头", "头午", "前晌",
-             "上半晌")
+             "上半晌", "早饭后")
 _PM_WORDS = ("下午", "晚上", "傍晚", "晚间", "夜里", "夜间", "下半天", "黄昏", "擦黑", "傍黑", "午后", "后晌", "下晌",
-             "过晌", "下半晌")
+             "过晌", "下半晌", "午饭后", "晚饭后")
 # 中午 is left undecided (None): noon sits between the morning and afternoon sessions, so the
 # bot should ask rather than guess.
 _PART_RE = re.compile("|".join(sorted(_AM_WORDS + _PM_WORDS, key=len, reverse=True)))
@@ -80,7 +85,8 @@ _SHORT_PART = re.compile(r"[明今]([早晚])")
 # (not 回来, 出去, 起来: coming back, going out, getting up).
 _GOING_AT_END = re.compile(r"(?<![回出起下上进])(?:过)?[去来]$")
 # A clause that is nothing but a part of day, maybe with 吧 / 行 / 都行 / 可以.
-_PART_ALONE = re.compile(r"(?:上午|下午|早上|晚上|中午)(?:吧|行|都行|可以|也行)?")
+# 就上午吧, 还是下午, 下午些的 (Southwestern: "in the afternoon, rather").
+_PART_ALONE = re.compile(r"(?:就|那就?|还是)?(?:上午|下午|早上|晚上|中午)(?:些|点)?的?(?:吧|行|都行|可以|也行|好了)?")
 
 
 def _clause_of(text: str, pos: int) -> str:
@@ -216,8 +222,8 @@ def find_days(text: str, now: dt.datetime) -> list[DayMention]:
         day_of_month = int(m.group("day") or m.group("dotday"))
         add(resolve_day_of_month(today, day_of_month, int(m.group("month"))), m.start(), m.end(), False)
     for m in _DAY_OF_MONTH.finditer(text) if monthly else ():
-        month_token, unit = m.group("month"), m.group("unit")
-        day_token = m.group("day")
+        month_token, unit = m.group("month") or m.group("cmonth"), m.group("unit") or m.group("cunit")
+        day_token = m.group("day") or m.group("cday")
         if month_token is None and unit is None:
             continue  # a bare number is not a day
         if month_token is None and unit == "日" and not day_token.isdigit():
@@ -235,11 +241,44 @@ def find_days(text: str, now: dt.datetime) -> list[DayMention]:
 _MOVED_TO = re.compile(r"(?:改|换|挪|推|调|延)(?:成|到|为)\s?$")
 
 
+# Words taking back a day or time just named: "大后天下午，啊不是，大后天上午", "下礼拜二 / 打错了
+# 下礼拜三", "明天上午 不对…那就周五上午", "这周六我回老家 那下周六". Not 还是 alone: "周六还是周日"
+# offers two days.
+_CORRECTION = re.compile(r"不对|不是|打错|说错|写错|搞错|记错|弄错|改口|算了|那就|那还是|不好意思是|应该是|更正"
+                         r"|改(?!天)|换成|换到|那(?=\s?(?:下|这|本|周|星期|礼拜|明|后|大后))")
+
+
+def corrected_from(text: str, starts: Sequence[int]) -> int:
+    """Where the words meant begin when a message corrects itself: the end of the last correction word
+    with a day or time named before it and another after it (0 when there is none)."""
+    if len(starts) < 2:
+        return 0
+    cut = 0
+    for m in _CORRECTION.finditer(text):
+        if any(s < m.start() for s in starts) and any(s >= m.end() for s in starts):
+            cut = m.end()
+    return cut
+
+
+def names_a_time(text: str) -> bool:
+    """Whether the text names a day, a part of day or a clock time to book (whatever the date now):
+    "那就下周五吧", "不对 我要的是下午", "推到3点"."""
+    if find_parts(text) or find_clocks(text) or _RELATIVE.search(text) or _WEEKEND_RE.search(text):
+        return True
+    if any(not (m.group("pre") or "").startswith(("上", "每")) for m in _WEEKDAY_RE.finditer(text)):
+        return True
+    return any(m.group("unit") or m.group("cunit") for m in _DAY_OF_MONTH.finditer(text))
+
+
 def booking_day(days: Sequence[DayMention], points: Sequence[int], text: str = "") -> DayMention | None:
     """The day a booking is for, of the `days` `text` names: a day it is moved to (改成, 换到) if
     any, else the one nearest the `points` (where the words naming the service or booking it
-    start), the later one on a tie; the first day when there are no such words.
+    start), the later one on a tie; the first day when there are no such words. A message that
+    corrects itself means a day after the correction ("周二。。。不好意思是周四").
     "今天下午我去医院复查 … 下周三上午想约个义诊" is for next Wednesday."""
+    cut = corrected_from(text, [d.start for d in days]) if text else 0
+    if cut:
+        days = [d for d in days if d.start >= cut]
     moved = [d for d in days if _MOVED_TO.search(text, max(0, d.start - 3), d.start)]
     days = moved or days
     if len(days) <= 1 or not points:
@@ -309,8 +348,11 @@ def find_part(text: str, day: DayMention | None = None,
     sender is not free ("下午要上班 上午行吗").
     """
     tied: tuple[Part, int, int] | None = None
-    for part, start, end in find_parts(text):
-        if _not_for_booking(text, start, end):
+    parts = find_parts(text)
+    # "下礼拜二下午，不是不是，上午": the part of day after a correction is the one meant.
+    cut = corrected_from(text, [p[1] for p in parts] + ([day.start] if day is not None else []))
+    for part, start, end in parts:
+        if start < cut or _not_for_booking(text, start, end):
             continue
         attached = _tied(text, start, end, anchors)
         if day is not None:
@@ -327,7 +369,52 @@ def find_part(text: str, day: DayMention | None = None,
             return part, (start, end)
     if tied is not None:
         return tied[0], (tied[1], tied[2])
+    for part, start, end in find_clocks(text):
+        # No part-of-day word: a clock time says it ("明天15:00", "周四9点前到", "5号14点").
+        if start < cut or _not_for_booking(text, start, end):
+            continue
+        if day is not None and (start >= _clause_start(text, day.start) or start >= day.start):
+            return part, (start, end)
+        if day is None and (_times_action(text, end) or text.startswith(_AROUND_CLOCK, end)):
+            return part, (start, end)
     return None, None
+
+
+# A clock time: 15:00, 9点, 14时, 十点半, 两点钟. A Chinese numeral hour only with what shows it is an
+# hour (钟, 半, 前, 左右 …): 一点 is "a little" (快一点) and never read as one o'clock.
+_CLOCK = re.compile(
+    r"(?<![\d.:/])(?P<hour>[012]?\d)(?:点|:[0-5]\d|时(?![间候期代刻常]))"
+    r"|(?P<cn>十[一二]?|[二三四五六七八九两])点(?=钟|半|前|后|左右|多|以|之|整|到|过|[0-5]?\d分|[一二三四五]十)"
+)
+_AROUND_CLOCK = ("前", "以前", "之前", "左右", "到", "过来", "过去", "后", "以后")
+
+
+def clock_part(hour: int, before: str = "") -> Part | None:
+    """The part of day a clock hour falls in, as a resident means it: 6-11 the morning; 13-23 and
+    1-5 the afternoon or evening (两点 is two in the afternoon: no service runs at night); noon
+    and midnight undecided, as 中午 is. 早8点 / 晚8点 say which 8."""
+    if before in ("早",):
+        return "am"
+    if before in ("晚", "夜"):
+        return "pm"
+    if 6 <= hour <= 11:
+        return "am"
+    if 13 <= hour <= 23 or 1 <= hour <= 5:
+        return "pm"
+    return None
+
+
+def find_clocks(text: str) -> list[tuple[Part, int, int]]:
+    """Every clock time in the text that falls in a part of day, with its span, in text order."""
+    if "点" not in text and ":" not in text and "时" not in text:
+        return []
+    found: list[tuple[Part, int, int]] = []
+    for m in _CLOCK.finditer(text):
+        hour = int(m.group("hour")) if m.group("hour") else cn_number(m.group("cn"))
+        part = clock_part(hour, text[m.start() - 1] if m.start() else "") if hour is not None else None
+        if part is not None:
+            found.append((part, m.start(), m.end()))
+    return found
 
 
 # A part of day of a day gone by: 昨天下午, 上周六上午, 前儿晚上.

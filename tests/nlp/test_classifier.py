@@ -249,6 +249,20 @@ def test_a_service_on_a_named_day_is_still_a_booking(classifier: Classifier) -> 
         ("电磁炉不加热 这礼拜天傍黑能送过去修吗", dt.date(2026, 11, 29), "pm"),
         ("屋里电风扇咔咔响 礼拜六上昼送克修要得不", dt.date(2026, 11, 28), "am"),  # Hunan and Hubei
         ("想约个剪头 後日上晝得唔得", dt.date(2026, 11, 27), "am"),  # Cantonese
+        ("礼拜天早浪想去剪头发", dt.date(2026, 11, 29), "am"),  # Wu
+        # a message that corrects itself means what comes after the correction (session 11)
+        ("想约周五的磨刀 上午 哦不对 下午", dt.date(2026, 11, 27), "pm"),
+        ("约个理发 明天。。说错了 后天早上", dt.date(2026, 11, 27), "am"),
+        ("修电饭煲 周四下午吧 算了周四有事 那就下周一上午", dt.date(2026, 11, 30), "am"),
+        ("律师咨询 这周六 不是 下周六下午", dt.date(2026, 12, 5), "pm"),
+        ("周六还是周日都行 想约个理发", dt.date(2026, 11, 29), None),  # two offered, no correction
+        # a clock time says the part of day when no word does
+        ("明天15:00想修下微波炉", dt.date(2026, 11, 26), "pm"),
+        ("周四9点前到 约个义诊", dt.date(2026, 11, 26), "am"),
+        ("5号14点约律师", dt.date(2026, 12, 5), "pm"),
+        ("周五晚8点能不能磨刀", dt.date(2026, 11, 27), "pm"),
+        ("明天十点半去剪头", dt.date(2026, 11, 26), "am"),
+        ("明天中午12点理发", dt.date(2026, 11, 26), None),  # noon: the bot asks
     ],
 )
 def test_booking_day_and_part(classifier: Classifier, text: str, date: dt.date, part: str | None) -> None:
