@@ -72,8 +72,17 @@ from nlp.evidence import (
 )
 from nlp.features import DecisionSettings
 from nlp.model import LearnedModel, ModelSources, load_or_train
-from nlp.normalize import MOBILE, READ_CHARS, normalize_parts
-from nlp.quotes import AGREE_MAX_CHARS, agrees, books_the_quoted, opens_agreeing, quote_day
+from nlp.normalize import BOT_NAMES, MOBILE, READ_CHARS, normalize_parts, replies_to
+from nlp.quotes import (
+    AGREE_MAX_CHARS,
+    agrees,
+    answers_the_bot,
+    books_the_quoted,
+    opens_agreeing,
+    picked_part,
+    quote_day,
+    quoted_service,
+)
 from nlp.rules import DEFAULT_RULES_PATH, DEFAULT_USERDICT_PATH, Hit, Rules, load_rules
 from nlp.scoring import Context, score_labels
 from nlp.understanding import Understanding
@@ -111,11 +120,12 @@ class Words:
     text: str  # the normalized text the rules read (the first READ_CHARS; the quote first when agreed)
     quote: str  # a quoted message replied to, normalized ("" when none)
     rest: str  # the normalized text past READ_CHARS, searched only for an emergency
-    agreed: bool  # the reply agrees with the quote ("同问"): the quote is read as its own
+    agreed: bool  # the reply takes up the quote ("同问", "不对 我要下午" to the bot): read with it
     hits: list[Hit]
     hidden: list[Hit]  # words a mask or a longer word hid (an ask word inside "谁能想到")
     place: bool  # a numbered place (3号楼, 502室)
     clauses: Clauses | None  # None when there is no text
+    lead: int = 0  # characters of the quote read before the reply (all of it, or the bot's service)
 
 
 class Classifier:
@@ -214,20 +224,27 @@ class Classifier:
         """The text the rules read and the words they find in it, before any scoring: what
         training reads of a message (nlp/train.py) and where `analyze` starts. May raise on bad input."""
         quote, whole = normalize_parts(text) if isinstance(text, str) else ("", "")
-        agreed = False
+        agreed, lead = False, ""
         if quote and len(whole) <= AGREE_MAX_CHARS:
             reply_hits = self.rules.match(whole, self._is_word)
             # "同问" under a question: the sender asks it again; "帮我也约一个" under a service: that
             # service (nlp/quotes.py). The reply's own day still comes first (`own_from` in analyze).
+            quote_hits = self.rules.match(quote, self._is_word)
             agreed = agrees(whole, reply_hits) or opens_agreeing(whole, reply_hits) or books_the_quoted(
-                whole, reply_hits, self.rules.match(quote, self._is_word))
+                whole, reply_hits, quote_hits)
+            if agreed:
+                lead = f"{quote} "
+            elif replies_to(text) in BOT_NAMES and answers_the_bot(whole, reply_hits, quote_hits):
+                # Of the bot's words only the service's name is read with the reply: its "您已预约",
+                # "提醒" and "名额已满" are the bot's, not what the resident asks (nlp/quotes.py).
+                agreed, lead = True, f"{quoted_service(quote_hits)} "
         if agreed:
-            whole = f"{quote} {whole}"
+            whole = lead + whole
         # The rules read the first READ_CHARS; the rest of a long message is only searched for
         # an emergency ("... 对了 楼道里一股燃气味" at the end of a long story).
         own, rest = whole[:READ_CHARS], whole[READ_CHARS:]
         if not own:
-            return Words(own, quote, rest, agreed, [], [], False, None)
+            return Words(own, quote, rest, agreed, [], [], False, None, len(lead))
         hidden: list[Hit] = []
         hits = self.rules.match(own, self._is_word, hidden)
         hits = restore_under_lowering(hits, hidden)
@@ -238,14 +255,14 @@ class Classifier:
         if not place:
             hits = appliance_parts(hits, clauses)
         hits = shared_appliances(hits, clauses)
-        return Words(own, quote, rest, agreed, hits, hidden, place, clauses)
+        return Words(own, quote, rest, agreed, hits, hidden, place, clauses, len(lead))
 
     def analyze(self, text: str, now: dt.datetime) -> Analysis:
         """The full scoring of one message (what `understand` summarizes); may raise on bad input."""
         words = self.words(text)
         own, quote, rest, agreed, hits, hidden, place = (
             words.text, words.quote, words.rest, words.agreed, words.hits, words.hidden, words.place)
-        own_from = len(quote) + 1 if agreed else 0
+        own_from = words.lead
         alarms = self._alarms(rest) if rest else ()
         if words.clauses is None:
             return Analysis(own, quote, [], {}, {}, {})
@@ -319,6 +336,15 @@ class Classifier:
         day = booking_day([d for d in days if d.start >= own_from] or days,
                           anchors + [h.start for h in hits if ("cue", "book") in h.names], own)
         part, part_span = find_part(own, day, anchors)
+        if own_from:
+            # A reply read with the quote it takes up: its own part of day comes first, as its day
+            # does ("能不能推到下午" under "明天上午9点…"), or the session it picks ("第二场").
+            mine = part_from(own, own_from)
+            picked = picked_part(quote, own[own_from:]) if mine is None else None
+            if mine is not None:
+                part, part_span = mine
+            elif picked is not None:
+                part = picked
         entry = last_entry(own)
         if entry is not None:
             # A sign-up chain pasted back (nlp/chains.py): the last entry is the sender's, and its own
@@ -386,7 +412,7 @@ class Classifier:
                 if scores[label] > 0:
                     scores[label] = 0.0
                     notes[label].append("an announcement: asks nothing")
-        if quote and cues.get("ask", 0.0) < 1 and cues.get("book", 0.0) < 1:
+        if quote and not agreed and cues.get("ask", 0.0) < 1 and cues.get("book", 0.0) < 1:
             # "「老孙：菜刀钝了找谁磨」 周六社区有磨刀的 我上回磨过": an answer to a quoted neighbour,
             # asking nothing, books nothing however much it names the service and its day.
             for label in BOOKING_LABELS:
@@ -395,7 +421,7 @@ class Classifier:
                     notes[label].append("an answer under a quote: asks nothing")
         best = max(scores, key=lambda label: scores[label], default=None)
         items = items_named(hits + hidden, counted)
-        if quote and not agreed and day is None:
+        if quote and day is None and own_from < len(quote):
             # "我也约一个" under "本周六上午义诊…": the booking is for the quote's day (nlp/quotes.py).
             quoted_day, quoted_part = quote_day(quote, now)
             if quoted_day is not None:

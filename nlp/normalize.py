@@ -46,6 +46,11 @@ _CONTROL = re.compile(
 _MENTION = re.compile(r"@(?!所有人)[^\s@]{1,20}(?=\s|$)")
 _ANY_MENTION = re.compile(r"@([^\s@]{1,20})(?=\s|$)")
 _QUOTE_BLOCK = re.compile(r"^\s*「[^」]{0,2000}」\s*$", re.S)
+# Copied without the dashes: the quote alone on the first lines, or on the last ones.
+_QUOTE_FIRST = re.compile(r"^\s*(「[^」]{0,2000}」)[ \t]*\n(.*)$", re.S)
+_QUOTE_LAST = re.compile(r"^(.*)\n[ \t]*(「[^」]{0,2000}」)\s*$", re.S)
+# "回复 社区小助手：…" / "回复@王姐：…": who the message answers, typed before it.
+_REPLY_TO = re.compile(r"^\s*回复\s*@?(?P<name>[^\s：:@「」]{1,20})\s*[：:]")
 _SEPARATOR_LINE = re.compile(r"^[ \t]*(?:[-－—][ \t]*){4,}$", re.M)
 _SPACE = re.compile(r"\s+")
 # What separates clauses in normalized text (full-width marks are half-width by then, 。、
@@ -92,13 +97,40 @@ def split_quote(text: str) -> tuple[str, str]:
     """
     match = _SEPARATOR_LINE.search(text)
     if not match:
-        return "", text
+        # Copied without the line of dashes: a quote is still a line of its own that names
+        # whose words it holds ("「王姐：明天停水」" — not "「业主三群」", a chat's title).
+        first = _QUOTE_FIRST.match(text)
+        if first and quoted_name(first.group(1)) and first.group(2).strip():
+            return first.group(1).strip(), first.group(2)
+        last = _QUOTE_LAST.match(text)
+        if last and quoted_name(last.group(2)) and last.group(1).strip():
+            return last.group(2).strip(), last.group(1)
+        return "", _REPLY_TO.sub("", text, count=1) if _REPLY_TO.match(text) else text
     before, after = text[: match.start()], text[match.end() :]
     if _QUOTE_BLOCK.match(before):
         return before.strip(), after
     if _QUOTE_BLOCK.match(after):
         return after.strip(), before
     return "", text
+
+
+def quoted_name(quote: str) -> str:
+    """Whose words a quote 「name：text」 holds ("" when it names no one)."""
+    inner = quote.strip().removeprefix("「").removesuffix("」")
+    name, sep, _ = inner.partition("：") if "：" in inner else inner.partition(":")
+    return name.strip() if sep and 0 < len(name.strip()) <= 20 else ""
+
+
+def replies_to(text: str) -> str:
+    """Who a message answers: the sender of the message it quotes, or the name after 回复 ("" when
+    neither): a reply to the bot's own message is said to the bot."""
+    if not isinstance(text, str):
+        return ""
+    match = _REPLY_TO.match(text)
+    if match:
+        return match.group("name")
+    quote, _ = split_quote(strip_controls(text[:MAX_CHARS]))
+    return quoted_name(quote) if quote else ""
 
 
 def quote_text(quote: str) -> str:

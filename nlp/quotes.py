@@ -11,6 +11,12 @@ structural cases, whatever the words:
   reply must hold nothing else but particles, marks, "+1" and a duration (都四天了).
   So is a short reply that books without naming a service ("帮我也约一个", "我也报个名") under a
   quote that names one: the service is the quote's. A day the reply names still comes first.
+* **A reply to the bot's own message about a service** (its confirmation, reminder, "which
+  session?", "this week is full", its morning post) that names only a time or picks a session
+  ("不对 我要的是下午", "那就下周五吧 还是下午", "能不能推到下午", "第一场") or asks about it and
+  names nothing of its own ("几点结束？在哪个屋"): the bot's words are what the reply is about, so
+  it is read with them, like an agreement. "好的谢谢", "收到" and "👍" name no time and ask
+  nothing: still chit-chat. The reply's own day and part of day come first.
 * **A booking whose day is only in the quote** ("我也约一个" under "本周六上午义诊…", "能帮我
   改到下午吗" under "您已预约 11月27日…"): the reply names no day, the quote does; the booking
   is for the quote's day, and its part of day unless the reply names its own.
@@ -22,10 +28,11 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 
-from nlp.dates import DayMention, Part, find_days, find_part
+from nlp.dates import DayMention, Part, find_days, find_part, find_parts, names_a_time
 from nlp.rules import Hit
 
 AGREE = ("cue", "agree")
+ASK = ("cue", "ask")
 BOOK = ("cue", "book")
 # A reply longer than this says something of its own.
 AGREE_MAX_CHARS = 24
@@ -78,3 +85,39 @@ def quote_day(quote: str, now: dt.datetime) -> tuple[DayMention | None, Part | N
     if not days:
         return None, None
     return days[0], find_part(quote, days[0])[0]
+
+
+# "第一场", "第二个", "1": the session a reply picks from the ones the bot offered.
+_ORDINAL = re.compile(r"^\s*(?:第\s?([一二三123])\s?(?:场|个|次|个时段)?|([123①②③]))(?![\d号点])")
+_ORDINALS = {"一": 1, "二": 2, "三": 3, "1": 1, "2": 2, "3": 3, "①": 1, "②": 2, "③": 3}
+
+
+def answers_the_bot(own: str, hits: Sequence[Hit], quote_hits: Sequence[Hit]) -> bool:
+    """Whether a short reply to the bot's own message about a service is about that service: it
+    names a time or picks a session, or asks, and names nothing of its own (no keyword, no object)."""
+    if not own or len(own) > AGREE_MAX_CHARS:
+        return False
+    # One service: the bot's menu, or its list of the week's services, is no one booking.
+    services = {name for h in quote_hits for kind, name in h.names if kind in ("keyword", "object")
+                and name.startswith("booking:")}
+    if len(services) != 1:
+        return False
+    if any(kind in ("keyword", "object") for h in hits for kind, _ in h.names):
+        return False
+    return bool(names_a_time(own) or _ORDINAL.match(own) or any(ASK in h.names for h in hits))
+
+
+def quoted_service(quote_hits: Sequence[Hit]) -> str:
+    """The words naming the one service of a quote ("" when none)."""
+    return next((h.term for h in quote_hits if _names_service(h) or any(
+        kind == "object" and name.startswith("booking:") for kind, name in h.names)), "")
+
+
+def picked_part(quote: str, own: str) -> Part | None:
+    """The part of day of the session a reply picks by its number ("第二场" under "① 上午… ② 下午…")."""
+    match = _ORDINAL.match(own)
+    if not match:
+        return None
+    index = _ORDINALS[match.group(1) or match.group(2)] - 1
+    parts = find_parts(quote)
+    return parts[index][0] if 0 <= index < len(parts) else None

@@ -31,6 +31,7 @@ from core.clock import Clock
 from core.delivery import Delivery
 from core.message import Attachment, Message
 from handlers.image_check import sniff
+from nlp.normalize import BOT_NAMES, replies_to
 from storage import attachments_repo
 from storage.db import Database
 from storage.models import Member
@@ -312,7 +313,8 @@ class SimulatorChannel:
             text=text,
             msg_id=str(body["msg_id"]) if body.get("msg_id") is not None else uuid.uuid4().hex,
             sent_at=self.clock.now(),
-            mentions_bot=f"@{community.bot_name}" in text,
+            # An @-mention, or a reply quoting the bot's own message ("「社区小助手：…」" or "回复 社区小助手：").
+            mentions_bot=f"@{community.bot_name}" in text or replies_to(text) in (community.bot_name, *BOT_NAMES),
             sender_role=role,  # type: ignore[arg-type]
             attachments=(attachment,) if attachment is not None else (),
         )

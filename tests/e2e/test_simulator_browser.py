@@ -275,3 +275,51 @@ async def test_resident_sends_a_photo_with_the_image_button(page, sim_server, js
     answer = await _bot_reply_with(page, "收到照片", bots_before)
     assert f"#{number}" in answer, answer
     assert not js_errors, js_errors
+
+
+async def test_resident_replies_to_the_bot_by_quoting_it(page, sim_server, js_errors):
+    """引用 on the bot's message: the reply goes out with the quote, shows it under the bubble, and is
+    said to the bot (a reply to the bot never meets silence, though it @-mentions no one)."""
+    base = sim_server.rstrip("/")
+    await page.goto(base + "/")
+    await page.wait_for_selector("[data-group]")
+    directory = await (await page.request.get(base + "/api/sim/directory")).json()
+    bot_name = directory["bot"]["name"]
+    group, resident = _pick_group_and_resident(directory)
+    await page.select_option("#as-user", resident["id"])
+    await page.click(f'[data-group="{group["id"]}"]')
+    await page.wait_for_function(
+        "g => document.getElementById('messages').dataset.chat === 'group:' + g", arg=group["id"]
+    )
+
+    bots_before = await page.locator("#messages .msg-bot").count()
+    await _send(page, f"@{bot_name} 你好")
+    menu = await _bot_reply_with(page, "理发", bots_before)
+    assert await page.locator("#quote-bar").is_hidden()
+
+    bot_message = page.locator("#messages .msg-bot", has_text=menu[:12]).last
+    await bot_message.hover()
+    await bot_message.locator(".quote-action").click()
+    assert await page.locator("#quote-bar").is_visible()
+    assert (await page.text_content("#quote-text") or "").startswith(f"{bot_name}：")
+
+    bots_before = await page.locator("#messages .msg-bot").count()
+    await _send(page, "你怎么这么厉害")
+    mine = page.locator("#messages .msg-self").last
+    assert await mine.locator(".bubble").text_content() == "你怎么这么厉害"
+    assert (await mine.locator(".quote-ref").text_content() or "").startswith(f"{bot_name}：")
+    assert await page.locator("#quote-bar").is_hidden()
+    # chit-chat, but said to the bot: the menu, not silence
+    await _bot_reply_with(page, "理发", bots_before)
+
+    # the quote can be dropped before sending: then the same words to the group get no answer
+    await bot_message.hover()
+    await bot_message.locator(".quote-action").click()
+    await page.click("#quote-clear")
+    assert await page.locator("#quote-bar").is_hidden()
+    bots_before = await page.locator("#messages .msg-bot").count()
+    await _send(page, "你们怎么这么厉害")
+    assert await page.locator("#messages .msg-self").last.locator(".quote-ref").count() == 0
+    await page.wait_for_timeout(2000)
+    assert await page.locator("#messages .msg-bot").count() == bots_before
+    assert not js_errors, js_errors

@@ -153,3 +153,20 @@ async def test_the_simulator_answers_an_at_mention_and_not_group_chitchat(live_b
     assert is_resident_menu(body["replies"][0]["text"], community)
     body = await live_bot.client.say("g-res-1", "r-liu", "大家早上好")
     assert body["replies"] == []
+
+
+async def test_a_reply_quoting_the_bot_is_said_to_it(live_bot: LiveBot, demo_directory: Directory) -> None:
+    community = demo_directory.communities[0]
+    # "谢谢" to a neighbour stays unanswered; quoting the bot's message, or "回复 社区小助手：", it is
+    # said to the bot, and a message said to the bot never meets silence.
+    body = await live_bot.client.say("g-res-1", "r-zhang", "谢谢 你怎么这么厉害")
+    assert body["replies"] == []
+    quoted = "「社区小助手：早上好！今天周三，今日主题：政策宣讲。」\n- - - - - - - -\n你怎么这么厉害"
+    body = await live_bot.client.say("g-res-1", "r-zhang", quoted)
+    assert len(body["replies"]) == 1 and is_resident_menu(body["replies"][0]["text"], community)
+    body = await live_bot.client.say("g-res-1", "r-li", "回复 社区小助手：你怎么这么厉害")
+    assert len(body["replies"]) == 1 and is_resident_menu(body["replies"][0]["text"], community)
+    # quoting a neighbour is not said to the bot
+    body = await live_bot.client.say("g-res-1", "r-li", "「王姐：今天降温了」\n- - - - - - - -\n是啊 冷死了")
+    assert body["replies"] == []
+

@@ -9,7 +9,8 @@ import pytest
 
 from nlp import Classifier
 from nlp.dates import booking_day, find_days
-from nlp.quotes import agrees, opens_agreeing
+from nlp.normalize import replies_to, split_quote
+from nlp.quotes import agrees, answers_the_bot, opens_agreeing, picked_part
 from nlp.rules import load_rules
 
 NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))  # a Wednesday
@@ -59,6 +60,16 @@ def test_what_opens_by_agreeing(reply: str, expected: bool) -> None:
     ("社区：本周六上午社区义诊 量血压测血糖", "帮我也约一个 下周六行吗", "booking:free_clinic", "2026-12-05", None),
     # an answer to a neighbour asks nothing
     ("刘哥：周六上午磨刀的来吗", "来 我上回磨过", "chitchat", None, None),
+    # a reply to the bot's own message about one service is about that service (session 11) ...
+    ("社区小助手：您已预约 周六上午 磨刀,地点:活动室", "哦不对 我想要下午的", "booking:knife_sharpening",
+     "2026-11-28", "pm"),
+    ("社区小助手：提醒:您预约的义诊在明天上午9点", "能不能换到后天", "booking:free_clinic", "2026-11-27", None),
+    ("社区小助手：磨刀周六有两场:1.上午 2.下午,您要哪一场?", "第二场吧", "booking:knife_sharpening",
+     "2026-11-28", "pm"),
+    # ... but thanks, "收到" and "👍" under it are chit-chat, and a neighbour's words are not the bot's
+    ("社区小助手：您已预约 周六上午 磨刀", "好的 谢谢啦", "chitchat", None, None),
+    ("社区小助手：您已预约 周六上午 磨刀", "👍", "chitchat", None, None),
+    ("王姐：我约了周六上午磨刀", "那我下午去", "chitchat", None, None),
 ])
 def test_quoted_replies(classifier: Classifier, quote: str, reply: str, label: str, date: str | None,
                         part: str | None) -> None:
@@ -86,3 +97,47 @@ def test_the_booking_day_is_the_one_nearest_the_booking(text: str, day: str) -> 
     points = [h.start for h in hits if any(kind == "keyword" and name.startswith("booking:")
                                            for kind, name in h.names) or ("cue", "book") in h.names]
     assert str(booking_day(find_days(text, NOW), points).date) == day
+
+
+@pytest.mark.parametrize(("reply", "quote", "expected"), [
+    ("不对 我要的是下午", "您已预约 周六上午 磨刀", True),  # names a time
+    ("第一场", "理发周六有两场 上午 下午", True),  # picks a session
+    ("几点结束?", "今日主题:义诊量血压", True),  # asks about it
+    ("好的谢谢", "您已预约 周六上午 磨刀", False),
+    ("收到", "您已预约 周六上午 磨刀", False),
+    ("楼道灯坏了 明天能来修吗", "您已预约 周六上午 磨刀", False),  # something of its own
+    ("下午吧", "我可以帮您:预约理发 预约义诊 预约磨刀", False),  # the menu names no one service
+    ("下午吧", "早上好 今天降温了", False),  # no service
+])
+def test_what_answers_the_bots_message(reply: str, quote: str, expected: bool) -> None:
+    rules = load_rules()
+    assert answers_the_bot(reply, rules.match(reply), rules.match(quote)) is expected
+
+
+@pytest.mark.parametrize(("quote", "reply", "part"), [
+    ("理发周六有两场:① 上午9:00-11:00 ② 下午14:00-16:00", "第二场", "pm"),
+    ("理发周六有两场:① 上午9:00-11:00 ② 下午14:00-16:00", "1", "am"),
+    ("理发周六有两场:① 上午9:00-11:00 ② 下午14:00-16:00", "第三个", None),  # no third
+    ("理发周六上午", "好的", None),
+])
+def test_the_session_a_reply_picks(quote: str, reply: str, part: str | None) -> None:
+    assert picked_part(quote, reply) == part
+
+
+@pytest.mark.parametrize(("text", "quote", "own", "to"), [
+    # WeChat's form: the quote, a line of dashes, the reply
+    (f"「社区小助手：您已预约」{SEP}取消吧", "「社区小助手：您已预约」", "取消吧", "社区小助手"),
+    # copied without the dashes: the quote on a line of its own, first or last
+    ("「社区小助手：您已预约 周六上午 理发。」\nok", "「社区小助手：您已预约 周六上午 理发。」", "ok", "社区小助手"),
+    ("医保怎么交\n「社区小助手：我可以帮您」", "「社区小助手：我可以帮您」", "医保怎么交", "社区小助手"),
+    # "回复 X：" names who is answered and is no part of the message
+    ("回复 社区小助手：今天搞的是什么", "", "今天搞的是什么", "社区小助手"),
+    ("回复@王姐：义诊是周六", "", "义诊是周六", "王姐"),
+    # a chat's title in brackets names no one: not a quote
+    ("「业主三群」\n阿美：草坪上好多狗屎", "", "「业主三群」\n阿美：草坪上好多狗屎", ""),
+    ("今天「双十二」大促\n快去抢", "", "今天「双十二」大促\n快去抢", ""),
+])
+def test_quotes_and_whom_a_reply_answers(text: str, quote: str, own: str, to: str) -> None:
+    got_quote, got_own = split_quote(text)
+    assert (got_quote, got_own.strip()) == (quote, own)
+    assert replies_to(text) == to

@@ -49,7 +49,14 @@
     imageInput: $('image-input'),
     readonly: $('readonly-note'),
     back: $('back'),
+    quoteBar: $('quote-bar'),
+    quoteText: $('quote-text'),
+    quoteClear: $('quote-clear'),
   };
+  // A reply quoting a message is sent as WeChat copies one: 「name：text」, a line of dashes, the reply.
+  var QUOTE_DASHES = '- - - - - - - - - - - - - - -';
+  var QUOTED = /^「([^」]*)」[ \t]*\n[ \t]*(?:[-－—][ \t]*){4,}\n([\s\S]*)$/;
+  var QUOTE_MAX_CHARS = 120;
 
   var state = {
     botName: '社区小助手',
@@ -72,6 +79,7 @@
     sideBusy: false,
     sending: false,
     tokenAsked: false,   // the token was asked for once already (on a 401)
+    quote: null,         // {name, text} of the message being replied to, or null
   };
 
   // ---------------------------------------------------------------- helpers
@@ -517,6 +525,9 @@
     var body = el('div', 'msg-body');
     if (!isSelf && chat.type === 'group') body.appendChild(el('div', 'msg-name', name));
     var bubble;
+    var said = String(m.text == null ? '' : m.text);
+    var quoted = m.image ? null : QUOTED.exec(said);  // a reply: its own words in the bubble, the quote below
+    var quoteRef = quoted ? el('div', 'quote-ref', quoted[1]) : null;
     if (m.image) {
       bubble = el('div', 'bubble has-image');
       var img = el('img', 'bubble-image');
@@ -525,10 +536,20 @@
       bubble.appendChild(img);
       if (m.text && m.text !== '[图片]') bubble.appendChild(el('div', 'bubble-caption', String(m.text)));
     } else {
-      bubble = el('div', 'bubble', String(m.text == null ? '' : m.text));
+      bubble = el('div', 'bubble', quoted ? quoted[2] : said);
     }
     if (at) bubble.title = at.toLocaleString('zh-CN');
     body.appendChild(bubble);
+    if (quoteRef) body.appendChild(quoteRef);
+    if (chat.type === 'group' && !m.image) {
+      var reply = el('button', 'quote-action', '引用');
+      reply.type = 'button';
+      reply.title = '引用这条消息回复';
+      reply.addEventListener('click', function () {
+        setQuote(name, quoted ? quoted[2] : said);
+      });
+      body.appendChild(reply);
+    }
     row.appendChild(body);
     els.messages.appendChild(row);
     return isSelf;
@@ -598,6 +619,16 @@
     });
   }
 
+  /* 引用: the next message sent replies to this one (WeChat's long-press 引用). */
+  function setQuote(name, text) {
+    var flat = String(text).replace(/\s+/g, ' ').trim();
+    if (flat.length > QUOTE_MAX_CHARS) flat = flat.slice(0, QUOTE_MAX_CHARS) + '…';
+    state.quote = flat ? { name: name, text: flat } : null;
+    els.quoteBar.hidden = !state.quote;
+    els.quoteText.textContent = state.quote ? name + '：' + flat : '';
+    if (state.quote) els.input.focus();
+  }
+
   function send() {
     if (!state.chat || state.chat.type !== 'group' || state.sending) return;
     var text = els.input.value;
@@ -606,12 +637,15 @@
       window.setTimeout(function () { els.input.classList.remove('shake'); }, 400);
       return;
     }
-    var payload = { group: state.chat.id, user: state.user, text: text };
+    var quote = state.quote;
+    var said = quote ? '「' + quote.name + '：' + quote.text + '」\n' + QUOTE_DASHES + '\n' + text : text;
+    var payload = { group: state.chat.id, user: state.user, text: said };
     if (isGuest(state.user)) payload.name = currentName();
     var gen = state.gen;
     state.sending = true;
     els.send.disabled = true;
     els.input.value = '';
+    setQuote('', '');
     api('/api/sim/messages', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
@@ -623,7 +657,10 @@
         appendSystem('发送失败：' + err.message, 'sys-error');
         scrollToBottom();
       }
-      if (!els.input.value) els.input.value = text;
+      if (!els.input.value) {
+        els.input.value = text;
+        if (quote) setQuote(quote.name, quote.text);
+      }
     }).then(function () {
       state.sending = false;
       els.send.disabled = false;
@@ -675,6 +712,7 @@
     if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); selectChat({ type: 'user', id: state.user }); }
   });
   els.back.addEventListener('click', function () { els.app.classList.remove('conversation-open'); });
+  els.quoteClear.addEventListener('click', function () { setQuote('', ''); els.input.focus(); });
 
   function start() {
     takeTokenFromFragment();
