@@ -16,12 +16,13 @@ from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from config.community import Community, Service
+from core.message import Outgoing
 from handlers import texts_booking as texts
 from handlers.base import Context, Incoming
-from handlers.booking_answers import bare_booking, day_named
+from handlers.booking_answers import bare_booking, day_named, moves_booking
 from storage import booking_repo as repo
 from storage import sessions_repo
-from storage.booking_repo import AlreadyBooked, Booked, BookingResult, Full, Waitlisted
+from storage.booking_repo import AlreadyBooked, Booked, BookingResult, Cancelled, Full, Waitlisted
 from storage.models_booking import Booking, ServiceSession
 from storage.sessions_repo import SessionView
 
@@ -70,6 +71,39 @@ def notify_team_booked(ctx: Context, booking: Booking, row: ServiceSession, book
     ))
 
 
+def notify_team_cancelled(ctx: Context, booking: Booking, row: ServiceSession) -> None:
+    service = ctx.community.service(row.service)
+    if service is None:
+        return
+    ctx.tell_team(service.team, texts.team_cancellation(
+        service.name, when_of(ctx, row), booking.resident_name, address_of(ctx, booking.resident_id),
+        booking.item, booking.code,
+    ))
+
+
+async def release(ctx: Context, booking: Booking) -> Cancelled | None:
+    """Cancels one booking of the sender: the team hears of a freed place, and the first on the
+    waitlist gets it (told privately). None when it was no longer active."""
+    done = await repo.cancel(ctx.session, booking, now=ctx.now)
+    if done is None:
+        return None
+    row = done.session
+    if done.was == "booked":
+        notify_team_cancelled(ctx, booking, row)
+    if done.promoted is not None:
+        promoted = done.promoted
+        place = sessions_repo.place_of(ctx.community, row)
+        ctx.outgoing.append(Outgoing(
+            promoted.channel, ctx.community.id, "user", promoted.resident_id,
+            texts.promoted_private(texts.service_name(ctx.community, row.service), when_of(ctx, row), place,
+                                   promoted.code),
+        ))
+        booked_now = len([b for b in await repo.session_bookings(ctx.session, row.id) if b.status == "booked"])
+        notify_team_booked(ctx, promoted, row, booked_now, from_waitlist=True)
+        log.info("waitlisted %s got the place freed by %s", promoted.code, booking.code)
+    return done
+
+
 async def offer(
     ctx: Context,
     service: Service,
@@ -81,11 +115,13 @@ async def offer(
     exclude: Sequence[int] = (),
     waitlist_for: ServiceSession | None = None,
     question: bool = False,
+    replaces: int | None = None,
 ) -> None:
     """Offers numbered sessions (the nearest with places unless given) and remembers the question.
 
     When nothing has places, the nearest full session's waitlist is offered instead. `question`:
-    the answer to a question ("周六能理发吗"), worded as an offer to book.
+    the answer to a question ("周六能理发吗"), worded as an offer to book. `replaces`: the booking
+    this one moves (kept with the question, cancelled once the new place is taken).
     """
     if options is None:
         upcoming = await sessions_repo.find_sessions(ctx.session, ctx.community.id, service=service.id,
@@ -109,13 +145,19 @@ async def offer(
         "item": item,
         "options": [v.id for v in options],
         "waitlist": waitlist_for.id if waitlist_for is not None else None,
+        "replaces": replaces,
     })
 
 
 async def book_and_tell(ctx: Context, service: Service, session_id: int, item: str | None, *,
-                        join_waitlist: bool = False) -> BookingResult:
-    """Books (or waitlists) the sender into a session and says what happened to whom it concerns."""
+                        join_waitlist: bool = False, replaces: int | None = None) -> BookingResult:
+    """Books (or waitlists) the sender into a session and says what happened to whom it concerns.
+
+    `replaces`: a booking of the sender's this one moves. It is cancelled once the new place is
+    taken, never before: a full session or a waitlist place leaves it as it was.
+    """
     m = ctx.message
+    moving = await _movable(ctx, replaces)
     result = await repo.book(
         ctx.session, community_id=ctx.community.id, session_id=session_id, resident_id=m.sender_id,
         resident_name=m.sender_name, channel=m.channel, group_id=m.group_id, item=item, now=ctx.now,
@@ -125,56 +167,81 @@ async def book_and_tell(ctx: Context, service: Service, session_id: int, item: s
         await forget_mine(ctx)
         row = result.session
         place = sessions_repo.place_of(ctx.community, row)
-        ctx.reply(texts.booked(m.sender_name, service.name, when_of(ctx, row), place, result.booking.code,
-                               service.note))
+        booked = texts.booked(m.sender_name, service.name, when_of(ctx, row), place, result.booking.code,
+                              service.note)
+        if moving is not None and await release(ctx, moving[0]) is not None:
+            log.info("moved %s to %s", moving[0].code, result.booking.code)
+            booked = texts.moved(booked, when_of(ctx, moving[1]), moving[0].code)
+        ctx.reply(booked)
         notify_team_booked(ctx, result.booking, row, result.booked)
         log.info("booked %s into session %s (%s/%s)", result.booking.code, row.id, result.booked, row.capacity)
     elif isinstance(result, Waitlisted):
         await forget_mine(ctx)
-        ctx.reply(texts.waitlisted(m.sender_name, service.name, when_of(ctx, result.session), result.position,
-                                   result.booking.code))
+        waiting = texts.waitlisted(m.sender_name, service.name, when_of(ctx, result.session), result.position,
+                                   result.booking.code)
+        ctx.reply(waiting if moving is None else texts.kept_while_waiting(waiting, when_of(ctx, moving[1]),
+                                                                          moving[0].code))
     elif isinstance(result, AlreadyBooked):
         await forget_mine(ctx)
         ctx.reply(texts.already_booked(m.sender_name, service.name, when_of(ctx, result.session),
                                        result.booking.code, result.booking.status))
     elif isinstance(result, Full):
         await offer(ctx, service, texts.session_full(service.name, when_of(ctx, result.session)), item=item,
-                    exclude=[result.session.id], waitlist_for=result.session)
+                    exclude=[result.session.id], waitlist_for=result.session, replaces=replaces)
     elif result.reason == "past" and result.session is not None:
-        await offer(ctx, service, texts.session_started(service.name, when_of(ctx, result.session)), item=item)
+        await offer(ctx, service, texts.session_started(service.name, when_of(ctx, result.session)), item=item,
+                    replaces=replaces)
     else:
         log.info("session %s is %s while %s was choosing it", session_id, result.reason, m.sender_id)
-        await offer(ctx, service, texts.session_gone(service.name), item=item, exclude=[session_id])
+        await offer(ctx, service, texts.session_gone(service.name), item=item, exclude=[session_id],
+                    replaces=replaces)
     return result
 
 
-async def book_for_day(ctx: Context, service: Service, day: dt.date, part: str | None, item: str | None) -> None:
+async def _movable(ctx: Context, booking_id: int | None) -> tuple[Booking, ServiceSession] | None:
+    """The sender's booking `booking_id` if it is still theirs, active and not yet started."""
+    if booking_id is None:
+        return None
+    mine = await repo.resident_bookings(ctx.session, ctx.community.id, ctx.message.sender_id, after=ctx.now)
+    return next(((b, s) for b, s in mine if b.id == booking_id), None)
+
+
+async def booking_to_move(ctx: Context, service: Service) -> Booking | None:
+    """The one upcoming booking of `service` a "改成周日" moves (None with none, or several: then
+    the new one is booked beside them, and the resident cancels what they no longer want)."""
+    mine = [b for b, _ in await repo.resident_bookings(ctx.session, ctx.community.id, ctx.message.sender_id,
+                                                       after=ctx.now) if b.service == service.id]
+    return mine[0] if len(mine) == 1 else None
+
+
+async def book_for_day(ctx: Context, service: Service, day: dt.date, part: str | None, item: str | None, *,
+                       replaces: int | None = None) -> None:
     """"周六上午" for a service: book the one matching session, or say why not and offer others."""
     today = ctx.now.date()
     if day < today:
-        await offer(ctx, service, texts.day_passed(day), item=item, part=part)
+        await offer(ctx, service, texts.day_passed(day), item=item, part=part, replaces=replaces)
         return
     that_day = await sessions_repo.sessions_on(ctx.session, ctx.community, day, service=service.id)
     matching = [v for v in that_day if part is None or part_of(v.row.starts_at, ctx.community) == part]
     if not matching:
         last = sessions_repo.horizon_end(today)
         lead = texts.too_far(day, last) if day > last else texts.no_session_that_day(service.name, day, part)
-        await offer(ctx, service, lead, item=item, part=part)
+        await offer(ctx, service, lead, item=item, part=part, replaces=replaces)
         return
     upcoming = [v for v in matching if v.row.starts_at > ctx.now]
     if not upcoming:
         await offer(ctx, service, texts.session_started(service.name, when_of(ctx, matching[-1].row)),
-                    item=item, part=part)
+                    item=item, part=part, replaces=replaces)
         return
     with_places = [v for v in upcoming if v.free > 0]
     if len(upcoming) == 1 or len(with_places) == 1:
-        await book_and_tell(ctx, service, (with_places or upcoming)[0].id, item)
+        await book_and_tell(ctx, service, (with_places or upcoming)[0].id, item, replaces=replaces)
     elif with_places:
         await offer(ctx, service, texts.which_session(service.name, day), item=item,
-                    options=with_places[:MAX_OPTIONS])
+                    options=with_places[:MAX_OPTIONS], replaces=replaces)
     else:
         await offer(ctx, service, texts.session_full(service.name, texts.day_text(day)), item=item,
-                    exclude=[v.id for v in upcoming], waitlist_for=upcoming[0].row)
+                    exclude=[v.id for v in upcoming], waitlist_for=upcoming[0].row, replaces=replaces)
 
 
 class BookingHandler:
@@ -205,10 +272,13 @@ class BookingHandler:
             return
         await sessions_repo.materialize_sessions(ctx.session, ctx.community, ctx.now)
         day, part = day_named(ctx.community, u, ctx.text, ctx.now)  # 元旦, 圣诞节, 12.19 besides the label's
+        # "改成周日上午吧": the resident's booking of this service moves, rather than a second one added.
+        moving = await booking_to_move(ctx, service) if moves_booking(ctx.text) else None
+        replaces = moving.id if moving is not None else None
         if day is not None:
-            await book_for_day(ctx, service, day, part, u.item)
+            await book_for_day(ctx, service, day, part, u.item, replaces=replaces)
         else:
-            await offer(ctx, service, texts.ask_which(service.name), item=u.item, part=part)
+            await offer(ctx, service, texts.ask_which(service.name), item=u.item, part=part, replaces=replaces)
 
 
 class MyBookingsHandler:

@@ -49,6 +49,17 @@ class Answer:
     part: str | None = None
 
 
+# A booking asked for as a change of one already made: "改成周日上午吧", "能不能推到下午", "不对 我要的是
+# 下午", "换个时间". Not a bare 换 (换个发型) nor 不是 (我不是约了周六吗).
+_MOVES = re.compile(r"改(?:成|到|为|约|一下|个时间|个日子|时间|期)|换(?:成|到|一天|个时间|个日子|个时候|一场|个场)"
+                    r"|推到|推迟|往后推|挪到|挪一下|调到|调一下|延到|延后|不对")
+
+
+def moves_booking(text: str) -> bool:
+    """Whether a booking message asks to move a booking already made rather than add one."""
+    return bool(_MOVES.search(text))
+
+
 _PUNCT = re.compile(r"[\s,.!?;:~，。！？；：、…'\"“”‘’()（）\[\]【】-]+")
 _EXIT = re.compile(r"^(?:算了|不约了|不用了|不要了|取消|不了|先不约了|先不了|不约|没事了|不用|不去了|不需要了)"
                    r"(?:吧|啦|了|哈|呀|啊|谢谢)*$")

@@ -6,51 +6,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from core.message import Outgoing
 from handlers import texts_booking as texts
 from handlers.base import Context, Incoming
-from handlers.booking import INTENT, address_of, forget_mine, notify_team_booked, part_of, when_of
+from handlers.booking import INTENT, forget_mine, part_of, release, when_of
 from handlers.booking_answers import Cancelling, answer_text, is_exit, read_cancelling
 from handlers.texts_questions import EXIT_ACK
 from storage import booking_repo as repo
-from storage import sessions_repo
 from storage.models_booking import Booking, ServiceSession
 
 log = logging.getLogger("linli.booking")
-
-
-def notify_team_cancelled(ctx: Context, booking: Booking, row: ServiceSession) -> None:
-    service = ctx.community.service(row.service)
-    if service is None:
-        return
-    ctx.tell_team(service.team, texts.team_cancellation(
-        service.name, when_of(ctx, row), booking.resident_name, address_of(ctx, booking.resident_id),
-        booking.item, booking.code,
-    ))
 
 
 async def cancel_and_tell(ctx: Context, chosen: Sequence[tuple[Booking, ServiceSession]]) -> None:
     """Cancels bookings of the sender; the team hears of freed places, the first waitlisted gets one."""
     lines = []
     for booking, _ in chosen:
-        done = await repo.cancel(ctx.session, booking, now=ctx.now)
-        if done is None:
-            continue
-        row = done.session
-        service_name = texts.service_name(ctx.community, row.service)
-        lines.append((service_name, when_of(ctx, row), booking.code))
-        if done.was == "booked":
-            notify_team_cancelled(ctx, booking, row)
-        if done.promoted is not None:
-            promoted = done.promoted
-            place = sessions_repo.place_of(ctx.community, row)
-            ctx.outgoing.append(Outgoing(
-                promoted.channel, ctx.community.id, "user", promoted.resident_id,
-                texts.promoted_private(service_name, when_of(ctx, row), place, promoted.code),
-            ))
-            booked_now = len([b for b in await repo.session_bookings(ctx.session, row.id) if b.status == "booked"])
-            notify_team_booked(ctx, promoted, row, booked_now, from_waitlist=True)
-            log.info("waitlisted %s got the place freed by %s", promoted.code, booking.code)
+        done = await release(ctx, booking)
+        if done is not None:
+            lines.append((texts.service_name(ctx.community, done.session.service), when_of(ctx, done.session),
+                          booking.code))
     name = ctx.message.sender_name
     if not lines:
         ctx.reply(texts.no_matching_booking(name))

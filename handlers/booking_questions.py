@@ -17,7 +17,7 @@ from handlers import texts_booking
 from handlers import texts_questions as texts
 from handlers.base import Context, Incoming
 from handlers.booking import MAX_OPTIONS, offer, part_of, when_of
-from handlers.booking_answers import answer_text, day_named, is_exit, is_question, services_mentioned
+from handlers.booking_answers import answer_text, day_named, is_exit, is_question, moves_booking, services_mentioned
 from storage import sessions_repo
 
 
@@ -40,8 +40,8 @@ class AvailabilityQuestionHandler:
             return None
         if not (u.is_booking or u.label == "query:today_activity" or (u.is_chitchat and incoming.message.mentions_bot)):
             return None
-        if not is_question(text):
-            return None
+        if not is_question(text) or (u.is_booking and moves_booking(text)):
+            return None  # "能不能推到下午": a booking to move (booking.py), not a question of places
         if u.is_booking:
             service = u.service or u.label.partition(":")[2]
         elif u.label == "query:today_activity" or (u.is_chitchat and incoming.message.mentions_bot):

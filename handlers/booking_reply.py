@@ -56,21 +56,22 @@ class BookingReplyHandler:
         options: list[int] = [int(i) for i in data.get("options") or []]
         waitlist = data.get("waitlist")
         item = data.get("item")
+        replaces = int(data["replaces"]) if data.get("replaces") is not None else None  # a booking being moved
         if answer.kind == "exit":
             await ctx.forget()
             ctx.reply(texts.BOOKING_DROPPED)
         elif answer.kind == "number" and answer.number is not None and 1 <= answer.number <= len(options):
-            await book_and_tell(ctx, service, options[answer.number - 1], item)
+            await book_and_tell(ctx, service, options[answer.number - 1], item, replaces=replaces)
         elif answer.kind == "waitlist" and waitlist is not None:
-            await book_and_tell(ctx, service, int(waitlist), item, join_waitlist=True)
+            await book_and_tell(ctx, service, int(waitlist), item, join_waitlist=True, replaces=replaces)
         elif answer.kind == "waitlist":
             ctx.reply(texts.nothing_to_wait_for())
         elif answer.kind == "yes" and len(options) == 1:
-            await book_and_tell(ctx, service, options[0], item)
+            await book_and_tell(ctx, service, options[0], item, replaces=replaces)
         elif answer.kind == "yes" and not options and waitlist is not None:
-            await book_and_tell(ctx, service, int(waitlist), item, join_waitlist=True)
+            await book_and_tell(ctx, service, int(waitlist), item, join_waitlist=True, replaces=replaces)
         elif answer.kind == "day":
-            await pick_offered_day(ctx, service, answer, options, item)
+            await pick_offered_day(ctx, service, answer, options, item, replaces=replaces)
         else:
             ctx.reply(texts.pick_a_number(len(options)))
 
@@ -107,16 +108,16 @@ class BookingReplyHandler:
 
 
 async def pick_offered_day(ctx: Context, service: Service, answer: Answer, options: list[int],
-                                   item: str | None) -> None:
+                           item: str | None, *, replaces: int | None = None) -> None:
     """"周六那个": the offered session on that day; a day not offered is a new request for that day."""
     views = await sessions_repo.find_sessions(ctx.session, ctx.community.id, ids=options, include_closed=True)
     picked = [v for v in views
               if (answer.day is None or v.row.starts_at.astimezone(ctx.tz).date() == answer.day)
               and (answer.part is None or part_of(v.row.starts_at, ctx.community) == answer.part)]
     if len(picked) == 1:
-        await book_and_tell(ctx, service, picked[0].id, item)
+        await book_and_tell(ctx, service, picked[0].id, item, replaces=replaces)
     elif picked or answer.day is None:
         ctx.reply(texts.pick_a_number(len(options)))
     else:
         await sessions_repo.materialize_sessions(ctx.session, ctx.community, ctx.now)
-        await book_for_day(ctx, service, answer.day, answer.part, item)
+        await book_for_day(ctx, service, answer.day, answer.part, item, replaces=replaces)

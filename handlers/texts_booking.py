@@ -72,6 +72,19 @@ def waitlisted(name: str, service_name: str, when_text: str, position: int, code
     )
 
 
+def moved(booked_text: str, old_when: str, old_code: str) -> str:
+    """A booking moved: the new one's confirmation, and the old one's end."""
+    first, _, rest = booked_text.partition("\n")
+    return "\n".join([first.replace("预约成功！", "已为您改约！"), rest,
+                      f"原来 {old_when} 的预约（{old_code}）已取消。"])
+
+
+def kept_while_waiting(waitlisted_text: str, old_when: str, old_code: str) -> str:
+    """A move that only got a waitlist place: the old booking stays until the new one is certain."""
+    return (f"{waitlisted_text}\n原来 {old_when} 的预约（{old_code}）先为您保留；"
+            f"不想要了请说“取消 {old_code}”。")
+
+
 def already_booked(name: str, service_name: str, when_text: str, code: str, status: str) -> str:
     if status == "waitlisted":
         return f"{mask_name(name)}，您已经在 {service_name} {when_text} 的候补名单上了（候补码 {code}），不用重复登记。"
