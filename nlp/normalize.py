@@ -324,7 +324,7 @@ class Tables:
         """Slips corrected, English words in Mandarin and voice-input fillers dropped (on
         Simplified, lower-cased text)."""
         text = _replace(self._slips_re, self._slips, text)
-        if self._english_re is not None and not text.isascii() and _LATIN.search(text):
+        if self._english_re is not None and _LATIN.search(text):
             text = _replace(self._english_re, self._english, text)
         if self._pinyin and _LATIN.search(text):
             text = _PINYIN_RUN.sub(self._read_pinyin, text)

@@ -139,6 +139,11 @@ def test_canonical_keeps_marks_that_normalize_strips() -> None:
         ("我要cut hair 哪一天有", "我要理发 哪一天有"),
         ("我家的TV坏了 tomorrow afternoon可以吗", "我家的电视坏了 明天 下午可以吗"),
         ("pm我一下", "pm我一下"),  # also "private message": not a part of day
+        # ... and whole sentences in English (session 11); pinyin passes through untouched
+        ("Saw a rat near the bins", "saw a 老鼠 near the 垃圾桶"),
+        ("Can I sign up for the barber next Tuesday morning?", "can i 报名 for the 理发 下 周二 上午?"),
+        ("The hallway light is not working", "the 楼道 灯 is 坏了"),
+        ("mingtian xiawu lifa", "明天下午理发"),
         ("ok", "ok"),
         # voice-input fillers and slips
         ("嗯嗯 我家楼道灯以经坏了", "我家楼道灯已经坏了"),
