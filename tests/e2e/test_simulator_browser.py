@@ -226,6 +226,21 @@ async def test_server_error_is_shown_and_new_resident_can_join(page, sim_server)
     assert await page.input_value("#input") == "x"  # the text is kept for another try
 
 
+async def _open_a_residents_group(page, sim_server: str) -> dict:
+    """The simulator open, speaking as a resident in one of their residents' groups; the directory."""
+    base = sim_server.rstrip("/")
+    await page.goto(base + "/")
+    await page.wait_for_selector("[data-group]")
+    directory = await (await page.request.get(base + "/api/sim/directory")).json()
+    group, resident = _pick_group_and_resident(directory)
+    await page.select_option("#as-user", resident["id"])
+    await page.click(f'[data-group="{group["id"]}"]')
+    await page.wait_for_function(
+        "g => document.getElementById('messages').dataset.chat === 'group:' + g", arg=group["id"]
+    )
+    return directory
+
+
 async def _bot_reply_with(page, needle: str, after: int) -> str:
     """The first of the bot's messages after the first `after` that contains `needle`: a timed post (the
     morning theme, caught up when the bot starts after its hour) may arrive in between."""
@@ -242,16 +257,7 @@ async def test_resident_sends_a_photo_with_the_image_button(page, sim_server, js
 
     from PIL import Image
 
-    base = sim_server.rstrip("/")
-    await page.goto(base + "/")
-    await page.wait_for_selector("[data-group]")
-    directory = await (await page.request.get(base + "/api/sim/directory")).json()
-    group, resident = _pick_group_and_resident(directory)
-    await page.select_option("#as-user", resident["id"])
-    await page.click(f'[data-group="{group["id"]}"]')
-    await page.wait_for_function(
-        "g => document.getElementById('messages').dataset.chat === 'group:' + g", arg=group["id"]
-    )
+    await _open_a_residents_group(page, sim_server)
 
     bots_before = await page.locator("#messages .msg-bot").count()
     await _send(page, "3号楼2单元楼道灯又不亮了")
@@ -280,17 +286,8 @@ async def test_resident_sends_a_photo_with_the_image_button(page, sim_server, js
 async def test_resident_replies_to_the_bot_by_quoting_it(page, sim_server, js_errors):
     """引用 on the bot's message: the reply goes out with the quote, shows it under the bubble, and is
     said to the bot (a reply to the bot never meets silence, though it @-mentions no one)."""
-    base = sim_server.rstrip("/")
-    await page.goto(base + "/")
-    await page.wait_for_selector("[data-group]")
-    directory = await (await page.request.get(base + "/api/sim/directory")).json()
+    directory = await _open_a_residents_group(page, sim_server)
     bot_name = directory["bot"]["name"]
-    group, resident = _pick_group_and_resident(directory)
-    await page.select_option("#as-user", resident["id"])
-    await page.click(f'[data-group="{group["id"]}"]')
-    await page.wait_for_function(
-        "g => document.getElementById('messages').dataset.chat === 'group:' + g", arg=group["id"]
-    )
 
     bots_before = await page.locator("#messages .msg-bot").count()
     await _send(page, f"@{bot_name} 你好")
