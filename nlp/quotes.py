@@ -14,9 +14,10 @@ structural cases, whatever the words:
 * **A reply to the bot's own message about a service** (its confirmation, reminder, "which
   session?", "this week is full", its morning post) that names only a time or picks a session
   ("不对 我要的是下午", "那就下周五吧 还是下午", "能不能推到下午", "第一场") or asks about it and
-  names nothing of its own ("几点结束？在哪个屋"): the bot's words are what the reply is about, so
-  it is read with them, like an agreement. "好的谢谢", "收到" and "👍" name no time and ask
-  nothing: still chit-chat. The reply's own day and part of day come first.
+  names nothing of its own ("几点结束？在哪个屋"): the reply is about that service, so it is read
+  with the service's name before it (only the name: the bot's "您已预约" and "提醒" are not the
+  resident's words), and the quote's day and part of day unless the reply names its own.
+  "好的谢谢", "收到" and "👍" name no time and ask nothing: still chit-chat.
 * **A booking whose day is only in the quote** ("我也约一个" under "本周六上午义诊…", "能帮我
   改到下午吗" under "您已预约 11月27日…"): the reply names no day, the quote does; the booking
   is for the quote's day, and its part of day unless the reply names its own.
