@@ -26,10 +26,11 @@ _WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6
             "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}
 _NUM = r"(?:\d{1,2}|[一二三四五六七八九十廿卅]{1,3})"
 
-# 明个/今个 (dialect for 明儿个) only where 明 does not end a word: 说明个, 证明个, 聪明个.
+# 明个/今个 (dialect for 明儿个) only where 明 does not end a word: 说明个, 证明个, 聪明个. 赶明儿
+# is "some day", no day.
 # 明后天 ("tomorrow or the day after") names no one day: the bot asks.
 # 后日 (Wu, Cantonese, written Chinese) is the day after tomorrow, but not in 今后日子 / 日后 / 以后日常.
-_RELATIVE = re.compile(r"大后天|(?<!明)后天|(?<![今以之往最落前日午然])后日(?![子常本])|明天|明儿个?|明日|明早|明晚"
+_RELATIVE = re.compile(r"大后天|(?<!明)后天|(?<![今以之往最落前日午然])后日(?![子常本])|明天|(?<!赶)明儿个?|明日|明早|明晚"
                        r"|今天|今儿个?|今日|今早|今晚|后儿个?"
                        r"|(?<![说证表聪发透声简阐注标写查讲指开光文清英辨分])明个儿?|(?<![如至而现古])今个儿?")
 _RELATIVE_OFFSET = {"大": 3, "后": 2, "明": 1, "今": 0}

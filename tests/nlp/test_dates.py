@@ -270,6 +270,7 @@ ROUND7 = [
     ("28日9:30", D(2026, 11, 28), "am"),
     ("5号14点", D(2026, 12, 5), "pm"),
     ("3号楼14点", None, None),  # a building, not a day
+    ("赶明儿有空", None, None),  # "some day" (Beijing)
     ("昨天下午3点修好了 明天", D(2026, 11, 26), None),  # a time of the past
 ]
 

@@ -121,6 +121,10 @@ def test_canonical_keeps_marks_that_normalize_strips() -> None:
         ("明朝上昼理发", "明天上午理发"),  # Hunan, Hubei and Wu
         ("礼拜六早浪磨刀覅了", "礼拜六早上磨刀不要了"),  # Wu (session 11)
         ("律师咨询退脱伐", "律师咨询退掉伐"),
+        ("名天早商约个理发 周流也行", "明天早上约个理发 周六也行"),  # nine-key slips (session 11)
+        ("后田能修吗", "后天能修吗"),
+        ("早上五点下五楼", "早上五点下五楼"),  # right as they are
+        ("律师唔使咯", "律师不用咯"),  # Cantonese
         ("瓦斯味好重", "燃气味好重"),  # Taiwan Mandarin
         # ... and the Mandarin words that share a character stay
         ("渠道", "渠道"),
