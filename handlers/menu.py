@@ -12,6 +12,7 @@ sender with a question pending ("which session?") is reminded of it instead.
 from __future__ import annotations
 
 import functools
+import re
 
 from config.community import MenuRules
 from core.message import Message
@@ -23,6 +24,10 @@ from handlers.unsure import keep_unsure
 # Said around a help word without changing what is asked: "请问你能做什么呀？", "小助手 怎么用".
 _LEADS = ("请问一下", "请问", "问一下", "社区小助手", "小助手", "助手", "你好", "您好", "在吗", "那个")
 _TRAILS = "啊呀呢吧嘛哈哦啦了的"
+# Thanks and acknowledgements said to the bot ("谢谢", "好的 收到", "ok" under its confirmation): a
+# short "不客气", not the whole menu again in the group.
+_ACK = re.compile(r"^(?:(?:谢谢|多谢|感谢|谢了|谢啦|辛苦了|好的|好嘞|好滴|好|收到|知道了|明白了?|了解|ok|okay|嗯+"
+                  r"|行|可以)[啊呀呢吧哈哦啦了的你您哒]*)+$")
 _NOT_WORDS = str.maketrans("", "", " \t\n,，.。!！?？~～、:：;；…·'\"“”‘’()（）[]【】")
 MAX_HELP_CHARS = 16  # longer messages say more than "help"
 
@@ -45,6 +50,12 @@ def asks_for_help(rules: MenuRules, text: str) -> bool:
                 compact, stripped = compact[len(lead):], True
     compact = compact.rstrip(_TRAILS) or compact
     return compact in _help_words(tuple(rules.help_words))
+
+
+def only_thanks(text: str) -> bool:
+    """The whole (normalized) message only thanks or acknowledges."""
+    compact = text.lower().translate(_NOT_WORDS)
+    return bool(compact) and bool(_ACK.match(compact))
 
 
 def is_addressed(message: Message) -> bool:
@@ -97,5 +108,8 @@ class MenuHandler:
         if state is not None and state.expires_at > ctx.now:
             m = ctx.message
             ctx.reply(texts.pending_question(texts.greeting(mask_name(m.sender_name) if m.group_id else None)))
+            return
+        if only_thanks(ctx.text):
+            ctx.reply(texts.thanks_ack(in_group=ctx.message.group_id is not None))
             return
         ctx.reply(menu_for(ctx))

@@ -10,6 +10,11 @@ def greeting(masked_name: str | None) -> str:
     return f"@{masked_name} 您好！" if masked_name else "您好！"
 
 
+def thanks_ack(*, in_group: bool) -> str:
+    """The answer to thanks or "好的" said to the bot."""
+    return "不客气～有需要随时@我。" if in_group else "不客气～有需要随时找我。"
+
+
 def resident_menu(lead: str, bot_name: str, services: Sequence[str]) -> str:
     lines = [f"{lead}我是{bot_name}，可以帮您："]
     if services:

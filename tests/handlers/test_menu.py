@@ -80,7 +80,7 @@ async def test_unaddressed_chitchat_in_a_group_stays_silent(db: Database, demo_d
 
 async def test_any_message_in_a_one_to_one_chat_gets_an_answer(db: Database, demo_directory: Directory) -> None:
     community = demo_directory.communities[0]
-    for text, u in [("谢谢", reading()), ("在吗", reading(confidence=0.4, confident=False)),
+    for text, u in [("在吗", reading(confidence=0.4, confident=False)),
                     ("嗯那个就是想问问", reading("inquiry:policy", 0.45, confident=False, category="policy"))]:
         handler, out = await handle(db, community, said(text, group=None), u)
         assert (out[0].to, out[0].target) == ("user", "r-zhang"), text  # answered privately
@@ -110,7 +110,7 @@ async def test_staff_commands_come_first_in_a_private_chat_and_staff_get_their_m
     assert handler == "request_commands" and "#1" in out[0].text  # no such request: said so, not the menu
     handler, out = await handle(db, community, said("场次帮助", **staff))  # type: ignore[arg-type]
     assert handler == "staff_sessions"
-    handler, out = await handle(db, community, said("辛苦了", **staff))  # type: ignore[arg-type]
+    handler, out = await handle(db, community, said("在吗", **staff))  # type: ignore[arg-type]
     assert handler == "menu" and "#编号 处理中" in out[0].text and community.requests.web_url in out[0].text
     assert "报事报修" not in out[0].text
 
@@ -169,4 +169,23 @@ async def test_a_reply_quoting_the_bot_is_said_to_it(live_bot: LiveBot, demo_dir
     # quoting a neighbour is not said to the bot
     body = await live_bot.client.say("g-res-1", "r-li", "「王姐：今天降温了」\n- - - - - - - -\n是啊 冷死了")
     assert body["replies"] == []
+
+
+async def test_thanks_said_to_the_bot_get_a_short_answer_not_the_menu(live_bot: LiveBot,
+                                                                      demo_directory: Directory) -> None:
+    community = demo_directory.communities[0]
+    confirmation = "「社区小助手：张**，预约成功！ 义剪理发：11月28日(周六) 09:00-11:30」\n- - - - - - - -\n"
+    for text in ("@社区小助手 谢谢", "@社区小助手 好的 收到", confirmation + "好的谢谢", confirmation + "ok"):
+        body = await live_bot.client.say("g-res-1", "r-zhang", text)
+        assert [r["text"] for r in body["replies"]] == ["不客气～有需要随时@我。"], text
+    # a bare @-mention, or more than thanks, still gets the menu
+    for text in ("@社区小助手", "@社区小助手 谢谢你 你能做什么", confirmation + "你怎么这么厉害"):
+        body = await live_bot.client.say("g-res-1", "r-li", text)
+        assert len(body["replies"]) == 1 and is_resident_menu(body["replies"][0]["text"], community), text
+
+
+async def test_thanks_in_a_one_to_one_chat(db: Database, demo_directory: Directory) -> None:
+    community = demo_directory.communities[0]
+    handler, out = await handle(db, community, said("谢谢", group=None), reading())
+    assert handler == "menu" and [(o.to, o.text) for o in out] == [("user", "不客气～有需要随时找我。")]
 
