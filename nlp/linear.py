@@ -203,3 +203,15 @@ def _pack(values: Sequence[float]) -> int:
         q = min(max(round(value * SCALE), 1 - BIAS), BIAS - 1)
         packed |= (q + BIAS) << (k * LANE_BITS)
     return packed
+
+
+def pack_rows(values: Any) -> list[int]:
+    """`_pack` of each row of a 2-D numpy array, at numpy's speed: for training, which has numpy
+    (a model's 55,000 rows take 0.5 s through `_pack`, part of every cold start). Both round half
+    to even; a test checks they agree."""
+    import numpy as np
+
+    quantized = np.clip(np.rint(values * SCALE), 1 - BIAS, BIAS - 1).astype(np.int64) + BIAS
+    raw = quantized.astype(f"<u{LANE_BITS // 8}").tobytes()
+    width = values.shape[1] * LANE_BITS // 8
+    return [int.from_bytes(raw[start:start + width], "little") for start in range(0, len(raw), width)]

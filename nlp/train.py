@@ -10,7 +10,9 @@ this module sits above nlp/classifier.py and nlp/model.py only runs it.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,8 +22,8 @@ from nlp.classifier import Classifier
 from nlp.corpus_files import Row, training_rows
 from nlp.evaluation import load_rows
 from nlp.features import ModelSettings, features, load_model_settings, rule_tags
-from nlp.linear import LinearWeights, PackedLinear
-from nlp.model import ModelSources
+from nlp.linear import LinearWeights, PackedLinear, pack_rows
+from nlp.model import TRAIN_TIMEOUT_SECONDS, ModelSources
 from nlp.normalize import READ_CHARS, normalize
 from nlp.rules import DEFAULT_RULES_PATH, load_rules
 
@@ -76,6 +78,21 @@ def export(vectorizer: Any, model: Any, meta: dict) -> LinearWeights:
     )
 
 
+def packed_model(vectorizer: Any, model: Any, meta: dict) -> PackedLinear:
+    """`PackedLinear.from_weights(export(...))`, packed with numpy rather than one float at a time."""
+    import numpy as np
+
+    (calibrated,) = model.calibrated_classifiers_
+    svc = calibrated.estimator
+    names = vectorizer.get_feature_names_out()
+    order = sorted(range(len(names)), key=lambda i: names[i])
+    idf = np.asarray(vectorizer.idf_)[order]
+    lanes = np.column_stack([svc.coef_[:, order].T * idf[:, None], idf * idf])
+    packed = zip((str(names[i]) for i in order), pack_rows(lanes), strict=True)
+    return PackedLinear(tuple(str(c) for c in svc.classes_), packed, tuple(float(b) for b in svc.intercept_),
+                        tuple((float(c.a_), float(c.b_)) for c in calibrated.calibrators), meta)
+
+
 def fit_rows(rows: Sequence[Row], settings: ModelSettings, read: Callable[[str], Read],
              meta: dict | None = None) -> LinearWeights:
     """`fit` on labelled rows, each read as the bot reads it (`read`: nlp.model.reader)."""
@@ -103,9 +120,47 @@ def train_to_file(out: Path, sources: ModelSources | None = None) -> int:
     sources = sources or ModelSources()
     settings = load_model_settings(sources.settings)
     rows = training_rows(sources.corpus, sources.extra)
-    weights = fit_rows(rows, settings, reader(settings, sources.rules), meta={"key": sources.key()})
-    PackedLinear.from_weights(weights).dump(out)
+    reads = read_all([row["text"] for row in rows], reader(settings, sources.rules))
+    vectorizer, model = fit_estimator(reads, [row["label"] for row in rows], settings, featurizer(settings))
+    packed_model(vectorizer, model, {"key": sources.key(), "messages": len(rows)}).dump(out)
     return len(rows)
+
+
+_READ: Callable[[str], Read] | None = None  # the reader forked children inherit (read_all)
+READ_IN_CHILDREN_FROM = 2000  # fewer messages are read here: forking costs more than it saves
+
+
+def read_all(texts: Sequence[str], read: Callable[[str], Read]) -> list[Read]:
+    """Every text as `read` reads it, in order. Reading is pure Python, the same at every training
+    and an eighth of a cold start: with fork (and no other thread, which a fork could catch holding
+    a lock) two children read the halves of the corpus while this process imports scikit-learn."""
+    global _READ
+    if (len(texts) < READ_IN_CHILDREN_FROM or threading.active_count() > 1
+            or "fork" not in multiprocessing.get_all_start_methods()):
+        return [read(text) for text in texts]
+    half = (len(texts) + 1) // 2
+    _READ = read
+    try:
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            pending = pool.map_async(_read_chunk, [texts[:half], texts[half:]])
+            _import_training_library()
+            first, second = pending.get(timeout=TRAIN_TIMEOUT_SECONDS)
+    finally:
+        _READ = None
+    return first + second
+
+
+def _read_chunk(texts: Sequence[str]) -> list[Read]:
+    assert _READ is not None
+    return [_READ(text) for text in texts]
+
+
+def _import_training_library() -> None:
+    """What fit_estimator imports, imported ahead (while children read the corpus)."""
+    import sklearn.calibration  # noqa: F401
+    import sklearn.feature_extraction.text  # noqa: F401
+    import sklearn.model_selection  # noqa: F401
+    import sklearn.svm  # noqa: F401
 
 
 def reader(settings: ModelSettings, rules: Path = DEFAULT_RULES_PATH) -> Callable[[str], tuple[str, frozenset[str]]]:

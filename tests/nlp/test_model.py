@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
+import threading
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -13,6 +15,7 @@ import pytest
 
 from nlp import Classifier
 from nlp import model as model_module
+from nlp import train as train_module
 from nlp.corpus_files import training_rows
 from nlp.features import (
     FeatureSettings,
@@ -23,11 +26,11 @@ from nlp.features import (
     rule_tags,
     served_text,
 )
-from nlp.linear import PackedLinear
+from nlp.linear import PackedLinear, _pack, pack_rows
 from nlp.model import CACHE_ENV, ModelSources, cache_dir, load_or_train
 from nlp.normalize import normalize
 from nlp.rules import load_rules
-from nlp.train import export, featurizer, fit_estimator, reader, train_to_file
+from nlp.train import export, featurizer, fit_estimator, packed_model, read_all, reader, train_to_file
 
 NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -70,6 +73,36 @@ def test_served_probabilities_are_scikit_learns(sample: list[dict]) -> None:
     names = vectorizer.get_feature_names_out()
     assert any(n.startswith("END:") for n in names) and any(n.startswith("KW:report:") for n in names)
     assert any(n.startswith("CUE:") for n in names)
+
+
+def test_training_packs_the_model_with_numpy_as_serving_would_one_float_at_a_time(sample: list[dict]) -> None:
+    import numpy as np
+
+    rows = np.array([[0.0, 1.5, -2.25, 1e-5], [127.9, -200.0, 3 / 4096 / 2, 5 / 4096 / 2]])  # ties, clipping
+    assert pack_rows(rows) == [_pack(list(row)) for row in rows]
+    settings = load_model_settings()
+    read = reader(settings)
+    reads = [read(r["text"]) for r in sample]
+    vectorizer, estimator = fit_estimator(reads, [r["label"] for r in sample], settings, featurizer(settings))
+    one_at_a_time = PackedLinear.from_weights(export(vectorizer, estimator, {"messages": len(reads)}))
+    with_numpy = packed_model(vectorizer, estimator, {"messages": len(reads)})
+    assert with_numpy.meta == one_at_a_time.meta and with_numpy.classes == one_at_a_time.classes
+    assert with_numpy._packed == one_at_a_time._packed and with_numpy._feature_names() == one_at_a_time._feature_names()
+
+
+def test_the_corpus_is_read_in_two_children_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = [f"第{i}条 楼道灯坏了" for i in range(3001)]
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # pytest's own threads never touch the read
+
+    def read(text: str) -> tuple[str, frozenset[str]]:
+        return text.upper(), frozenset({str(os.getpid())})
+
+    reads = read_all(texts, read)
+    assert [text for text, _ in reads] == [t.upper() for t in texts]
+    readers = {pid for _, tags in reads for pid in tags}
+    assert len(readers) == 2 and str(os.getpid()) not in readers  # the halves, each in a child
+    monkeypatch.setattr(train_module, "READ_IN_CHILDREN_FROM", 10_000)
+    assert read_all(texts, read) == [(t.upper(), frozenset({str(os.getpid())})) for t in texts]
 
 
 @pytest.mark.parametrize("text", [
