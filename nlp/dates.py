@@ -275,7 +275,8 @@ def booking_day(days: Sequence[DayMention], points: Sequence[int], text: str = "
     """The day a booking is for, of the `days` `text` names: a day it is moved to (改成, 换到) if
     any, else the one nearest the `points` (where the words naming the service or booking it
     start), the later one on a tie; the first day when there are no such words. A message that
-    corrects itself means a day after the correction ("周二。。。不好意思是周四").
+    corrects itself means a day after the correction ("周二。。。不好意思是周四"); a day in the clause of
+    those words comes before one in another clause.
     "今天下午我去医院复查 … 下周三上午想约个义诊" is for next Wednesday."""
     cut = corrected_from(text, [d.start for d in days]) if text else 0
     if cut:
@@ -284,6 +285,10 @@ def booking_day(days: Sequence[DayMention], points: Sequence[int], text: str = "
     days = moved or days
     if len(days) <= 1 or not points:
         return days[0] if days else None
+    # A day in the clause of the service is the booking's; one in another clause may be the reason
+    # ("今天下午还能理发吗 明天要去喝喜酒").
+    clauses = {_clause_start(text, p) for p in points} if text else set()
+    days = [d for d in days if _clause_start(text, d.start) in clauses] or days
     return min(days, key=lambda d: (min(abs(p - d.start) for p in points), -d.start))
 
 

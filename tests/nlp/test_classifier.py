@@ -260,6 +260,10 @@ def test_a_service_on_a_named_day_is_still_a_booking(classifier: Classifier) -> 
         ("明天15:00想修下微波炉", dt.date(2026, 11, 26), "pm"),
         ("周四9点前到 约个义诊", dt.date(2026, 11, 26), "am"),
         ("5号14点约律师", dt.date(2026, 12, 5), "pm"),
+        # the day in the service's clause, not one given as a reason in another (session 12)
+        ("今天下午还能理发吗 明天要去喝喜酒", dt.date(2026, 11, 25), "pm"),
+        ("周五要出门 周四上午想磨刀", dt.date(2026, 11, 26), "am"),
+        ("俺想问问律师 下周四黑夜有没有", dt.date(2026, 12, 3), "pm"),  # Jin 黑夜, the evening
         ("周五晚8点能不能磨刀", dt.date(2026, 11, 27), "pm"),
         ("明天十点半去剪头", dt.date(2026, 11, 26), "am"),
         ("明天中午12点理发", dt.date(2026, 11, 26), None),  # noon: the bot asks

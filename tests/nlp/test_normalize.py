@@ -123,6 +123,8 @@ def test_canonical_keeps_marks_that_normalize_strips() -> None:
         ("律师咨询退脱伐", "律师咨询退掉伐"),
         ("名天早商约个理发 周流也行", "明天早上约个理发 周六也行"),  # nine-key slips (session 11)
         ("后田能修吗", "后天能修吗"),
+        ("今天社区做甚了 下周四黑夜有甚活动", "今天社区做什么了 下周四晚上有什么活动"),  # Jin (session 12)
+        ("甚至连楼道灯都不亮", "甚至连楼道灯都不亮"),  # Mandarin 甚至 left as it is
         ("早上五点下五楼", "早上五点下五楼"),  # right as they are
         ("律师唔使咯", "律师不用咯"),  # Cantonese
         ("瓦斯味好重", "燃气味好重"),  # Taiwan Mandarin
