@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from config.community import Community
 from handlers.texts import holiday_name_zh
 from handlers.themes import PROVISIONAL, _plain_holiday_name, calendar_source, holiday_name_on
-from nlp.dates import find_named_days
+from nlp.named_days import find_named_days
 
 LONGEST_HOLIDAY = 12  # days looked at around a holiday's own day for its days off
 

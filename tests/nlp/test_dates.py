@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from nlp.dates import cn_number, find_named_days, local_now, parse_day, resolve_day_of_month, resolve_weekday
+from nlp.dates import cn_number, local_now, parse_day, resolve_day_of_month, resolve_weekday
+from nlp.named_days import find_named_days
 from nlp.normalize import normalize
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
