@@ -344,7 +344,9 @@ class Classifier:
             if mine is not None:
                 part, part_span = mine
             elif picked is not None:
+                # Picking one of the sessions the bot offered books it: the ask is the bot's question.
                 part = picked
+                cues["book"] = max(cues.get("book", 0.0), 1.0)
         entry = last_entry(own)
         if entry is not None:
             # A sign-up chain pasted back (nlp/chains.py): the last entry is the sender's, and its own

@@ -342,7 +342,7 @@ class Tables:
         words, out, i = run.group(0).split(" "), [], 0
         while i < len(words):
             for j in range(min(len(words), i + PINYIN_JOIN), i, -1):
-                word = self._pinyin.get("".join(words[i:j]))
+                word = self._pinyin.get("".join(words[i:j]).replace("ü", "v"))
                 if word is not None:
                     if out and _CJK.match(out[-1][-1]):
                         out[-1] += word
@@ -358,7 +358,8 @@ class Tables:
 
 _LATIN = re.compile("[a-z]")
 # Runs of whole Latin words, the pinyin a resident may have typed ("xia wu", "lifa").
-_PINYIN_RUN = re.compile(r"(?<![a-z])[a-z]+(?: [a-z]+)*(?![a-z])")
+# ü is typed as itself by some ("fa lü"): read as v, which the index spells it as (and u).
+_PINYIN_RUN = re.compile(r"(?<![a-zü])[a-zü]+(?: [a-zü]+)*(?![a-zü])")
 PINYIN_JOIN = 4
 
 

@@ -125,6 +125,9 @@ def test_canonical_keeps_marks_that_normalize_strips() -> None:
         ("后田能修吗", "后天能修吗"),
         ("今天社区做甚了 下周四黑夜有甚活动", "今天社区做什么了 下周四晚上有什么活动"),  # Jin (session 12)
         ("甚至连楼道灯都不亮", "甚至连楼道灯都不亮"),  # Mandarin 甚至 left as it is
+        ("𠊎爱剪头发 天光日朝晨有冇位", "我爱剪头发 明天早上有没有位"),  # Hakka (session 12)
+        ("今晡日下昼还有位冇 礼拜日暗晡也行", "今天下午还有位没有 礼拜日晚上也行"),
+        ("今日社区搞嘛个", "今日社区搞什么"),
         ("早上五点下五楼", "早上五点下五楼"),  # right as they are
         ("律师唔使咯", "律师不用咯"),  # Cantonese
         ("瓦斯味好重", "燃气味好重"),  # Taiwan Mandarin

@@ -26,6 +26,7 @@ NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
         ("zhouliu shangwu yizhen", "周六上午义诊"),
         ("lvshi zixun", "律师咨询"),  # ü typed as v ...
         ("lushi zixun", "律师咨询"),  # ... or as u
+        ("fa lü zi xun 周末", "法律咨询 周末"),  # ... or as itself (session 12)
         ("louxia tingshui le", "楼下停水 le"),  # Latin that spells no key word stays as typed
         ("有laoshu 好多", "有老鼠 好多"),
         ("hello everyone", "hello everyone"),
