@@ -25,13 +25,14 @@ _WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6
             "1": 0, "2": 1, "3": 2, "4": 3, "5": 4, "6": 5, "7": 6}
 _NUM = r"(?:\d{1,2}|[一二三四五六七八九十廿卅]{1,3})"
 
-# 明个/今个 (dialect for 明儿个) only where 明 does not end a word: 说明个, 证明个, 聪明个. 赶明儿
-# is "some day", no day.
+# 明个/今个/后个 (dialect for 明儿个; Jianghuai) only where 明 or 后 does not end a word: 说明个, 证明个,
+# 聪明个, 最后个, 然后个. 赶明儿 is "some day", no day.
 # 明后天 ("tomorrow or the day after") names no one day: the bot asks.
 # 后日 (Wu, Cantonese, written Chinese) is the day after tomorrow, but not in 今后日子 / 日后 / 以后日常.
 _RELATIVE = re.compile(r"大后天|(?<!明)后天|(?<![今以之往最落前日午然])后日(?![子常本])|明天|(?<!赶)明儿个?"
                        r"|明日|明早|明晚|今天|今儿个?|今日|今早|今晚|后儿个?"
-                       r"|(?<![说证表聪发透声简阐注标写查讲指开光文清英辨分])明个儿?|(?<![如至而现古])今个儿?")
+                       r"|(?<![说证表聪发透声简阐注标写查讲指开光文清英辨分])明个儿?|(?<![如至而现古])今个儿?"
+                       r"|(?<![今以之往最落前日午然背随其先])后个儿?(?![人月位子把])")
 _RELATIVE_OFFSET = {"大": 3, "后": 2, "明": 1, "今": 0}
 # Weekdays: 周六, 星期天, 礼拜六, 这周六, 这个礼拜六, 本周六, 下周二, 下个星期六, 下下周一.
 # A space may stand between the prefix and the week word ("下个 星期六"), never before a bare one.

@@ -265,6 +265,8 @@ def test_a_service_on_a_named_day_is_still_a_booking(classifier: Classifier) -> 
         ("周五要出门 周四上午想磨刀", dt.date(2026, 11, 26), "am"),
         ("俺想问问律师 下周四黑夜有没有", dt.date(2026, 12, 3), "pm"),  # Jin 黑夜, the evening
         ("𠊎阿姆个热水壶漏电 后日朝晨帮佢修下好冇", dt.date(2026, 11, 27), "am"),  # Hakka
+        ("帮我记一个磨刀 5栋302 后个上半天", dt.date(2026, 11, 27), "am"),  # Jianghuai 后个
+        ("最后个人走的时候帮忙锁门 周五想磨刀", dt.date(2026, 11, 27), None),  # 最后个 is no day
         ("周五晚8点能不能磨刀", dt.date(2026, 11, 27), "pm"),
         ("明天十点半去剪头", dt.date(2026, 11, 26), "am"),
         ("明天中午12点理发", dt.date(2026, 11, 26), None),  # noon: the bot asks
