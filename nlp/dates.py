@@ -68,14 +68,17 @@ _WEEK_CHARS = frozenset("周拜期")
 _MONTH_CHARS = frozenset("号日月")
 
 # Northern dialect: 头午 / 前晌 the morning, 后晌 / 下晌 / 过晌 the afternoon.
-# After a meal: 早饭后 the morning, 午饭后 / 晚饭后 the afternoon or evening.
+# After a meal: 早饭后 the morning, 午饭后 / 晚饭后 the afternoon or evening. Southern Min: 早起.
 _AM_WORDS = ("上午", "早上", "早晨", "清早", "一早", "大早", "一大早", "凌晨", "上半天", "早上头", "头午", "前晌",
-             "上半晌", "早饭后")
+             "上半晌", "早饭后", "早起")
 _PM_WORDS = ("下午", "晚上", "傍晚", "晚间", "夜里", "夜间", "下半天", "黄昏", "擦黑", "傍黑", "午后", "后晌", "下晌",
              "过晌", "下半晌", "午饭后", "晚饭后")
 # 中午 is left undecided (None): noon sits between the morning and afternoon sessions, so the
 # bot should ask rather than guess.
 _PART_RE = re.compile("|".join(sorted(_AM_WORDS + _PM_WORDS, key=len, reverse=True)))
+# 早起 is the morning in Southern Min (礼拜六早起) but getting up early in Mandarin (明天要早起): a part
+# of day only right after a day.
+_DAY_JUST_BEFORE = re.compile(r"(?:[天日号末]|[周期拜][一二三四五六日天])\s?$")
 # 一上午 / 每天早上 / 天天晚上 are durations or habits, 早上好 a greeting: none names a session.
 _PART_NOT_BEFORE = ("一", "每天", "天天", "整个", "整", "半", "大半", "每个", "每")
 # 早上好 / 下午好啊 greet; 上半天好伐 / 下午好拿过来 ask whether that time suits ("好" before a verb or
@@ -321,6 +324,8 @@ def find_parts(text: str) -> list[tuple[Part, int, int]]:
         if any(before.endswith(w) for w in _PART_NOT_BEFORE) and not _weekday_one(text, m.start()):
             continue
         if _GREETING_AFTER.match(text, m.end()):
+            continue
+        if m.group() == "早起" and not _DAY_JUST_BEFORE.search(text, 0, m.start()):
             continue
         parts.append(("am" if m.group() in _AM_WORDS else "pm", m.start(), m.end()))
     for m in _SHORT_PART.finditer(text):

@@ -267,6 +267,11 @@ def test_a_service_on_a_named_day_is_still_a_booking(classifier: Classifier) -> 
         ("𠊎阿姆个热水壶漏电 后日朝晨帮佢修下好冇", dt.date(2026, 11, 27), "am"),  # Hakka
         ("帮我记一个磨刀 5栋302 后个上半天", dt.date(2026, 11, 27), "am"),  # Jianghuai 后个
         ("最后个人走的时候帮忙锁门 周五想磨刀", dt.date(2026, 11, 27), None),  # 最后个 is no day
+        ("磨刀 礼拜六早起 两把菜刀一把剪", dt.date(2026, 11, 28), "am"),  # Chaoshan 早起, the morning
+        ("明天要早起 想约个理发", dt.date(2026, 11, 26), None),  # Mandarin 早起, getting up early
+        ("电磁炉一开就嘀嘀叫 今日暝昏有人会来修无", dt.date(2026, 11, 25), "pm"),  # Chaoshan 暝昏
+        ("热水壶坏了 周留下午能拿过去修吗", dt.date(2026, 11, 28), "pm"),  # keyboard slip 周留
+        ("想约律师 后添尚午", dt.date(2026, 11, 27), "am"),
         ("周五晚8点能不能磨刀", dt.date(2026, 11, 27), "pm"),
         ("明天十点半去剪头", dt.date(2026, 11, 26), "am"),
         ("明天中午12点理发", dt.date(2026, 11, 26), None),  # noon: the bot asks

@@ -128,6 +128,9 @@ def test_canonical_keeps_marks_that_normalize_strips() -> None:
         ("𠊎爱剪头发 天光日朝晨有冇位", "我爱剪头发 明天早上有没有位"),  # Hakka (session 12)
         ("今晡日下昼还有位冇 礼拜日暗晡也行", "今天下午还有位没有 礼拜日晚上也行"),
         ("今日社区搞嘛个", "今日社区搞什么"),
+        ("明添下午 周留 星期留 礼拜留尚午", "明天下午 周六 星期六 礼拜六上午"),  # keyboard slips (session 12)
+        ("网上无法预约 试了一下无反应", "网上无法预约 试了一下无反应"),  # 上无/下无 left as they are
+        ("礼拜六早界 今日暝昏 做乜个", "礼拜六早上 今日晚上 做什么"),  # Wenzhou, Chaoshan
         ("早上五点下五楼", "早上五点下五楼"),  # right as they are
         ("律师唔使咯", "律师不用咯"),  # Cantonese
         ("瓦斯味好重", "燃气味好重"),  # Taiwan Mandarin
