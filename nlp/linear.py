@@ -76,8 +76,9 @@ class PackedLinear:
         self._lanes = len(self.classes) + 1  # the last lane sums idf²
         self._unpack = struct.Struct(f"<{self._lanes}I").unpack  # the lanes of a sum, in one call
         # The automaton gives each feature's index (small ints hash fast when a message's matches
-        # are collected into a set); the packed weights are a list by index.
-        self._automaton = ahocorasick.Automaton()
+        # are collected into a set); the packed weights are a list by index. STORE_INTS keeps the
+        # indices as C integers, not 60,000 Python ints: 1.9 MB less of a 150 MB process budget.
+        self._automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
         self._last_clause: Any = None  # an automaton of the last clause's n-grams, if the model has any
         self._tags: dict[str, int] = {}
         self._packed: list[int] = []
@@ -88,7 +89,7 @@ class PackedLinear:
                 self._tags[feature] = len(self._packed)
             elif feature.startswith(LAST_CLAUSE):
                 if self._last_clause is None:
-                    self._last_clause = ahocorasick.Automaton()
+                    self._last_clause = ahocorasick.Automaton(ahocorasick.STORE_INTS)
                 self._last_clause.add_word(feature[len(LAST_CLAUSE):], len(self._packed))
             else:
                 self._automaton.add_word(feature, len(self._packed))
