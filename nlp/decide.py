@@ -54,7 +54,7 @@ class Decision:
     confidence: float  # the model's probability of `label` (the rules' softmax without a model)
     ranked: tuple[tuple[str, float], ...]  # labels in the running, best first
     reason: str
-    by: str  # "model", "rules", "urgent", "alarm"
+    by: str  # "model", "rules", "urgent", "alarm", "ping"
     rules_label: str  # what the rules alone would say
     ambiguous_with: str | None = None
     confident: bool = True

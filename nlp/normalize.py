@@ -282,12 +282,28 @@ class _TablesFile(BaseModel):
     fillers: _Fillers = _Fillers()
     pinyin: _Pinyin = _Pinyin()
     acting: list[str] = Field(default_factory=list)
+    pings: list[str] = Field(default_factory=list)
 
 
 @functools.cache
 def tables_file(path: Path = TABLES_PATH) -> _TablesFile:
     """config/nlp/normalize.yaml, validated."""
     return load_model(path, _TablesFile)
+
+
+@functools.cache
+def _pings_pattern(path: Path = TABLES_PATH) -> re.Pattern[str] | None:
+    pings = sorted(tables_file(path).pings, key=len, reverse=True)
+    if not pings:
+        return None
+    return re.compile("(?:(?:" + "|".join(map(re.escape, pings)) + r")[啊呀吧呢哦嘛了啦\s?!.,~…]*)+")
+
+
+def only_pings(text: str) -> bool:
+    """Whether a normalized text is nothing but calls for attention (`pings` of normalize.yaml):
+    "在么在么", "有人吗??", "怎么还没人回啊"."""
+    pattern = _pings_pattern()
+    return bool(text) and pattern is not None and pattern.fullmatch(text) is not None
 
 
 class Tables:

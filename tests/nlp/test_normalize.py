@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nlp.normalize import canonical, normalize, normalize_parts, split_quote, strip_controls
+from nlp.normalize import canonical, normalize, normalize_parts, only_pings, split_quote, strip_controls
 
 QUOTE = "「李姐：今天义诊人多不多啊」\n- - - - - - - - - - - - - - -\n老多了 我排了快一个钟头 你下午再去吧"
 
@@ -220,3 +220,12 @@ def test_long_messages_are_kept_past_what_the_rules_read() -> None:
 )
 def test_words_said_to_those_who_can_act(raw: str, expected: str) -> None:
     assert normalize(raw) == expected
+
+
+@pytest.mark.parametrize(("text", "only"), [
+    ("在么在么", True), ("有人吗??", True), ("怎么还没人回啊", True), ("人呢 人呢", True),
+    ("有人吗 楼道里有燃气味", False), ("在吗 我想约个理发", False), ("", False), ("还在吗", True),
+])
+def test_calls_for_attention_alone(text: str, only: bool) -> None:
+    assert only_pings(text) is only
+
