@@ -35,7 +35,7 @@ import datetime as dt
 import logging
 import re
 from collections import OrderedDict, defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from nlp import segment
@@ -72,7 +72,7 @@ from nlp.evidence import (
 )
 from nlp.features import DecisionSettings
 from nlp.model import LearnedModel, ModelSources, load_or_train
-from nlp.normalize import BOT_NAMES, MOBILE, READ_CHARS, normalize_parts, only_pings, replies_to
+from nlp.normalize import BOT_NAMES, MOBILE, READ_CHARS, normalize_parts, replies_to
 from nlp.quotes import (
     AGREE_MAX_CHARS,
     agrees,
@@ -216,15 +216,9 @@ class Classifier:
         """The label of an analysed message: the learned model and the rules (nlp/decide.py)."""
         model = self.model
         if model is None or not analysis.text:
-            decision = decide(analysis, None, self.rules.settings, DecisionSettings())
-        else:
-            decision = decide(analysis, model.probabilities(analysis.text, analysis.hits), self.rules.settings,
-                              model.settings.decision)
-        if decision.label != CHITCHAT and only_pings(analysis.text):
-            # Someone calling for attention has asked nothing yet; said to the bot, the menu answers.
-            return replace(decision, label=CHITCHAT, confidence=1.0, by="ping", ambiguous_with=None, confident=True,
-                           may_be_request=False, reason=f"only a call for attention: {analysis.text}")
-        return decision
+            return decide(analysis, None, self.rules.settings, DecisionSettings())
+        return decide(analysis, model.probabilities(analysis.text, analysis.hits), self.rules.settings,
+                      model.settings.decision)
 
     def words(self, text: str) -> Words:
         """The text the rules read and the words they find in it, before any scoring: what

@@ -19,6 +19,10 @@
 Without a model (not trained yet, or `linli eval --rules-only`) the rules decide alone, as they
 did before the model: their top label at `settings.threshold`, else chit-chat.
 
+Before all of them, a message made only of calls for attention ("在么在么", "有人吗??", "怎么还没人回啊":
+`pings` in config/nlp/normalize.yaml) is chit-chat: nothing is asked yet, and said to the bot it
+gets the menu.
+
 Every number is data: config/nlp/model.yaml (`decision:`) and keywords.yaml (`settings:`).
 The slots (service, category, day, part of day, item) always come from the rules and the date
 parser, for whichever label won: a booking the model found where the rules named no service is
@@ -34,6 +38,7 @@ from dataclasses import dataclass
 
 from nlp.evidence import CHITCHAT, ITEM_LABELS, Analysis
 from nlp.features import DecisionSettings
+from nlp.normalize import only_pings
 from nlp.rules import Settings
 from nlp.understanding import LABELS, Understanding, is_request_label
 
@@ -73,6 +78,9 @@ def decide(analysis: Analysis, probabilities: dict[str, float] | None, s: Settin
     """The label of one message (see the module docstring for the order of the steps)."""
     rules_label, rules_ranked = rules_reading(analysis, s)
     rules_score = rules_ranked[0][1] if rules_ranked else 0.0
+    if not analysis.alarms and only_pings(analysis.text):
+        return Decision(CHITCHAT, 1.0, ((CHITCHAT, 1.0),), f"only a call for attention: {analysis.text}", "ping",
+                        rules_label)
     if probabilities is None:
         return _rules_alone(analysis, rules_label, rules_ranked, s)
     ranked = sorted(probabilities.items(), key=_probability, reverse=True)

@@ -448,3 +448,9 @@ def test_not_requests_to_the_community(classifier: Classifier, text: str) -> Non
 ])
 def test_round6_cue_logic(classifier: Classifier, text: str, label: str) -> None:
     assert classifier.understand(text, NOW).label == label
+
+
+@pytest.mark.parametrize("text", ["有人在吗", "在么在么", "怎么还没人回啊？？"])
+def test_a_call_for_attention_alone_is_chitchat_never_kept_for_staff(classifier: Classifier, text: str) -> None:
+    got = classifier.understand(text, NOW)
+    assert got.label == "chitchat" and got.confident and not got.may_be_request, got.reason
