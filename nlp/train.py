@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from nlp.classifier import Classifier
-from nlp.corpus_files import Row, training_rows
+from nlp.corpus_files import training_rows
 from nlp.evaluation import load_rows
 from nlp.features import ModelSettings, features, load_model_settings, rule_tags
 from nlp.linear import LinearWeights, PackedLinear, pack_rows
@@ -60,12 +60,16 @@ def fit_estimator(texts: Sequence[Any], labels: Sequence[str], settings: ModelSe
     return vectorizer, model
 
 
+def _fitted(vectorizer: Any, model: Any) -> tuple[Any, Any, Any, list[int]]:
+    """(the LinearSVC, its calibrated wrapper, the feature names, their indices in name order)."""
+    (calibrated,) = model.calibrated_classifiers_
+    names = vectorizer.get_feature_names_out()
+    return calibrated.estimator, calibrated, names, sorted(range(len(names)), key=lambda i: names[i])
+
+
 def export(vectorizer: Any, model: Any, meta: dict) -> LinearWeights:
     """The weights nlp/linear.py serves, from a fitted vectorizer and calibrated LinearSVC."""
-    (calibrated,) = model.calibrated_classifiers_
-    svc = calibrated.estimator
-    names = vectorizer.get_feature_names_out()
-    order = sorted(range(len(names)), key=lambda i: names[i])
+    svc, calibrated, names, order = _fitted(vectorizer, model)
     coef = svc.coef_
     return LinearWeights(
         classes=tuple(str(c) for c in svc.classes_),
@@ -82,22 +86,12 @@ def packed_model(vectorizer: Any, model: Any, meta: dict) -> PackedLinear:
     """`PackedLinear.from_weights(export(...))`, packed with numpy rather than one float at a time."""
     import numpy as np
 
-    (calibrated,) = model.calibrated_classifiers_
-    svc = calibrated.estimator
-    names = vectorizer.get_feature_names_out()
-    order = sorted(range(len(names)), key=lambda i: names[i])
+    svc, calibrated, names, order = _fitted(vectorizer, model)
     idf = np.asarray(vectorizer.idf_)[order]
     lanes = np.column_stack([svc.coef_[:, order].T * idf[:, None], idf * idf])
     packed = zip((str(names[i]) for i in order), pack_rows(lanes), strict=True)
     return PackedLinear(tuple(str(c) for c in svc.classes_), packed, tuple(float(b) for b in svc.intercept_),
                         tuple((float(c.a_), float(c.b_)) for c in calibrated.calibrators), meta)
-
-
-def fit_rows(rows: Sequence[Row], settings: ModelSettings, read: Callable[[str], Read],
-             meta: dict | None = None) -> LinearWeights:
-    """`fit` on labelled rows, each read as the bot reads it (`read`: nlp.model.reader)."""
-    reads = [read(row["text"]) for row in rows]
-    return fit(reads, [row["label"] for row in rows], settings, featurizer(settings), meta)
 
 
 def featurizer(settings: ModelSettings) -> Featurize:
