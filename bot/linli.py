@@ -7,7 +7,6 @@ import asyncio
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
-from typing import Any
 
 from bot.channels.media_sources import build_media_sources
 from bot.channels.simulator import CHANNEL as SIM_CHANNEL
@@ -22,6 +21,7 @@ from bot.relearn import Relearner
 from bot.retention import Retention
 from bot.routing import Router, default_handlers
 from bot.scheduler import Scheduler
+from bot.stopping import stop_loops
 from config.community import ConfigError, Directory
 from config.loader import load_directory
 from config.settings import Settings
@@ -53,7 +53,8 @@ class Linli:
     intake: Intake
     senders: dict[str, Sender] = field(default_factory=dict)
     media: MediaFetcher | None = None  # photos residents send, fetched in the background
-    background: list[Any] = field(default_factory=list)
+    background: list[asyncio.Task[None]] = field(default_factory=list)  # loops that end when `stopping` is set
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
     scheduler: Scheduler | None = None  # while running with settings.scheduler
     relearner: Relearner | None = None  # learns staff corrections (the default classifier only)
 
@@ -68,20 +69,22 @@ class Linli:
                     "run `linli db upgrade` first"
                 )
         self.inbox.start()
+        self.stopping.clear()
         if self.settings.handle_messages:
             resumed = await self.pipeline.resume_pending()
             if resumed:
                 log.info("handled %d message(s) left over from the last run", resumed)
-            self.background.append(asyncio.create_task(self.pipeline.sweep_forever(), name="inbox-sweeper"))
+            sweeper = asyncio.create_task(self.pipeline.sweep_forever(self.stopping), name="inbox-sweeper")
+            self.background.append(sweeper)
             if self.relearner is not None:
-                self.background.append(asyncio.create_task(self.relearner.run_forever(), name="relearner"))
+                self.background.append(asyncio.create_task(self.relearner.run_forever(self.stopping), name="relearner"))
         else:
             log.warning("handle_messages is off: WeChat callbacks are stored and acknowledged, not handled")
         self.drainer.start()
         if self.media is not None and self.settings.handle_messages:
             self.media.start()
         retention = Retention(self.db, self.clock, dt.timedelta(days=self.settings.inbox_retention_days))
-        self.background.append(asyncio.create_task(retention.prune_forever(), name="inbox-retention"))
+        self.background.append(asyncio.create_task(retention.prune_forever(self.stopping), name="inbox-retention"))
         if self.settings.scheduler:
             self.scheduler = Scheduler(self.db, self.directory, self.clock,
                                        retry_seconds=self.settings.scheduler_retry_seconds, on_outbox=self.drainer.wake)
@@ -90,15 +93,15 @@ class Linli:
     async def stop(self) -> None:
         if self.scheduler is not None:
             await self.scheduler.stop()
-        for task in self.background:
-            if isinstance(task, asyncio.Task):
-                task.cancel()
-        await asyncio.gather(*(t for t in self.background if isinstance(t, asyncio.Task)), return_exceptions=True)
-        self.background[:] = [t for t in self.background if not isinstance(t, asyncio.Task)]
+        # Every loop ends between rounds (bot/stopping.py): one cut off inside a transaction can
+        # leave SQLite locked for the rest. The messages stored so far are handled before the
+        # outbox stops, so that their answers are queued (and sent, if there is time).
+        await stop_loops(self.background, self.stopping)
+        self.background.clear()
         if self.media is not None:
             await self.media.stop()
-        await self.drainer.stop()
         await self.pipeline.stop()
+        await self.drainer.stop()
         await self.inbox.stop()
         await self.db.dispose()
 

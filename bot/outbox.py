@@ -26,6 +26,7 @@ from itertools import islice
 
 from sqlalchemy import Exists, Select, Table, Update, bindparam, select, tuple_, update
 
+from bot.stopping import pause, stop_loops
 from core.clock import Clock
 from core.delivery import Delivery, PermanentError, Sender, SendNow, TemporaryError
 from storage.db import Database
@@ -139,6 +140,7 @@ class OutboxDrainer:
         self.max_attempts = max_attempts
         self.batch = batch
         self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._waiters: dict[int, _Waiter] = {}
         self._local_channels = {name for name, sender in self.senders.items() if hasattr(sender, "deliver_in")}
@@ -151,15 +153,15 @@ class OutboxDrainer:
 
     def start(self) -> None:
         if self._task is None:
+            self._stopping.clear()
             self._task = asyncio.create_task(self._run(), name="outbox-drainer")
 
     async def stop(self) -> None:
+        """Ends the drain loop after the round under way (bot/stopping.py: cutting one off inside a
+        transaction can leave SQLite locked); rows still leased are sent after their lease."""
         if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            self._wake.set()
+            await stop_loops([self._task], self._stopping)
             self._task = None
 
     def expect(self, inbox_id: int, count: int) -> asyncio.Event:
@@ -173,14 +175,15 @@ class OutboxDrainer:
         self._waiters.pop(inbox_id, None)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             try:
                 handled = await self.drain_once()
             except Exception:
                 log.exception("outbox drain failed; retrying")
                 handled = 0
-                await asyncio.sleep(self.poll_seconds)
-            if handled == 0:
+                if await pause(self._stopping, self.poll_seconds):
+                    return
+            if handled == 0 and not self._stopping.is_set():
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
                 except TimeoutError:

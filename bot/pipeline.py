@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.inbox import message_from_row
 from bot.routing import Dispatched, HandlerFailed, Router, dispatch
+from bot.stopping import pause
 from config.community import Community, Directory
 from core.clock import Clock
 from core.message import Message, Outgoing
@@ -175,9 +176,8 @@ class Pipeline:
             await asyncio.gather(*(self.process(inbox_id) for inbox_id in ids), return_exceptions=True)
         return len(ids)
 
-    async def sweep_forever(self, every: float = 10.0) -> None:
-        while True:
-            await asyncio.sleep(every)
+    async def sweep_forever(self, stopping: asyncio.Event, every: float = 10.0) -> None:
+        while not await pause(stopping, every):
             try:
                 await self.sweep()
             except Exception as exc:  # the database is still down: try again later

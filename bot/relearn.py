@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 
 from bot.leader_lock import AdvisoryLock, Leadership, SoleProcess
+from bot.stopping import pause
 from handlers.label_corrections import load_correction_rows
 from nlp.classifier import Classifier
 from nlp.model import LearnedModel, ModelSources, load_or_train
@@ -94,11 +95,13 @@ class Relearner:
         log.info("now reading with the model %s (%s; %d correction(s))", model.key, how, seen.count)
         return how
 
-    async def run_forever(self) -> None:
-        await asyncio.sleep(min(FIRST_CHECK_SECONDS, self.check_seconds))
+    async def run_forever(self, stopping: asyncio.Event) -> None:
+        if await pause(stopping, min(FIRST_CHECK_SECONDS, self.check_seconds)):
+            return
         while True:
             try:
                 await self.check_once()
             except Exception:  # the database is down, the disk is full …: try again at the next check
                 log.exception("checking for staff corrections to learn from failed")
-            await asyncio.sleep(self.check_seconds)
+            if await pause(stopping, self.check_seconds):
+                return

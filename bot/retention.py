@@ -14,6 +14,7 @@ import datetime as dt
 import logging
 import random
 
+from bot.stopping import pause
 from core.clock import Clock
 from storage.db import Database
 from storage.retention import Pruned, prune
@@ -37,11 +38,14 @@ class Retention:
                      pruned.inbox, pruned.events, pruned.reply_urls, before.isoformat(timespec="seconds"))
         return pruned
 
-    async def prune_forever(self, every: float = EVERY_SECONDS) -> None:
-        await asyncio.sleep(random.uniform(0, min(every, 600.0)))  # not all processes at once after a restart
+    async def prune_forever(self, stopping: asyncio.Event, every: float = EVERY_SECONDS) -> None:
+        # Not all processes at once after a restart.
+        if await pause(stopping, random.uniform(0, min(every, 600.0))):
+            return
         while True:
             try:
                 await self.prune_once()
             except Exception:  # the database may be down: next time
                 log.exception("pruning old inbox rows failed; trying again in %.0f s", every)
-            await asyncio.sleep(every * random.uniform(0.9, 1.1))
+            if await pause(stopping, every * random.uniform(0.9, 1.1)):
+                return

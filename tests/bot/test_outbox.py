@@ -3,6 +3,8 @@ when the process that claimed it died before marking it."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import select
 
@@ -68,3 +70,33 @@ async def test_a_claimed_row_is_resent_after_its_lease_if_the_sender_crashed(db:
     clock.advance(seconds=61)
     assert await second.drain_once() == 1
     assert ok.sent == ["提醒"]
+
+
+async def test_stopping_lets_the_send_under_way_finish_and_records_it(db: Database) -> None:
+    """The drainer stops between rounds: a message being sent as the bot stops is recorded as sent,
+    not cut off inside its round (left leased, sent again after the lease; on SQLite a round cut
+    off inside a transaction could hold the write lock, bot/stopping.py)."""
+    clock = FixedClock(REFERENCE_NOW)
+    started, release = asyncio.Event(), asyncio.Event()
+    sent: list[str] = []
+
+    class SlowSender:
+        async def send(self, delivery: Delivery) -> None:
+            started.set()
+            await release.wait()
+            sent.append(delivery.text)
+
+    async with db.transaction() as session:
+        await enqueue(session, [Outgoing("sim", "xingfuli", "user", "r-zhang", "您已预约")], now=clock.now())
+    drainer = OutboxDrainer(db, {"sim": SlowSender()}, clock, poll_seconds=0.05)
+    drainer.start()
+    await asyncio.wait_for(started.wait(), timeout=5)
+    stopping = asyncio.create_task(drainer.stop())
+    await asyncio.sleep(0.2)
+    assert not stopping.done()  # waiting for the send under way
+    release.set()
+    await asyncio.wait_for(stopping, timeout=5)
+    assert sent == ["您已预约"]
+    async with db.transaction() as session:
+        (row,) = (await session.scalars(select(OutboxMessage))).all()
+    assert row.status == "sent"
