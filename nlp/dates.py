@@ -30,7 +30,7 @@ _NUM = r"(?:\d{1,2}|[一二三四五六七八九十廿卅]{1,3})"
 # 明后天 ("tomorrow or the day after") names no one day: the bot asks.
 # 后日 (Wu, Cantonese, written Chinese) is the day after tomorrow, but not in 今后日子 / 日后 / 以后日常.
 _RELATIVE = re.compile(r"大后天|(?<!明)后天|(?<![今以之往最落前日午然])后日(?![子常本])|明天|(?<!赶)明儿个?"
-                       r"|明日|明早|明晚|今天|今儿个?|今日|今早|今晚|后儿个?"
+                       r"|明日|明早|明晚|明晨|今天|今儿个?|今日|今早|今晚|今晨|后儿个?"
                        r"|(?<![说证表聪发透声简阐注标写查讲指开光文清英辨分])明个儿?|(?<![如至而现古])今个儿?"
                        r"|(?<![今以之往最落前日午然背随其先])后个儿?(?![人月位子把])")
 _RELATIVE_OFFSET = {"大": 3, "后": 2, "明": 1, "今": 0}
@@ -63,14 +63,15 @@ _BARE_SLASH_DATE = re.compile(
 _TIME_CONTEXT_BEFORE = re.compile(
     r"(?:[今明后]天|[今明][早晚]|上午|下午|早上|晚上|中午|傍晚|点|[周期拜][一二三四五六日天])\s*$")
 
-_RELATIVE_CHARS = frozenset("天儿日早晚个")
+_RELATIVE_CHARS = frozenset("天儿日早晚晨个")
 _WEEK_CHARS = frozenset("周拜期")
 _MONTH_CHARS = frozenset("号日月")
 
 # Northern dialect: 头午 / 前晌 the morning, 后晌 / 下晌 / 过晌 the afternoon.
 # After a meal: 早饭后 the morning, 午饭后 / 晚饭后 the afternoon or evening. Southern Min: 早起.
+# Written Chinese: 午前 / 午后 (中午前 is the morning too).
 _AM_WORDS = ("上午", "早上", "早晨", "清早", "一早", "大早", "一大早", "凌晨", "上半天", "早上头", "头午", "前晌",
-             "上半晌", "早饭后", "早起")
+             "上半晌", "早饭后", "早起", "午前")
 _PM_WORDS = ("下午", "晚上", "傍晚", "晚间", "夜里", "夜间", "下半天", "黄昏", "擦黑", "傍黑", "午后", "后晌", "下晌",
              "过晌", "下半晌", "午饭后", "晚饭后")
 # 中午 is left undecided (None): noon sits between the morning and afternoon sessions, so the
@@ -84,7 +85,8 @@ _PART_NOT_BEFORE = ("一", "每天", "天天", "整个", "整", "半", "大半",
 # 早上好 / 下午好啊 greet; 上半天好伐 / 下午好拿过来 ask whether that time suits ("好" before a verb or
 # a question particle).
 _GREETING_AFTER = re.compile(r"好(?:[啊呀哇吖哈鸭~]|$|[ ,.!?;:…])")
-_SHORT_PART = re.compile(r"[明今]([早晚])")
+# 明早 / 今晚, and in written Chinese 明晨 / 今晨 (the morning).
+_SHORT_PART = re.compile(r"[明今]([早晚晨])")
 # A clause ending in going or coming ("上午人少的时候去"): the part of day times the visit
 # (not 回来, 出去, 起来: coming back, going out, getting up).
 _GOING_AT_END = re.compile(r"(?<![回出起下上进])(?:过)?[去来]$")
@@ -285,7 +287,7 @@ def booking_day(days: Sequence[DayMention], points: Sequence[int], text: str = "
     if cut:
         days = [d for d in days if d.start >= cut]
     moved = [d for d in days if _MOVED_TO.search(text, max(0, d.start - 3), d.start)]
-    days = moved or days
+    days = _weekends_narrowed(moved or days, text)
     if len(days) <= 1 or not points:
         return days[0] if days else None
     # A day in the clause of the service is the booking's; one in another clause may be the reason
@@ -293,6 +295,17 @@ def booking_day(days: Sequence[DayMention], points: Sequence[int], text: str = "
     clauses = {_clause_start(text, p) for p in points} if text else set()
     days = [d for d in days if _clause_start(text, d.start) in clauses] or days
     return min(days, key=lambda d: (min(abs(p - d.start) for p in points), -d.start))
+
+
+def _weekends_narrowed(days: Sequence[DayMention], text: str) -> Sequence[DayMention]:
+    """The days without a weekend that another of them narrows to one of its days ("律师周末坐班 …
+    周日下午可约否" is for the Sunday)."""
+    weekends = [d for d in days if text.endswith("周末", 0, d.end)]
+    if not weekends:
+        return days
+    named = {d.date for d in days if d not in weekends}
+    return [d for d in days if d not in weekends
+            or not named & {d.date, d.date + dt.timedelta(days=1)}] or days
 
 
 def _week_prefix(text: str, m: re.Match[str]) -> tuple[str, int]:
@@ -327,10 +340,12 @@ def find_parts(text: str) -> list[tuple[Part, int, int]]:
             continue
         if m.group() == "早起" and not _DAY_JUST_BEFORE.search(text, 0, m.start()):
             continue
+        if m.group().endswith("前") and text.startswith("后", m.end()):
+            continue  # 中午前后: around noon, neither session
         parts.append(("am" if m.group() in _AM_WORDS else "pm", m.start(), m.end()))
     for m in _SHORT_PART.finditer(text):
         if not any(s <= m.start() < e for _, s, e in parts):
-            parts.append(("am" if m.group(1) == "早" else "pm", m.start(), m.end()))
+            parts.append(("pm" if m.group(1) == "晚" else "am", m.start(), m.end()))
     parts.sort(key=lambda p: p[1])
     return parts
 

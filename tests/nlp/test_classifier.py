@@ -281,6 +281,13 @@ def test_a_service_on_a_named_day_is_still_a_booking(classifier: Classifier) -> 
         ("周五晚8点能不能磨刀", dt.date(2026, 11, 27), "pm"),
         ("明天十点半去剪头", dt.date(2026, 11, 26), "am"),
         ("明天中午12点理发", dt.date(2026, 11, 26), None),  # noon: the bot asks
+        # Wu 上半日 / 下半日, written 午前 / 明晨; a weekend narrowed to one of its days (session 13)
+        ("明朝上半日剃头还有位置伐", dt.date(2026, 11, 26), "am"),
+        ("推个头 礼拜五下半日", dt.date(2026, 11, 27), "pm"),
+        ("拟约义诊 十二月一日午前", dt.date(2026, 12, 1), "am"),
+        ("欲于明晨前往义诊测量血压 敬请登记", dt.date(2026, 11, 26), "am"),
+        ("闻律师周末坐班 欲问赡养费之事 周日下午可约否", dt.date(2026, 11, 29), "pm"),
+        ("这周末没空 下周六上午想理发", dt.date(2026, 12, 5), "am"),  # another weekend: not narrowed
     ],
 )
 def test_booking_day_and_part(classifier: Classifier, text: str, date: dt.date, part: str | None) -> None:

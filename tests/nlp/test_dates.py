@@ -124,6 +124,12 @@ D = dt.date
         # dialect
         ("明个上午", D(2026, 11, 26), "am"),
         ("说明个问题", None, None),
+        # written Chinese: 午前 and 明晨 the morning, 今晨 this morning
+        ("十二月一日午前", D(2026, 12, 1), "am"),
+        ("中午前能来修吗", None, "am"),
+        ("后天中午前后能去义诊看一下吗", D(2026, 11, 27), None),  # around noon: the bot asks
+        ("明晨", D(2026, 11, 26), "am"),
+        ("今晨", D(2026, 11, 25), "am"),
     ],
 )
 def test_parse_day(text: str, date: dt.date | None, part: str | None) -> None:

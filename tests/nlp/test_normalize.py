@@ -131,6 +131,7 @@ def test_canonical_keeps_marks_that_normalize_strips() -> None:
         ("明添下午 周留 星期留 礼拜留尚午", "明天下午 周六 星期六 礼拜六上午"),  # keyboard slips (session 12)
         ("网上无法预约 试了一下无反应", "网上无法预约 试了一下无反应"),  # 上无/下无 left as they are
         ("礼拜六早界 今日暝昏 做乜个", "礼拜六早上 今日晚上 做什么"),  # Wenzhou, Chaoshan
+        ("今朝下半日 礼拜天上半日", "今天下午 礼拜天上午"),  # Wu of Ningbo and Hangzhou (session 13)
         ("早上五点下五楼", "早上五点下五楼"),  # right as they are
         ("律师唔使咯", "律师不用咯"),  # Cantonese
         ("瓦斯味好重", "燃气味好重"),  # Taiwan Mandarin
