@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,61 +38,153 @@ def fit(texts: Sequence[Any], labels: Sequence[str], settings: ModelSettings, fe
     """A LinearSVC over binary tf-idf features of the messages (`featurize` turns each into its
     features), its decision values calibrated to probabilities by sigmoids fitted out of fold,
     exported. Deterministic for a seed."""
-    vectorizer, model = fit_estimator(texts, labels, settings, featurize)
-    return export(vectorizer, model, dict(meta or {}, messages=len(texts)))
+    return export(fit_forked(texts, labels, settings, featurize), dict(meta or {}, messages=len(texts)))
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """What serving needs of a fit: the vectorizer, the LinearSVC fitted on every message, and each
+    class's sigmoid (a, b) mapping its decision value to a probability."""
+
+    vectorizer: Any
+    svc: Any
+    sigmoids: tuple[tuple[float, float], ...]
+
+    @classmethod
+    def of(cls, vectorizer: Any, model: Any) -> Fitted:
+        """From scikit-learn's (TfidfVectorizer, CalibratedClassifierCV) as `fit_estimator` gives them."""
+        (calibrated,) = model.calibrated_classifiers_
+        return cls(vectorizer, calibrated.estimator, tuple((float(c.a_), float(c.b_)) for c in calibrated.calibrators))
+
+    def names_in_order(self) -> tuple[Any, list[int]]:
+        """The feature names and their indices in name order (the order a model file keeps)."""
+        names = self.vectorizer.get_feature_names_out()
+        return names, sorted(range(len(names)), key=lambda i: names[i])
 
 
 def fit_estimator(texts: Sequence[Any], labels: Sequence[str], settings: ModelSettings,
                   featurize: Featurize) -> tuple[Any, Any]:
-    """scikit-learn's (TfidfVectorizer, CalibratedClassifierCV) fitted on the texts."""
+    """scikit-learn's (TfidfVectorizer, CalibratedClassifierCV) fitted on the texts: the reference
+    `fit_forked` gives the same model as, faster. One BLAS thread (see `fit_forked`), which also
+    makes the sigmoids' last digits the same on machines with more cores."""
     from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.model_selection import StratifiedKFold
-    from sklearn.svm import LinearSVC
+    from threadpoolctl import threadpool_limits
 
-    t = settings.training
-    vectorizer = TfidfVectorizer(analyzer=lambda text: sorted(featurize(text)), binary=True,
-                                 min_df=settings.features.min_count, norm="l2", use_idf=True, smooth_idf=True)
-    x = vectorizer.fit_transform(texts)
-    folds = StratifiedKFold(n_splits=t.calibration_folds, shuffle=True, random_state=t.seed)
-    model = CalibratedClassifierCV(LinearSVC(C=t.C, random_state=t.seed), method="sigmoid", cv=folds,
-                                   ensemble=False)
-    model.fit(x, list(labels))
+    with threadpool_limits(limits=1):
+        vectorizer = _vectorizer(settings, featurize)
+        x = vectorizer.fit_transform(texts)
+        model = CalibratedClassifierCV(_svc(settings), method="sigmoid", cv=_folds(settings), ensemble=False)
+        model.fit(x, list(labels))
     return vectorizer, model
 
 
-def _fitted(vectorizer: Any, model: Any) -> tuple[Any, Any, Any, list[int]]:
-    """(the LinearSVC, its calibrated wrapper, the feature names, their indices in name order)."""
-    (calibrated,) = model.calibrated_classifiers_
-    names = vectorizer.get_feature_names_out()
-    return calibrated.estimator, calibrated, names, sorted(range(len(names)), key=lambda i: names[i])
+def fit_forked(texts: Sequence[Any], labels: Sequence[str], settings: ModelSettings, featurize: Featurize) -> Fitted:
+    """`fit_estimator`'s model, fitted in two processes: CalibratedClassifierCV (ensemble=False) fits
+    the LinearSVC on each calibration fold for out-of-fold decision values, then once more on every
+    message, one after the other; here a forked child fits the one on every message while this
+    process fits the folds and then the sigmoids, as CalibratedClassifierCV fits them
+    (tests/nlp/test_model.py: the same model file, byte for byte).
+
+    With one BLAS thread a process: the sigmoid fits are many small numpy calls, and OpenBLAS's
+    threads waking for each took them from 0.1 s to 1.6 s on two cores (more beside the child)."""
+    from sklearn.model_selection import cross_val_predict
+    from threadpoolctl import threadpool_limits
+
+    global _FIT
+    labels = list(labels)
+    with threadpool_limits(limits=1):
+        vectorizer = _vectorizer(settings, featurize)
+        x = vectorizer.fit_transform(texts)
+        if len(set(labels)) < 3 or not _can_fork():  # two classes get one sigmoid: scikit-learn's own way
+            return Fitted.of(vectorizer, fit_estimator(texts, labels, settings, featurize)[1])
+        _FIT = (x, labels, settings)
+        try:
+            with multiprocessing.get_context("fork").Pool(1) as pool:
+                on_every_message = pool.apply_async(_fit_svc)
+                decisions = cross_val_predict(_svc(settings), x, labels, cv=_folds(settings),
+                                              method="decision_function")
+                classes = sorted(set(labels))  # the decision values' columns, as the LinearSVC's classes_
+                sigmoids = _sigmoids(decisions, labels, classes)
+                svc = on_every_message.get(timeout=TRAIN_TIMEOUT_SECONDS)
+        finally:
+            _FIT = None
+    assert [str(c) for c in svc.classes_] == classes
+    return Fitted(vectorizer, svc, sigmoids)
 
 
-def export(vectorizer: Any, model: Any, meta: dict) -> LinearWeights:
-    """The weights nlp/linear.py serves, from a fitted vectorizer and calibrated LinearSVC."""
-    svc, calibrated, names, order = _fitted(vectorizer, model)
-    coef = svc.coef_
+_FIT: tuple[Any, list[str], ModelSettings] | None = None  # what the forked child fits (fit_forked)
+
+
+def _fit_svc() -> Any:
+    assert _FIT is not None
+    x, labels, settings = _FIT
+    return _svc(settings).fit(x, labels)
+
+
+def _sigmoids(decisions: Any, labels: Sequence[str], classes: Any) -> tuple[tuple[float, float], ...]:
+    """Each class's sigmoid fitted on its out-of-fold decision values against whether the message
+    has that class, with scikit-learn's own sigmoid fit (Platt's, as CalibratedClassifierCV uses it;
+    private in scikit-learn, so a test checks the result against CalibratedClassifierCV's)."""
+    from sklearn.calibration import _SigmoidCalibration
+    from sklearn.preprocessing import label_binarize
+
+    has = label_binarize(labels, classes=classes)
+    return tuple((float(s.a_), float(s.b_)) for s in
+                 (_SigmoidCalibration().fit(decisions[:, i], has[:, i]) for i in range(len(classes))))
+
+
+def _vectorizer(settings: ModelSettings, featurize: Featurize) -> Any:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(analyzer=lambda text: sorted(featurize(text)), binary=True,
+                           min_df=settings.features.min_count, norm="l2", use_idf=True, smooth_idf=True)
+
+
+def _svc(settings: ModelSettings) -> Any:
+    from sklearn.svm import LinearSVC
+
+    return LinearSVC(C=settings.training.C, random_state=settings.training.seed)
+
+
+def _folds(settings: ModelSettings) -> Any:
+    from sklearn.model_selection import StratifiedKFold
+
+    t = settings.training
+    return StratifiedKFold(n_splits=t.calibration_folds, shuffle=True, random_state=t.seed)
+
+
+def _can_fork() -> bool:
+    """Whether this process may fork a helper: not with another thread running, which the child could
+    catch holding a lock."""
+    return threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+
+
+def export(fitted: Fitted, meta: dict) -> LinearWeights:
+    """The weights nlp/linear.py serves, from a fit."""
+    names, order = fitted.names_in_order()
+    svc, idf = fitted.svc, fitted.vectorizer.idf_
     return LinearWeights(
         classes=tuple(str(c) for c in svc.classes_),
         features=tuple(str(names[i]) for i in order),
-        idf=tuple(float(vectorizer.idf_[i]) for i in order),
-        coef=tuple(tuple(float(v) for v in coef[:, i]) for i in order),
+        idf=tuple(float(idf[i]) for i in order),
+        coef=tuple(tuple(float(v) for v in svc.coef_[:, i]) for i in order),
         intercept=tuple(float(b) for b in svc.intercept_),
-        calibration=tuple((float(c.a_), float(c.b_)) for c in calibrated.calibrators),
+        calibration=fitted.sigmoids,
         meta=meta,
     )
 
 
-def packed_model(vectorizer: Any, model: Any, meta: dict) -> PackedLinear:
+def packed_model(fitted: Fitted, meta: dict) -> PackedLinear:
     """`PackedLinear.from_weights(export(...))`, packed with numpy rather than one float at a time."""
     import numpy as np
 
-    svc, calibrated, names, order = _fitted(vectorizer, model)
-    idf = np.asarray(vectorizer.idf_)[order]
+    names, order = fitted.names_in_order()
+    svc = fitted.svc
+    idf = np.asarray(fitted.vectorizer.idf_)[order]
     lanes = np.column_stack([svc.coef_[:, order].T * idf[:, None], idf * idf])
     packed = zip((str(names[i]) for i in order), pack_rows(lanes), strict=True)
     return PackedLinear(tuple(str(c) for c in svc.classes_), packed, tuple(float(b) for b in svc.intercept_),
-                        tuple((float(c.a_), float(c.b_)) for c in calibrated.calibrators), meta)
+                        fitted.sigmoids, meta)
 
 
 def featurizer(settings: ModelSettings) -> Featurize:
@@ -115,8 +208,8 @@ def train_to_file(out: Path, sources: ModelSources | None = None) -> int:
     settings = load_model_settings(sources.settings)
     rows = training_rows(sources.corpus, sources.extra)
     reads = read_all([row["text"] for row in rows], reader(settings, sources.rules))
-    vectorizer, model = fit_estimator(reads, [row["label"] for row in rows], settings, featurizer(settings))
-    packed_model(vectorizer, model, {"key": sources.key(), "messages": len(rows)}).dump(out)
+    fitted = fit_forked(reads, [row["label"] for row in rows], settings, featurizer(settings))
+    packed_model(fitted, {"key": sources.key(), "messages": len(rows)}).dump(out)
     return len(rows)
 
 
@@ -129,8 +222,7 @@ def read_all(texts: Sequence[str], read: Callable[[str], Read]) -> list[Read]:
     and an eighth of a cold start: with fork (and no other thread, which a fork could catch holding
     a lock) two children read the halves of the corpus while this process imports scikit-learn."""
     global _READ
-    if (len(texts) < READ_IN_CHILDREN_FROM or threading.active_count() > 1
-            or "fork" not in multiprocessing.get_all_start_methods()):
+    if len(texts) < READ_IN_CHILDREN_FROM or not _can_fork():
         return [read(text) for text in texts]
     half = (len(texts) + 1) // 2
     _READ = read

@@ -30,7 +30,17 @@ from nlp.linear import PackedLinear, _pack, pack_rows
 from nlp.model import CACHE_ENV, ModelSources, cache_dir, load_or_train
 from nlp.normalize import normalize
 from nlp.rules import load_rules
-from nlp.train import export, featurizer, fit_estimator, packed_model, read_all, reader, train_to_file
+from nlp.train import (
+    Fitted,
+    export,
+    featurizer,
+    fit_estimator,
+    fit_forked,
+    packed_model,
+    read_all,
+    reader,
+    train_to_file,
+)
 
 NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
@@ -64,7 +74,7 @@ def test_served_probabilities_are_scikit_learns(sample: list[dict]) -> None:
     read = reader(settings)
     reads = [read(r["text"]) for r in sample]
     vectorizer, estimator = fit_estimator(reads, [r["label"] for r in sample], settings, featurizer(settings))
-    packed = PackedLinear.from_weights(export(vectorizer, estimator, {}))
+    packed = PackedLinear.from_weights(export(Fitted.of(vectorizer, estimator), {}))
     expected = estimator.predict_proba(vectorizer.transform(reads))
     for (text, tags), row in zip(reads, expected, strict=True):
         got = packed.probabilities(*served_text(text, settings.features), tags)
@@ -84,10 +94,42 @@ def test_training_packs_the_model_with_numpy_as_serving_would_one_float_at_a_tim
     read = reader(settings)
     reads = [read(r["text"]) for r in sample]
     vectorizer, estimator = fit_estimator(reads, [r["label"] for r in sample], settings, featurizer(settings))
-    one_at_a_time = PackedLinear.from_weights(export(vectorizer, estimator, {"messages": len(reads)}))
-    with_numpy = packed_model(vectorizer, estimator, {"messages": len(reads)})
+    fitted = Fitted.of(vectorizer, estimator)
+    one_at_a_time = PackedLinear.from_weights(export(fitted, {"messages": len(reads)}))
+    with_numpy = packed_model(fitted, {"messages": len(reads)})
     assert with_numpy.meta == one_at_a_time.meta and with_numpy.classes == one_at_a_time.classes
     assert with_numpy._packed == one_at_a_time._packed and with_numpy._feature_names() == one_at_a_time._feature_names()
+
+
+_FIT_SVC = train_module._fit_svc
+
+
+def _fit_svc_saying_where() -> object:
+    """The child's fit, marked with the process it ran in (a module function: the pool pickles it by name)."""
+    svc = _FIT_SVC()
+    svc.fitted_in = os.getpid()  # pickled back with it
+    return svc
+
+
+def test_fitted_in_two_processes_the_model_is_scikit_learns_byte_for_byte(sample: list[dict], tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """fit_forked (the LinearSVC on every message in a forked child, the calibration folds here, the
+    sigmoids fitted by scikit-learn's private sigmoid fit) writes the same model file as
+    CalibratedClassifierCV: a scikit-learn that changed its sigmoid fit would fail here."""
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # pytest's own threads never touch the fit
+    settings = load_model_settings()
+    read = reader(settings)
+    reads = [read(r["text"]) for r in sample]
+    labels = [r["label"] for r in sample]
+    forked = fit_forked(reads, labels, settings, featurizer(settings))
+    reference = Fitted.of(*fit_estimator(reads, labels, settings, featurizer(settings)))
+    assert forked.sigmoids == reference.sigmoids
+    forked_file, reference_file = tmp_path / "forked.bin", tmp_path / "reference.bin"
+    packed_model(forked, {}).dump(forked_file)
+    packed_model(reference, {}).dump(reference_file)
+    assert forked_file.read_bytes() == reference_file.read_bytes()
+    monkeypatch.setattr(train_module, "_fit_svc", _fit_svc_saying_where)
+    assert fit_forked(reads, labels, settings, featurizer(settings)).svc.fitted_in != os.getpid()
 
 
 def test_the_corpus_is_read_in_two_children_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
