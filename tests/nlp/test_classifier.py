@@ -288,6 +288,11 @@ def test_a_service_on_a_named_day_is_still_a_booking(classifier: Classifier) -> 
         ("欲于明晨前往义诊测量血压 敬请登记", dt.date(2026, 11, 26), "am"),
         ("闻律师周末坐班 欲问赡养费之事 周日下午可约否", dt.date(2026, 11, 29), "pm"),
         ("这周末没空 下周六上午想理发", dt.date(2026, 12, 5), "am"),  # another weekend: not narrowed
+        ("明旦早起理发还有位无", dt.date(2026, 11, 26), "am"),  # Putian Min
+        ("后日下晡磨刀 我两支菜刀蜀支剪刀", dt.date(2026, 11, 27), "pm"),
+        ("拜四那天有没有剪头发 帮他报个名 lah", dt.date(2026, 11, 26), None),  # Malaysian Chinese
+        ("飞发 tmr afternoon 可以吗", dt.date(2026, 11, 26), "pm"),
+        ("主麻那天后晌 理发师傅能不能上门给剪一下", dt.date(2026, 11, 27), "pm"),  # Hui: Friday
     ],
 )
 def test_booking_day_and_part(classifier: Classifier, text: str, date: dt.date, part: str | None) -> None:

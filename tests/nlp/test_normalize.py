@@ -132,6 +132,10 @@ def test_canonical_keeps_marks_that_normalize_strips() -> None:
         ("网上无法预约 试了一下无反应", "网上无法预约 试了一下无反应"),  # 上无/下无 left as they are
         ("礼拜六早界 今日暝昏 做乜个", "礼拜六早上 今日晚上 做什么"),  # Wenzhou, Chaoshan
         ("今朝下半日 礼拜天上半日", "今天下午 礼拜天上午"),  # Wu of Ningbo and Hangzhou (session 13)
+        ("今旦下晡 明旦早起 后旦暝晡", "今天下午 明天早起 后天晚上"),  # Fuzhou and Putian Min
+        ("拜四那天 拜五早上", "礼拜四那天 礼拜五早上"),  # Minnan, Malaysia, Singapore
+        ("主麻那天后晌 撇申以后", "周五那天后晌 下午以后"),  # Hui residents
+        ("飞发 tmr afternoon", "理发 明天 下午"),
         ("早上五点下五楼", "早上五点下五楼"),  # right as they are
         ("律师唔使咯", "律师不用咯"),  # Cantonese
         ("瓦斯味好重", "燃气味好重"),  # Taiwan Mandarin
