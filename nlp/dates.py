@@ -28,8 +28,10 @@ _NUM = r"(?:\d{1,2}|[一二三四五六七八九十廿卅]{1,3})"
 # 明个/今个/后个 (dialect for 明儿个; Jianghuai) only where 明 or 后 does not end a word: 说明个, 证明个,
 # 聪明个, 最后个, 然后个. 赶明儿 is "some day", no day.
 # 明后天 ("tomorrow or the day after") names no one day: the bot asks.
-# 后日 (Wu, Cantonese, written Chinese) is the day after tomorrow, but not in 今后日子 / 日后 / 以后日常.
-_RELATIVE = re.compile(r"大后天|(?<!明)后天|(?<![今以之往最落前日午然])后日(?![子常本])|明天|(?<!赶)明儿个?"
+# 后日 (Wu, Cantonese, written Chinese) is the day after tomorrow, but not in 今后日子 / 日后 / 以后日常;
+# so is 后朝 where 朝 is the day (Huizhou, Gan and Wu speech, beside 明朝 / 今朝), not in 以后朝南.
+_RELATIVE = re.compile(r"大后天|(?<!明)后天|(?<![今以之往最落前日午然])后日(?![子常本])"
+                       r"|(?<![今以之往最落前日午然背随其先])后朝(?![着向南北东西前后代])|明天|(?<!赶)明儿个?"
                        r"|明日|明早|明晚|明晨|今天|今儿个?|今日|今早|今晚|今晨|后儿个?"
                        r"|(?<![说证表聪发透声简阐注标写查讲指开光文清英辨分])明个儿?|(?<![如至而现古])今个儿?"
                        r"|(?<![今以之往最落前日午然背随其先])后个儿?(?![人月位子把])")
@@ -63,7 +65,7 @@ _BARE_SLASH_DATE = re.compile(
 _TIME_CONTEXT_BEFORE = re.compile(
     r"(?:[今明后]天|[今明][早晚]|上午|下午|早上|晚上|中午|傍晚|点|[周期拜][一二三四五六日天])\s*$")
 
-_RELATIVE_CHARS = frozenset("天儿日早晚晨个")
+_RELATIVE_CHARS = frozenset("天儿日早晚晨个朝")
 _WEEK_CHARS = frozenset("周拜期")
 _MONTH_CHARS = frozenset("号日月")
 

@@ -130,6 +130,9 @@ D = dt.date
         ("后天中午前后能去义诊看一下吗", D(2026, 11, 27), None),  # around noon: the bot asks
         ("明晨", D(2026, 11, 26), "am"),
         ("今晨", D(2026, 11, 25), "am"),
+        # Huizhou and Gan speech: 后朝 is the day after tomorrow (明朝 tomorrow), 以后朝南 no day
+        ("后朝下昼", D(2026, 11, 27), "pm"),
+        ("以后朝南的房子", None, None),
     ],
 )
 def test_parse_day(text: str, date: dt.date | None, part: str | None) -> None:
