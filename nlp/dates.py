@@ -71,11 +71,11 @@ _MONTH_CHARS = frozenset("号日月")
 
 # Northern dialect: 头午 / 前晌 the morning, 后晌 / 下晌 / 过晌 the afternoon.
 # After a meal: 早饭后 the morning, 午饭后 / 晚饭后 the afternoon or evening. Southern Min: 早起.
-# Written Chinese: 午前 / 午后 (中午前 is the morning too).
+# Written Chinese: 午前 / 午后 (中午前 is the morning too). After work or school is the evening.
 _AM_WORDS = ("上午", "早上", "早晨", "清早", "一早", "大早", "一大早", "凌晨", "上半天", "早上头", "头午", "前晌",
              "上半晌", "早饭后", "早起", "午前")
-_PM_WORDS = ("下午", "晚上", "傍晚", "晚间", "夜里", "夜间", "下半天", "黄昏", "擦黑", "傍黑", "午后", "后晌", "下晌",
-             "过晌", "下半晌", "午饭后", "晚饭后")
+_PM_WORDS = ("下午", "晚上", "傍晚", "晚间", "夜里", "夜间", "夜晚", "下半天", "黄昏", "擦黑", "傍黑", "午后", "后晌",
+             "下晌", "过晌", "下半晌", "午饭后", "晚饭后", "下班后", "下班以后", "放学后", "放学以后")
 # 中午 is left undecided (None): noon sits between the morning and afternoon sessions, so the
 # bot should ask rather than guess.
 _PART_RE = re.compile("|".join(sorted(_AM_WORDS + _PM_WORDS, key=len, reverse=True)))

@@ -293,6 +293,8 @@ def test_a_service_on_a_named_day_is_still_a_booking(classifier: Classifier) -> 
         ("拜四那天有没有剪头发 帮他报个名 lah", dt.date(2026, 11, 26), None),  # Malaysian Chinese
         ("飞发 tmr afternoon 可以吗", dt.date(2026, 11, 26), "pm"),
         ("主麻那天后晌 理发师傅能不能上门给剪一下", dt.date(2026, 11, 27), "pm"),  # Hui: Friday
+        ("想约法律諮詢 後日夜晚有冇", dt.date(2026, 11, 27), "pm"),  # Cantonese 夜晚, the evening
+        ("下班后能理发吗 明天 大概6点半到", dt.date(2026, 11, 26), "pm"),  # after work: the evening
     ],
 )
 def test_booking_day_and_part(classifier: Classifier, text: str, date: dt.date, part: str | None) -> None:

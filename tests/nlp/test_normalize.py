@@ -136,6 +136,9 @@ def test_canonical_keeps_marks_that_normalize_strips() -> None:
         ("拜四那天 拜五早上", "礼拜四那天 礼拜五早上"),  # Minnan, Malaysia, Singapore
         ("主麻那天后晌 撇申以后", "周五那天后晌 下午以后"),  # Hui residents
         ("飞发 tmr afternoon", "理发 明天 下午"),
+        ("聽早朝頭早想去剪頭髮", "明天早上想去剪头发"),  # Taishanese
+        ("停水个问题搞掂嗲", "停水个问题搞定嗲"),
+        ("听早上的广播", "听早上的广播"),  # Mandarin, as it is
         ("早上五点下五楼", "早上五点下五楼"),  # right as they are
         ("律师唔使咯", "律师不用咯"),  # Cantonese
         ("瓦斯味好重", "燃气味好重"),  # Taiwan Mandarin
