@@ -64,9 +64,9 @@ class Fitted:
 
 def fit_estimator(texts: Sequence[Any], labels: Sequence[str], settings: ModelSettings,
                   featurize: Featurize) -> tuple[Any, Any]:
-    """scikit-learn's (TfidfVectorizer, CalibratedClassifierCV) fitted on the texts: the reference
-    `fit_forked` gives the same model as, faster. One BLAS thread (see `fit_forked`), which also
-    makes the sigmoids' last digits the same on machines with more cores."""
+    """scikit-learn's (TfidfVectorizer, CalibratedClassifierCV) fitted on the texts: the reference;
+    `fit_forked` gives the same model, faster. One BLAS thread (see `fit_forked`), which also makes
+    the sigmoids' last digits the same on machines with more cores."""
     from sklearn.calibration import CalibratedClassifierCV
     from threadpoolctl import threadpool_limits
 
@@ -92,11 +92,11 @@ def fit_forked(texts: Sequence[Any], labels: Sequence[str], settings: ModelSetti
 
     global _FIT
     labels = list(labels)
+    if len(set(labels)) < 3 or not _can_fork():  # two classes get one sigmoid: scikit-learn's own way
+        return Fitted.of(*fit_estimator(texts, labels, settings, featurize))
     with threadpool_limits(limits=1):
         vectorizer = _vectorizer(settings, featurize)
         x = vectorizer.fit_transform(texts)
-        if len(set(labels)) < 3 or not _can_fork():  # two classes get one sigmoid: scikit-learn's own way
-            return Fitted.of(vectorizer, fit_estimator(texts, labels, settings, featurize)[1])
         _FIT = (x, labels, settings)
         try:
             with multiprocessing.get_context("fork").Pool(1) as pool:
