@@ -11,8 +11,10 @@ from typing import Literal
 
 from config.community import Community
 from handlers.named_days import named_day, words_of
-from nlp.dates import cn_number, find_days, find_parts
+from nlp.dates import find_days
+from nlp.day_parts import find_parts
 from nlp.named_days import find_named_days
+from nlp.numerals import cn_number
 from nlp.understanding import Understanding
 
 # Words for each service: found anywhere in a resident's text ("周六的理发不去了"), or typed exactly

@@ -24,7 +24,8 @@ from handlers.booking import part_of, when_of
 from handlers.booking_answers import services_mentioned
 from handlers.named_days import named_day
 from handlers.privacy import mask_text
-from nlp.dates import find_days, find_parts
+from nlp.dates import find_days
+from nlp.day_parts import find_parts
 from storage import attendance_repo, booking_repo, sessions_repo
 from storage.models_booking import ServiceSession
 

@@ -40,7 +40,8 @@ from pathlib import Path
 
 from nlp import segment
 from nlp.chains import last_entry
-from nlp.dates import booking_day, find_days, find_part, local_now, part_from
+from nlp.dates import booking_day, find_days, local_now
+from nlp.day_parts import find_part, part_from
 from nlp.decide import Decision, decide, understanding
 from nlp.evidence import (
     ANCHOR,

@@ -29,7 +29,8 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 
-from nlp.dates import DayMention, Part, find_days, find_part, find_parts, names_a_time
+from nlp.dates import DayMention, find_days, names_a_time
+from nlp.day_parts import Part, find_part, find_parts
 from nlp.rules import Hit
 
 AGREE = ("cue", "agree")

@@ -7,9 +7,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from nlp.dates import cn_number, local_now, parse_day, resolve_day_of_month, resolve_weekday
+from nlp.dates import local_now, parse_day, resolve_day_of_month, resolve_weekday
 from nlp.named_days import find_named_days
 from nlp.normalize import normalize
+from nlp.numerals import cn_number
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=SHANGHAI)  # Wednesday, LABELS.md's reference
@@ -199,7 +200,8 @@ def test_resolvers() -> None:
 
 def test_a_part_tied_to_the_service_counts_before_the_day() -> None:
     """find_part with the places of service words: "约个下午的义诊 ... 明天行不" is the afternoon."""
-    from nlp.dates import find_days, find_part
+    from nlp.dates import find_days
+    from nlp.day_parts import find_part
 
     text = "我妈想去下午的义诊 她最近老头晕 明天行不"
     day = find_days(text, NOW)[0]
