@@ -204,6 +204,8 @@ _PART_BUSY = re.compile(r"(?:我|他|她|俺|都|就|还|要|得|也|可能|一�
                         r"上班|上学|上课|值班|加班)")
 # Anywhere after it in its clause: something done then ("上午排了好久", "下午修好了").
 _PART_DONE = ("排了", "排过", "修好", "弄好", "去过", "剪了", "剪过", "量过", "看过")
+# ... unless a question follows it: 下午拿去修好不 / 修得好吗 / 修好伐 asks whether it can be done.
+_ASKED_AFTER_DONE = re.compile(r"(?:吗|嘛|么|不|伐|伓|无|冇|没|没有|啵|否)(?:$|[^\w])")
 # Verbs that take a part of day as what is booked: 约下午, 约个上午的, 改到晚上.
 _BOOK_BEFORE_PART = ("约", "约个", "约一个", "预约", "预约个", "约在", "定在", "排在", "改到", "改成", "换到")
 
@@ -220,7 +222,8 @@ def _not_for_booking(text: str, start: int, end: int) -> bool:
         return True
     stop = min((i for i in (text.find(ch, end) for ch in CLAUSE_BREAKS) if i >= 0), default=len(text))
     rest = text[end : min(stop, end + 8)]
-    return any(word in rest for word in _PART_DONE)
+    return any(word in rest and not _ASKED_AFTER_DONE.match(rest, rest.index(word) + len(word))
+               for word in _PART_DONE)
 
 
 def _tied(text: str, start: int, end: int, anchors: Sequence[int]) -> bool:

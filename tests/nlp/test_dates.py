@@ -134,6 +134,10 @@ D = dt.date
         # Huizhou and Gan speech: 后朝 is the day after tomorrow (明朝 tomorrow), 以后朝南 no day
         ("后朝下昼", D(2026, 11, 27), "pm"),
         ("以后朝南的房子", None, None),
+        # something done in the part of day's clause is no booking's time; asking whether it can be is
+        ("周五下午修好了", D(2026, 11, 27), None),
+        ("热水壶坏了 礼拜五下午拿去修好不", D(2026, 11, 27), "pm"),
+        ("电饭煲 周五下午拿过去修好吗", D(2026, 11, 27), "pm"),
     ],
 )
 def test_parse_day(text: str, date: dt.date | None, part: str | None) -> None:
