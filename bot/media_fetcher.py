@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 
 from bot.channels.media_sources import MediaSource, Unreadable
 from bot.channels.wecom_api import TooLarge
+from bot.stopping import finish_or_cancel
 from core.clock import Clock
 from core.delivery import PermanentError, TemporaryError
 from core.message import Message
@@ -37,10 +38,6 @@ LEASE = dt.timedelta(minutes=2)
 # Pauses before the 2nd, 3rd … attempt.
 BACKOFF_SECONDS = (5.0, 15.0, 45.0, 120.0, 300.0)
 CONCURRENCY = 4
-
-
-# How long stop() waits for fetches under way before cancelling them.
-STOP_GRACE = 10.0
 
 
 class MediaFetcher:
@@ -74,14 +71,9 @@ class MediaFetcher:
             self._stopping = False
         # Fetches under way are let finish (a download and a short transaction each): cancelling one in
         # the middle of a database call leaves the driver's worker (aiosqlite's thread) finishing for a
-        # loop that is gone. Only those still running after STOP_GRACE are cancelled; a lease expires
-        # and another process (or the next start) fetches them again.
-        running = list(self._running.values())
-        if running:
-            _, pending = await asyncio.wait(running, timeout=STOP_GRACE)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        # loop that is gone. Only those still running after the grace (bot/stopping.py) are cancelled;
+        # a lease expires and another process (or the next start) fetches them again.
+        await finish_or_cancel(list(self._running.values()))
 
     def wake(self) -> None:
         self._wake.set()

@@ -33,8 +33,14 @@ async def stop_loops(tasks: Iterable[asyncio.Task[object]], stopping: asyncio.Ev
                      grace: float = STOP_GRACE_SECONDS) -> None:
     """Tells the loops to stop (`stopping`), lets each finish the round under way for up to `grace`
     seconds, then cancels what still runs; returns when all have ended."""
-    tasks = [t for t in tasks if not t.done()]
     stopping.set()
+    await finish_or_cancel(tasks, grace)
+
+
+async def finish_or_cancel(tasks: Iterable[asyncio.Task[object]], grace: float = STOP_GRACE_SECONDS) -> None:
+    """Lets the tasks run for up to `grace` seconds more, then cancels those still running; returns
+    when all have ended."""
+    tasks = [t for t in tasks if not t.done()]
     if not tasks:
         return
     _, late = await asyncio.wait(tasks, timeout=grace)

@@ -242,7 +242,7 @@ def _read_chunk(texts: Sequence[str]) -> list[Read]:
 
 
 def _import_training_library() -> None:
-    """What fit_estimator imports, imported ahead (while children read the corpus)."""
+    """What fitting (`fit_forked`, `fit_estimator`) imports, imported ahead (while children read the corpus)."""
     import sklearn.calibration  # noqa: F401
     import sklearn.feature_extraction.text  # noqa: F401
     import sklearn.model_selection  # noqa: F401

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from bot.stopping import pause, stop_loops
 
 
@@ -17,25 +19,22 @@ async def _loop(stopping: asyncio.Event, round_seconds: float, rounds: list[str]
             return
 
 
-async def test_a_round_under_way_finishes_and_the_pause_after_it_is_cut_short() -> None:
+@pytest.mark.parametrize(("round_seconds", "grace", "cancelled", "rounds_seen", "within"), [
+    # a round under way finishes, and the hour's pause after it is cut short
+    (0.2, 5, False, ["started", "finished"], 1),
+    # a round longer than the grace is cancelled
+    (60, 0.2, True, ["started"], 2),
+])
+async def test_stopping_waits_for_the_round_under_way_up_to_the_grace(
+        round_seconds: float, grace: float, cancelled: bool, rounds_seen: list[str], within: float) -> None:
     stopping, rounds = asyncio.Event(), []
-    task = asyncio.create_task(_loop(stopping, 0.2, rounds))
+    task = asyncio.create_task(_loop(stopping, round_seconds, rounds))
     await asyncio.sleep(0.05)
     started = time.monotonic()
-    await stop_loops([task], stopping, grace=5)
-    assert rounds == ["started", "finished"]  # not cancelled inside the round
-    assert task.done() and not task.cancelled()
-    assert time.monotonic() - started < 1  # nor the hour's pause waited out
-
-
-async def test_a_round_longer_than_the_grace_is_cancelled() -> None:
-    stopping, rounds = asyncio.Event(), []
-    task = asyncio.create_task(_loop(stopping, 60, rounds))
-    await asyncio.sleep(0.05)
-    started = time.monotonic()
-    await stop_loops([task], stopping, grace=0.2)
-    assert task.cancelled() and rounds == ["started"]
-    assert time.monotonic() - started < 2
+    await stop_loops([task], stopping, grace=grace)
+    assert task.done() and task.cancelled() is cancelled
+    assert rounds == rounds_seen
+    assert time.monotonic() - started < within
 
 
 async def test_pause_says_whether_to_stop() -> None:
