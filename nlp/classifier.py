@@ -279,7 +279,8 @@ class Classifier:
         for index in questions:
             # "今天下午剪头发还排队吗" asks about the queue; a question does not tell of a past visit.
             narration.pop(index, None)
-        today = local_now(now).date()
+        now = local_now(now)
+        today = now.date()
         days = find_days(own, now)
         for index in again_clauses(hits, clauses) | missed_clauses(hits, clauses):
             # "上回修好的水壶又坏了": the fault is now, whatever was done before; "上回的理发没约上":
@@ -362,7 +363,7 @@ class Classifier:
         thanked_at = {clauses.index(h.start): h.start for h in reversed(hits)
                       if ("cue", "thanks") in h.names}
         in_thanks = defaultdict(float)
-        for h in hits:
+        for h in hits if thanked_at else ():
             if thanked_at.get(clauses.index(h.start), len(own)) < h.start:
                 for e in h.entries:
                     if e.kind == "cue" and e.name in ("ask", "book"):

@@ -63,9 +63,12 @@ _BARE_SLASH_DATE = re.compile(
 _TIME_CONTEXT_BEFORE = re.compile(
     r"(?:[今明后]天|[今明][早晚]|上午|下午|早上|晚上|中午|傍晚|点|[周期拜][一二三四五六日天])\s*$")
 
-_RELATIVE_CHARS = frozenset("天儿日早晚晨个朝")
-_WEEK_CHARS = frozenset("周拜期")
-_MONTH_CHARS = frozenset("号日月")
+_RELATIVE_CHARS = "今明后"  # every word of _RELATIVE has one
+_WEEK_CHARS = "周拜期"
+_MONTH_CHARS = "号日月"
+# What a day of the month read from _DAY_OF_MONTH has: a month, or a number right before 号/日
+# (the pattern, tried at every character, is the slowest of these; a bare number is no day).
+_DAY_OF_MONTH_CUE = re.compile(r"[\d一二三四五六七八九十廿卅][号日]|月")
 
 @dataclass(frozen=True)
 class DayMention:
@@ -79,6 +82,8 @@ class DayMention:
 
 def local_now(now: dt.datetime) -> dt.datetime:
     """`now` in Asia/Shanghai; a naive `now` is taken to be Shanghai time already."""
+    if now.tzinfo is SHANGHAI:  # already (a caller passing on what it was given)
+        return now
     if now.tzinfo is None or now.tzinfo.utcoffset(now) is None:
         return now.replace(tzinfo=SHANGHAI)
     return now.astimezone(SHANGHAI)
@@ -145,10 +150,12 @@ def find_days(text: str, now: dt.datetime) -> list[DayMention]:
 
     # Most messages name no day: skip the patterns whose characters are absent (they are the
     # slowest part of reading a message otherwise).
-    chars = set(text)
-    for m in _RELATIVE.finditer(text) if chars & _RELATIVE_CHARS else ():
+    def has(chars: str) -> bool:
+        return any(char in text for char in chars)
+
+    for m in _RELATIVE.finditer(text) if has(_RELATIVE_CHARS) else ():
         add(today + dt.timedelta(days=_RELATIVE_OFFSET[m.group()[0]]), m.start(), m.end(), False)
-    weekly = bool(chars & _WEEK_CHARS)
+    weekly = has(_WEEK_CHARS)
     for m in _WEEKEND_RE.finditer(text) if weekly else ():
         prefix, start = _week_prefix(text, m)
         saturday = resolve_weekday(today, 5, prefix)
@@ -158,20 +165,21 @@ def find_days(text: str, now: dt.datetime) -> list[DayMention]:
     for m in _WEEKDAY_RE.finditer(text) if weekly else ():
         prefix, start = _week_prefix(text, m)
         add(resolve_weekday(today, _WEEKDAY[m.group("day")], prefix), start, m.end(), True)
-    monthly = bool(chars & _MONTH_CHARS)
+    monthly = has(_MONTH_CHARS)
     for m in _NEXT_MONTH.finditer(text) if monthly else ():
         day = cn_number(m.group("day"))
         month = today.month % 12 + 1
         year = today.year + (1 if month == 1 else 0)
         add(_valid(year, month, day) if day else None, m.start(), m.end(), False)
-    for m in _SLASH_DATE.finditer(text) if "/" in chars or "." in chars else ():
+    dated = "/" in text or "." in text
+    for m in _SLASH_DATE.finditer(text) if dated else ():
         add(resolve_day_of_month(today, int(m.group("day")), int(m.group("month"))), m.start(), m.end(), False)
-    for m in _BARE_SLASH_DATE.finditer(text) if "/" in chars or "." in chars else ():
+    for m in _BARE_SLASH_DATE.finditer(text) if dated else ():
         if m.group("dotday") is not None and _TIME_CONTEXT_BEFORE.search(text, max(0, m.start() - 4), m.start()):
             continue
         day_of_month = int(m.group("day") or m.group("dotday"))
         add(resolve_day_of_month(today, day_of_month, int(m.group("month"))), m.start(), m.end(), False)
-    for m in _DAY_OF_MONTH.finditer(text) if monthly else ():
+    for m in _DAY_OF_MONTH.finditer(text) if monthly and _DAY_OF_MONTH_CUE.search(text) else ():
         month_token, unit = m.group("month") or m.group("cmonth"), m.group("unit") or m.group("cunit")
         day_token = m.group("day") or m.group("cday")
         if month_token is None and unit is None:

@@ -32,6 +32,9 @@ _PM_WORDS = ("下午", "晚上", "傍晚", "晚间", "夜里", "夜间", "夜晚
 # 中午 is left undecided (None): noon sits between the morning and afternoon sessions, so the
 # bot should ask rather than guess.
 _PART_RE = re.compile("|".join(sorted(_AM_WORDS + _PM_WORDS, key=len, reverse=True)))
+# A character every part-of-day word (and 明早, 今晚, 明晨) has: most messages have none, and then no
+# pattern is run. (半 of 上半天: 天 alone is in most messages.)
+_PART_CHARS = "午早晚晨晌半夜昏黑班学"
 # 早起 is the morning in Southern Min (礼拜六早起) but getting up early in Mandarin (明天要早起): a part
 # of day only right after a day.
 _DAY_JUST_BEFORE = re.compile(r"(?:[天日号末]|[周期拜][一二三四五六日天])\s?$")
@@ -84,6 +87,8 @@ def corrected_from(text: str, starts: Sequence[int]) -> int:
 def find_parts(text: str) -> list[tuple[Part, int, int]]:
     """Every part-of-day word that can name a session (am/pm), with its span, in text order."""
     parts: list[tuple[Part, int, int]] = []
+    if not any(char in text for char in _PART_CHARS):
+        return parts
     for m in _PART_RE.finditer(text):
         before = text[max(0, m.start() - 2) : m.start()]
         if any(before.endswith(w) for w in _PART_NOT_BEFORE) and not _weekday_one(text, m.start()):

@@ -116,10 +116,11 @@ def decide(analysis: Analysis, probabilities: dict[str, float] | None, s: Settin
     # A request label is sure when the message is surely a request, whichever category: read as
     # 停车 0.54 and 安全 0.46 it is a request at 1.0, and is filed (staff correct a category with one
     # click); parked in 待确认 it would meet silence.
-    request_mass = sum(p for k, p in ranked if k in _REQUEST_LABELS)
+    request_ps = [p for k, p in ranked if k in _REQUEST_LABELS]  # best first
+    request_mass = sum(request_ps)
     sureness = request_mass if is_request_label(label) else confidence
     confident = sureness >= d.confident or by in ("urgent", "alarm")
-    request_p = max((p for k, p in ranked if k in _REQUEST_LABELS), default=0.0)
+    request_p = request_ps[0] if request_ps else 0.0
     may_be_request = (request_p >= d.may_be_request and label == CHITCHAT) or (
         is_request_label(label) and not confident)
     shown = tuple((k, round(p, 3)) for k, p in itertools.takewhile(_shown, ranked))
@@ -148,7 +149,8 @@ def understanding(analysis: Analysis, decision: Decision) -> Understanding:
         extras["quote"] = analysis.quote
     if decision.ambiguous_with:
         extras["ambiguous_with"] = decision.ambiguous_with
-    keywords = tuple(h.term for h in analysis.hits if ("keyword", label) in h.names or ("object", label) in h.names)
+    keyword, item = ("keyword", label), ("object", label)
+    keywords = tuple(h.term for h in analysis.hits if keyword in h.names or item in h.names)
     booking_like = label.startswith("booking:") or label == "cancel_booking"
     day = analysis.day if booking_like else None
     if label == "query:today_activity" and analysis.day and analysis.day.date != analysis.today:

@@ -37,6 +37,7 @@ NUMBERED_PLACE = re.compile(r"[\d一二三四五六七八九十]+\s?(?:号楼|�
 # A household device no rule word names ("空气炸锅", "挂烫机", "小烤炉"): an appliance object
 # (a shared one, "车库里的排风机", when a place of the estate is named).
 _DEVICE = re.compile(r"[\u4e00-\u9fff]{1,3}?(?:机|炉|锅|煲|壶)")
+_DEVICE_LASTS = "机炉锅煲壶"
 _DEVICE_LEAD = "的个那这我你他她俺咱家里把给了是说台只口"
 _NOT_DEVICES = frozenset({
     "手机", "司机", "飞机", "拖拉机", "打火机", "危机", "时机", "随机", "有机", "心机", "投机", "乘机", "趁机",
@@ -65,7 +66,9 @@ class Clauses:
         ends = (*self.starts[1:], len(self.text))
         for index, (start, end) in enumerate(zip(self.starts, ends, strict=True)):
             raw = self.text[start:end]
-            yield index, _SEPARATORS.sub("", raw), raw
+            # A clause is its words and the run of separators after it (the first may be
+            # separators only).
+            yield index, raw.rstrip(CLAUSE_BREAKS), raw
 
 
 @dataclass
@@ -162,8 +165,9 @@ def question_clauses(clauses: Clauses, cues: dict[str, float], finals: str, hits
     each final particle and each A-not-A no ask word covers adds an ask."""
     questions: set[int] = set()
     asked_at = [(h.start, h.end) for h in hits if ("cue", "ask") in h.names]
+    marked = "吗" in clauses.text or "?" in clauses.text
     for index, words, raw in clauses.pieces():
-        if "吗" in raw or "?" in raw:
+        if marked and ("吗" in raw or "?" in raw):
             questions.add(index)
         if len(words) > 1 and words[-1] in finals:
             cues["ask"] += 1.0
@@ -185,15 +189,15 @@ def booking_clauses(hits: list[Hit], clauses: Clauses) -> set[int]:
 def restore_under_lowering(hits: list[Hit], hidden: list[Hit]) -> list[Hit]:
     """A service's word inside a longer lowering cue still counts: 律师 in "的律师" (narration) is
     a lawyer whether or not the clause tells of a visit; the cue only lowers it."""
+    # The service words hidden first: most messages have none, and then the cues are not looked at.
+    services = [(h, meaning) for h in hidden if not h.names.isdisjoint(BOOKING_NAMES)
+                and (meaning := tuple(e for e in h.entries if (e.kind, e.name) in BOOKING_NAMES))]
+    if not services:
+        return hits
     lowering = [h for h in hits
                 if h.entries and all(e.kind == "cue" and e.name in LOWERING_CUES for e in h.entries)]
-    if not lowering or not hidden:
-        return hits
-    back = []
-    for h in hidden:
-        meaning = tuple(e for e in h.entries if e.kind in ("keyword", "object") and e.name in BOOKING_LABELS)
-        if meaning and any(c.start <= h.start and h.end <= c.end for c in lowering):
-            back.append(Hit(h.term, h.start, h.end, meaning))
+    back = [Hit(h.term, h.start, h.end, meaning) for h, meaning in services
+            if any(c.start <= h.start and h.end <= c.end for c in lowering)]
     if not back:
         return hits
     return sorted(hits + back, key=lambda h: (h.start, h.start - h.end))
@@ -202,6 +206,8 @@ def restore_under_lowering(hits: list[Hit], hidden: list[Hit]) -> list[Hit]:
 def with_devices(text: str, hits: list[Hit], shared: bool) -> list[Hit]:
     """Adds household devices no rule word names ("空气炸锅不工作了") as appliance objects, or as
     repair objects where a place of the estate is named ("车库里的排风机坏了")."""
+    if not any(last in text for last in _DEVICE_LASTS):  # most messages: no pattern run
+        return hits
     label = "report:repair" if shared else "booking:appliance_repair"
     taken: list[tuple[int, int]] | None = None  # found only once a device word is there
     found = []

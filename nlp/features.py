@@ -33,6 +33,7 @@ MODEL_CONFIG_PATH = Path(__file__).resolve().parents[1] / "config" / "nlp" / "mo
 _PERSONAL_NUMBER = re.compile(rf"(?<!\d)(?:{MOBILE_NUMBER}|0\d{{2,3}}-?\d{{7,8}}|\d{{17}}[\dx])(?!\d)")
 # Other digits read as 0: "3号楼" and "12号楼" are the same kind of place, "3号" and "5号" of day.
 _DIGIT = str.maketrans("0123456789", "0000000000")
+_ANY_DIGIT = re.compile(r"\d")
 
 
 class _Strict(BaseModel):
@@ -89,6 +90,8 @@ def load_model_settings(path: Path = MODEL_CONFIG_PATH) -> ModelSettings:
 
 def model_text(text: str) -> str:
     """What the model reads of a normalized message: phone and ID numbers out, other digits as 0."""
+    if not _ANY_DIGIT.search(text):  # most messages: nothing to do
+        return text
     return _PERSONAL_NUMBER.sub(" ", text).translate(_DIGIT)
 
 

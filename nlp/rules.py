@@ -128,7 +128,7 @@ class Rules:
 
         automaton = ahocorasick.Automaton()
         for term, entries in self.entries.items():
-            automaton.add_word(term, (term, *_reading(entries)))
+            automaton.add_word(term, (term, _reading(entries)))
         automaton.make_automaton()
         self._automaton = automaton
         self._needs_word_check = frozenset(t for t, es in self.entries.items() if any(e.token for e in es))
@@ -148,7 +148,7 @@ class Rules:
         # are inside a longer one, and making a Hit costs ≈ 0.7 µs (≈ 8 words a message).
         raw: list[tuple[int, int, str, tuple[Any, ...]]] = []
         checks = 0
-        for end_index, (term, *reading) in self._automaton.iter(text):
+        for end_index, (term, reading) in self._automaton.iter(text):
             start = end_index - len(term) + 1
             if is_word is not None and term in self._needs_word_check and (
                     (checks := checks + 1) > MAX_TOKEN_CHECKS or not is_word(text, start, end_index + 1)):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import math
 import os
 import threading
 from pathlib import Path
@@ -26,7 +27,7 @@ from nlp.features import (
     rule_tags,
     served_text,
 )
-from nlp.linear import PackedLinear, _pack, pack_rows
+from nlp.linear import LinearWeights, PackedLinear, _pack, pack_rows
 from nlp.model import CACHE_ENV, ModelSources, cache_dir, load_or_train
 from nlp.normalize import normalize
 from nlp.rules import load_rules
@@ -85,6 +86,19 @@ def test_served_probabilities_are_scikit_learns(sample: list[dict]) -> None:
     assert any(n.startswith("CUE:") for n in names)
 
 
+def test_features_with_the_same_weights_each_count_once() -> None:
+    # N-grams always seen together in training get the same coefficients: a message with both has two
+    # features, and one feature found twice is still one (the features are present or not).
+    weights = LinearWeights(classes=("a", "b"), features=("甲", "乙", "丙"), idf=(1.0, 1.0, 1.0),
+                            coef=((1.0, -1.0), (1.0, -1.0), (0.5, 0.5)), intercept=(0.0, 0.0),
+                            calibration=((-1.0, 0.0), (-1.0, 0.0)), meta={})
+    packed = PackedLinear.from_weights(weights)
+    assert packed.decision("甲乙") == pytest.approx([2 / math.sqrt(2), -2 / math.sqrt(2)], abs=1e-3)
+    assert packed.decision("甲甲") == pytest.approx([1.0, -1.0], abs=1e-3)
+    assert packed.decision("甲乙丙") == pytest.approx([2.5 / math.sqrt(3), -1.5 / math.sqrt(3)], abs=1e-3)
+    assert packed.decision("") == [0.0, 0.0]
+
+
 def test_training_packs_the_model_with_numpy_as_serving_would_one_float_at_a_time(sample: list[dict]) -> None:
     import numpy as np
 
@@ -98,7 +112,7 @@ def test_training_packs_the_model_with_numpy_as_serving_would_one_float_at_a_tim
     one_at_a_time = PackedLinear.from_weights(export(fitted, {"messages": len(reads)}))
     with_numpy = packed_model(fitted, {"messages": len(reads)})
     assert with_numpy.meta == one_at_a_time.meta and with_numpy.classes == one_at_a_time.classes
-    assert with_numpy._packed == one_at_a_time._packed and with_numpy._feature_names() == one_at_a_time._feature_names()
+    assert with_numpy.by_index() == one_at_a_time.by_index()
 
 
 _FIT_SVC = train_module._fit_svc

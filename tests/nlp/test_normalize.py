@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from nlp.normalize import canonical, normalize, normalize_parts, only_pings, split_quote, strip_controls
+from nlp.corpus_files import corpus_files, read_rows
+from nlp.normalize import (
+    Replacements,
+    canonical,
+    normalize,
+    normalize_parts,
+    only_pings,
+    single_spaced,
+    split_quote,
+    strip_controls,
+    tables_file,
+)
 
 QUOTE = "「李姐：今天义诊人多不多啊」\n- - - - - - - - - - - - - - -\n老多了 我排了快一个钟头 你下午再去吧"
 
@@ -237,3 +250,38 @@ def test_words_said_to_those_who_can_act(raw: str, expected: str) -> None:
 def test_calls_for_attention_alone(text: str, only: bool) -> None:
     assert only_pings(text) is only
 
+
+
+@pytest.mark.parametrize(
+    ("table", "text", "expected"),
+    [
+        ({"唔": "不", "唔该": "谢谢"}, "唔该晒 我唔识", "谢谢晒 我不识"),  # the longest word found at a place
+        ({"ab": "X", "bc": "Y"}, "abc", "Xc"),  # left to right, none overlapping
+        ({"a": "b", "b": "c"}, "ab", "bc"),  # each replaced once, never what a replacement wrote
+        ({"嗯": ""}, "嗯嗯 好的嗯", " 好的"),
+        ({}, "不变", "不变"),
+        ({"冇": "没有"}, "", ""),
+    ],
+)
+def test_replacements(table: dict[str, str], text: str, expected: str) -> None:
+    assert Replacements(table).sub(text) == expected
+
+
+def test_the_tables_replace_as_the_alternation_of_their_words_did() -> None:
+    # What Replacements stands in for: one regex of the words, longest first, tried at every character.
+    f = tables_file()
+    texts = [row["text"] for file in corpus_files() for row in read_rows(file)]
+    for table in (f.cantonese, {**f.slips, **f.regional}):
+        pattern = re.compile("|".join(map(re.escape, sorted(table, key=len, reverse=True))))
+        replacements = Replacements(table)
+        for text in texts:
+            assert replacements.sub(text) == pattern.sub(lambda m, words=table: words[m.group(0)], text), text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("  电梯 \u3000坏了\n\t赶紧修 ", "电梯 坏了 赶紧修"), ("", ""), ("   ", ""), ("不变", "不变"),
+     ("a\u2005b", "a b")],
+)
+def test_single_spaced(text: str, expected: str) -> None:
+    assert single_spaced(text) == expected
