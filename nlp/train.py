@@ -23,7 +23,7 @@ from nlp.classifier import Classifier
 from nlp.corpus_files import training_rows
 from nlp.evaluation import load_rows
 from nlp.features import ModelSettings, features, load_model_settings, rule_tags
-from nlp.linear import LinearWeights, PackedLinear, pack_rows
+from nlp.linear import LinearWeights, PackedLinear, pack_rows, serving_order
 from nlp.model import TRAIN_TIMEOUT_SECONDS, ModelSources
 from nlp.normalize import READ_CHARS, normalize
 from nlp.rules import DEFAULT_RULES_PATH, load_rules
@@ -57,9 +57,10 @@ class Fitted:
         return cls(vectorizer, calibrated.estimator, tuple((float(c.a_), float(c.b_)) for c in calibrated.calibrators))
 
     def names_in_order(self) -> tuple[Any, list[int]]:
-        """The feature names and their indices in name order (the order a model file keeps)."""
+        """The feature names and their indices in the order a model file keeps (`serving_order`)."""
         names = self.vectorizer.get_feature_names_out()
-        return names, sorted(range(len(names)), key=lambda i: names[i])
+        idf = self.vectorizer.idf_
+        return names, sorted(range(len(names)), key=lambda i: serving_order(str(names[i]), float(idf[i])))
 
 
 def fit_estimator(texts: Sequence[Any], labels: Sequence[str], settings: ModelSettings,
