@@ -97,8 +97,10 @@ def split_quote(text: str) -> tuple[str, str]:
     clients may put the quote after the separator). The quote is someone else's words, so
     only the other side of the separator is the sender's own request.
     """
-    match = _SEPARATOR_LINE.search(text)
+    match = _SEPARATOR_LINE.search(text) if "\n" in text else None
     if not match:
+        if "「" not in text:  # most messages: no quote
+            return "", _REPLY_TO.sub("", text, count=1) if _REPLY_TO.match(text) else text
         # Copied without the line of dashes: a quote is still a line of its own that names
         # whose words it holds ("「王姐：明天停水」" — not "「业主三群」", a chat's title).
         first = _QUOTE_FIRST.match(text)
@@ -162,6 +164,8 @@ def addressed_part(text: str, acting: tuple[str, ...]) -> str:
     (物业, 网格员, the bot …, config/nlp/normalize.yaml) are kept with any words before the first
     mention. A message whose mentions are all of one kind is left whole.
     """
+    if text.count("@") < 2 or not acting:
+        return text
     marks = list(_ANY_MENTION.finditer(text))
     if len(marks) < 2 or not acting:
         return text

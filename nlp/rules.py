@@ -116,7 +116,6 @@ class Rules:
     entries: dict[str, tuple[Entry, ...]]
     source: Path | None = None
     _automaton: Any = field(default=None, repr=False)
-    _needs_word_check: frozenset[str] = field(default=frozenset(), repr=False)  # terms flagged `token`
 
     @property
     def token_chars(self) -> frozenset[str]:
@@ -128,10 +127,11 @@ class Rules:
 
         automaton = ahocorasick.Automaton()
         for term, entries in self.entries.items():
-            automaton.add_word(term, (term, _reading(entries)))
+            # What match() needs of a word found, worked out once: its length, its reading, and
+            # whether jieba must agree it is a whole word.
+            automaton.add_word(term, (term, len(term), _reading(entries), any(e.token for e in entries)))
         automaton.make_automaton()
         self._automaton = automaton
-        self._needs_word_check = frozenset(t for t, es in self.entries.items() if any(e.token for e in es))
 
     def match(self, text: str, is_word: Callable[[str, int, int], bool] | None = None,
               hidden: list[Hit] | None = None) -> list[Hit]:
@@ -148,9 +148,9 @@ class Rules:
         # are inside a longer one, and making a Hit costs ≈ 0.7 µs (≈ 8 words a message).
         raw: list[tuple[int, int, str, tuple[Any, ...]]] = []
         checks = 0
-        for end_index, (term, reading) in self._automaton.iter(text):
-            start = end_index - len(term) + 1
-            if is_word is not None and term in self._needs_word_check and (
+        for end_index, (term, length, reading, token) in self._automaton.iter(text):
+            start = end_index - length + 1
+            if token and is_word is not None and (
                     (checks := checks + 1) > MAX_TOKEN_CHECKS or not is_word(text, start, end_index + 1)):
                 # Past MAX_TOKEN_CHECKS a message is keyword soup, not a request: its remaining
                 # short words are not asked about (each check segments a window with jieba).
@@ -158,7 +158,7 @@ class Rules:
                 if not entries:
                     continue
                 reading = _reading(entries)
-            raw.append((start, start - end_index - 1, term, reading))
+            raw.append((start, -length, term, reading))
         raw.sort(key=_BY_START_LONGEST_FIRST)
         kept: list[Hit] = []
         reach = -1
