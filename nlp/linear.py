@@ -12,15 +12,13 @@ integers of a message's features adds every lane at once (no lane can overflow i
 up to MAX_FEATURES features); the lanes are unpacked once at the end. The features are the
 model's vocabulary of character n-grams, so an Aho-Corasick automaton (pyahocorasick, as the
 rules use) finds those present in a message in one pass in C: no n-gram strings are built and no
-dictionary is probed for the many that are not in the vocabulary. The automaton holds each
-feature's integer itself, which carries the feature's index above the lanes: two features may have
-the same weights (n-grams always seen together in training get the same coefficients), and a set of
-a message's integers must still count each once; the index is masked off the sum. Memory touched
-matters: the lookups of a message miss the CPU cache (the rules ran in between). A list of the
-integers by index cost one more miss a feature (≈ 10 µs a message), and 32-bit lanes cost a
-quarter less time than 48-bit ones. The quantization step is 1/SCALE (2.4e-4) per weight (idf
-times coefficient, at most ≈ 12 in practice); a test checks the probabilities against
-scikit-learn's own.
+dictionary is probed for the many that are not in the vocabulary. Small integers matter: the
+lookups of a message miss the CPU cache (the rules ran in between), and 32-bit lanes cost a
+quarter less time than 48-bit ones. (The automaton holding each feature's integer itself, with
+its index above the lanes so that two features of the same weights both count, spared the list's
+lookup but made each integer a digit longer: +0.8 MB of the 150 MB budget, for no clear gain.)
+The quantization step is 1/SCALE (2.4e-4) per weight (idf times coefficient, at most ≈ 12 in
+practice); a test checks the probabilities against scikit-learn's own.
 
 Three kinds of feature, told apart by their names (nlp/features.py): n-grams of the text (found by
 the automaton in the text), n-grams of the last clause, named with a mark (found by a second
@@ -79,27 +77,25 @@ class PackedLinear:
         self._calibration = tuple(calibration)
         self._lanes = len(self.classes) + 1  # the last lane sums idf²
         self._unpack = struct.Struct(f"<{self._lanes}I").unpack  # the lanes of a sum, in one call
-        # Each feature's packed weights with its index above the lanes (the module's docstring):
-        # the automata and the tags give a message's integers directly.
-        self._top = self._lanes * LANE_BITS
-        self._mask = (1 << self._top) - 1
-        self._automaton = ahocorasick.Automaton()
+        # The automaton gives each feature's index (small ints hash fast when a message's matches
+        # are collected into a set); the packed weights are a list by index. STORE_INTS keeps the
+        # indices as C integers, not 60,000 Python ints: 1.9 MB less of a 150 MB process budget.
+        self._automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
         self._last_clause: Any = None  # an automaton of the last clause's n-grams, if the model has any
         self._tags: dict[str, int] = {}
-        self._count = 0
+        self._packed: list[int] = []
         for feature, weights in packed:
             if not feature:
                 continue
-            value = weights | (self._count << self._top)
             if feature.startswith(TAG_PREFIXES):
-                self._tags[feature] = value
+                self._tags[feature] = len(self._packed)
             elif feature.startswith(LAST_CLAUSE):
                 if self._last_clause is None:
-                    self._last_clause = ahocorasick.Automaton()
-                self._last_clause.add_word(feature[len(LAST_CLAUSE):], value)
+                    self._last_clause = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+                self._last_clause.add_word(feature[len(LAST_CLAUSE):], len(self._packed))
             else:
-                self._automaton.add_word(feature, value)
-            self._count += 1
+                self._automaton.add_word(feature, len(self._packed))
+            self._packed.append(weights)
         self._automaton.make_automaton()
         if self._last_clause is not None:
             self._last_clause.make_automaton()
@@ -111,7 +107,7 @@ class PackedLinear:
         return cls(w.classes, packed, w.intercept, w.calibration, w.meta)
 
     def __len__(self) -> int:
-        return self._count
+        return len(self._packed)
 
     def decision(self, text: str, last_clause: str = "", tags: Iterable[str] = ()) -> list[float]:
         """Each class's decision value w·x + b for the tf-idf vector of the features in `text`, in its
@@ -123,9 +119,9 @@ class PackedLinear:
             found.update(self._tags[tag] for tag in tags if tag in self._tags)
         count = len(found)
         if count > MAX_FEATURES:
-            found = sorted(found)[:MAX_FEATURES]  # the first by index (the index is the top of each)
+            found = sorted(found)[:MAX_FEATURES]
             count = MAX_FEATURES
-        total = sum(found) & self._mask
+        total = sum(map(self._packed.__getitem__, found))
         if not count:
             return list(self._intercept)
         offset = count * BIAS
@@ -180,17 +176,17 @@ class PackedLinear:
                    [tuple(pair) for pair in header["calibration"]], header["meta"])
 
     def by_index(self) -> list[tuple[str, int]]:
-        """Each feature's name and packed weights in the order they were given (the file's), read back
-        from the automata and the tags for dump(): names are not kept beside them, where 37,000
+        """Each feature's name and packed weights in the order they were given (the file's), the names
+        read back from the automata and the tags for dump(): not kept beside them, where 37,000
         strings cost ≈ 1.3 MB in every serving process (BENCHMARKS.md)."""
-        rows = [("", 0)] * self._count
+        names = [""] * len(self._packed)
         for automaton, mark in ((self._automaton, ""), (self._last_clause, LAST_CLAUSE)):
             if automaton is not None:
-                for name, value in automaton.items():
-                    rows[value >> self._top] = (mark + name, value & self._mask)
-        for name, value in self._tags.items():
-            rows[value >> self._top] = (name, value & self._mask)
-        return rows
+                for name, index in automaton.items():
+                    names[index] = mark + name
+        for name, index in self._tags.items():
+            names[index] = name
+        return list(zip(names, self._packed, strict=True))
 
     def _width(self) -> int:
         return self._lanes * LANE_BITS // 8
