@@ -45,7 +45,7 @@ TRAIN_TIMEOUT_SECONDS = 300
 # find are features).
 _CODE = tuple(Path(__file__).with_name(name) for name in
               ("features.py", "linear.py", "train.py", "normalize.py", "model.py", "rules.py", "evidence.py",
-               "classifier.py", "segment.py", "pinyin.py", "pinyin_build.py"))
+               "classifier.py", "segment.py", "pinyin.py", "pinyin_build.py", "traditional.py"))
 _LIBRARIES = ("scikit-learn", "numpy", "scipy", "OpenCC", "pypinyin")
 
 

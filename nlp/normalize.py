@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from nlp.config_files import NLP_CONFIG_DIR, load_model
+from nlp.traditional import conversion_cue
 
 # Residents' requests fit in a few hundred characters: the rules and the model read the first
 # READ_CHARS of a message (the cap bounds the work a message can cost). Normalization keeps up to
@@ -81,7 +82,9 @@ def to_simplified(text: str) -> str:
     """Traditional -> Simplified Chinese (OpenCC t2s), 著 as the particle 着."""
     if not text:
         return text
-    text = _converter().convert(text)
+    cue = conversion_cue()
+    if cue is None or cue.search(text):  # most messages have nothing to convert (nlp/traditional.py)
+        text = _converter().convert(text)
     return _ZHU.sub("着", text) if "著" in text else text
 
 
