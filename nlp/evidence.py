@@ -37,7 +37,7 @@ NUMBERED_PLACE = re.compile(r"[\d一二三四五六七八九十]+\s?(?:号楼|�
 # A household device no rule word names ("空气炸锅", "挂烫机", "小烤炉"): an appliance object
 # (a shared one, "车库里的排风机", when a place of the estate is named).
 _DEVICE = re.compile(r"[\u4e00-\u9fff]{1,3}?(?:机|炉|锅|煲|壶)")
-_DEVICE_LAST = re.compile("[机炉锅煲壶]")
+_DEVICE_LAST = re.compile("[机炉锅煲壶]")  # what a device word ends in: no pattern run without one
 _DEVICE_LEAD = "的个那这我你他她俺咱家里把给了是说台只口"
 _NOT_DEVICES = frozenset({
     "手机", "司机", "飞机", "拖拉机", "打火机", "危机", "时机", "随机", "有机", "心机", "投机", "乘机", "趁机",
@@ -206,7 +206,7 @@ def restore_under_lowering(hits: list[Hit], hidden: list[Hit]) -> list[Hit]:
 def with_devices(text: str, hits: list[Hit], shared: bool) -> list[Hit]:
     """Adds household devices no rule word names ("空气炸锅不工作了") as appliance objects, or as
     repair objects where a place of the estate is named ("车库里的排风机坏了")."""
-    if not _DEVICE_LAST.search(text):  # most messages: no pattern run
+    if not _DEVICE_LAST.search(text):  # most messages
         return hits
     label = "report:repair" if shared else "booking:appliance_repair"
     taken: list[tuple[int, int]] | None = None  # found only once a device word is there

@@ -170,7 +170,7 @@ def addressed_part(text: str, acting: tuple[str, ...]) -> str:
     if text.count("@") < 2 or not acting:
         return text
     marks = list(_ANY_MENTION.finditer(text))
-    if len(marks) < 2 or not acting:
+    if len(marks) < 2:
         return text
     head, kept, others = text[: marks[0].start()], [], False
     i = 0
