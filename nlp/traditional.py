@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import re
 from importlib import metadata
 from pathlib import Path
@@ -63,7 +64,7 @@ def _cached_characters() -> str:
             pass
     characters = "".join(sorted(changed_characters(share)))
     path = usable_cache_dir() / name
-    partial = path.with_name(path.name + ".tmp")
+    partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # several processes may make it at once
     partial.write_text(characters, "utf-8")
     partial.replace(path)
     prune(path.parent, "opencc-t2s-*.txt", keep=path, newest=KEEP_FILES)
