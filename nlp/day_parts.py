@@ -25,10 +25,13 @@ class NamedDay(Protocol):
 # Northern dialect: 头午 / 前晌 the morning, 后晌 / 下晌 / 过晌 the afternoon.
 # After a meal: 早饭后 the morning, 午饭后 / 晚饭后 the afternoon or evening. Southern Min: 早起.
 # Written Chinese: 午前 / 午后 (中午前 is the morning too). After work or school is the evening.
+# Before or after noon (中午, northern 晌午) says which session; noon alone does not (below).
+# Northern 早半晌 / 晚半晌: the morning, the late afternoon.
 _AM_WORDS = ("上午", "早上", "早晨", "清早", "一早", "大早", "一大早", "凌晨", "上半天", "早上头", "头午", "前晌",
-             "上半晌", "早饭后", "早起", "午前")
+             "上半晌", "早半晌", "早饭后", "早起", "午前", "中午以前", "中午之前", "晌午以前", "晌午之前")
 _PM_WORDS = ("下午", "晚上", "傍晚", "晚间", "夜里", "夜间", "夜晚", "下半天", "黄昏", "擦黑", "傍黑", "午后", "后晌",
-             "下晌", "过晌", "下半晌", "午饭后", "晚饭后", "下班后", "下班以后", "放学后", "放学以后")
+             "下晌", "过晌", "下半晌", "晚半晌", "午饭后", "晚饭后", "下班后", "下班以后", "放学后", "放学以后",
+             "中午以后", "中午之后", "晌午以后", "晌午之后")
 # 中午 is left undecided (None): noon sits between the morning and afternoon sessions, so the
 # bot should ask rather than guess.
 _PART_RE = re.compile("|".join(sorted(_AM_WORDS + _PM_WORDS, key=len, reverse=True)))
@@ -164,13 +167,20 @@ def find_part(text: str, day: NamedDay | None = None,
 
 
 # A clock time: 15:00, 9点, 14时, 十点半, 两点钟. A Chinese numeral hour only with what shows it is an
-# hour (钟, 半, 前, 左右 …): 一点 is "a little" (快一点) and never read as one o'clock.
+# hour (钟, 半, 前, 左右 …): 一点 is "a little" (快一点) and never read as one o'clock. Four digits
+# as the army and timetables write the time (0900, 1400以后, 1000时) only right after a day or
+# before what marks a time (`_HHMM_AFTER`): 1402 after a building, before 室 or alone is a room.
 # (The lookahead first: the characters a match starts with, so that the regex engine skips other
 # places fast, as nlp/dates.py's patterns do.)
 _CLOCK = re.compile(
     r"(?=[\d十二三四五六七八九两])(?:(?<![\d.:/])(?P<hour>[012]?\d)(?:点|:[0-5]\d|时(?![间候期代刻常]))"
-    r"|(?P<cn>十[一二]?|[二三四五六七八九两])点(?=钟|半|前|后|左右|多|以|之|整|到|过|[0-5]?\d分|[一二三四五]十))"
+    r"|(?P<cn>十[一二]?|[二三四五六七八九两])点(?=钟|半|前|后|左右|多|以|之|整|到|过|[0-5]?\d分|[一二三四五]十)"
+    r"|(?<![\d.:/\-])(?P<hhmm>(?:[01]\d|2[0-3])[0-5]\d)(?![\d.:/\-]))"
 )
+_CLOCK_CUE = re.compile(r"[点:时]|\d{4}")
+_HHMM_AFTER = ("时", "以后", "以前", "之前", "之后", "前", "后", "左右", "到")
+_HHMM_NOT_AFTER = ("室", "房", "户", "号", "栋", "幢", "楼", "单元", "元", "块", "年")
+_DAY_BEFORE_HHMM = re.compile(r"(?:[日号天]|[周期拜][一二三四五六日天])$")
 _AROUND_CLOCK = ("前", "以前", "之前", "左右", "到", "过来", "过去", "后", "以后")
 
 
@@ -191,11 +201,17 @@ def clock_part(hour: int, before: str = "") -> Part | None:
 
 def find_clocks(text: str) -> list[tuple[Part, int, int]]:
     """Every clock time in the text that falls in a part of day, with its span, in text order."""
-    if "点" not in text and ":" not in text and "时" not in text:
+    if not _CLOCK_CUE.search(text):
         return []
     found: list[tuple[Part, int, int]] = []
     for m in _CLOCK.finditer(text):
-        hour = int(m.group("hour")) if m.group("hour") else cn_number(m.group("cn"))
+        if m.group("hhmm"):
+            if text.startswith(_HHMM_NOT_AFTER, m.end()) or not (
+                    text.startswith(_HHMM_AFTER, m.end()) or _DAY_BEFORE_HHMM.search(text, 0, m.start())):
+                continue
+            hour: int | None = int(m.group("hhmm")[:2])
+        else:
+            hour = int(m.group("hour")) if m.group("hour") else cn_number(m.group("cn"))
         part = clock_part(hour, text[m.start() - 1] if m.start() else "") if hour is not None else None
         if part is not None:
             found.append((part, m.start(), m.end()))

@@ -130,6 +130,18 @@ D = dt.date
         ("中午前能来修吗", None, "am"),
         ("后天中午前后能去义诊看一下吗", D(2026, 11, 27), None),  # around noon: the bot asks
         ("明晨", D(2026, 11, 26), "am"),
+        # before or after noon says the session; noon alone does not. Northern 早半晌 / 晚半晌
+        ("这礼拜六社区义诊给我挂一个 晌午以前的", D(2026, 11, 28), "am"),
+        ("明天中午以后能来修吗", D(2026, 11, 26), "pm"),
+        ("30号义诊 想约一个 晚半晌有没有", D(2026, 11, 30), "pm"),
+        ("周五早半晌", D(2026, 11, 27), "am"),
+        # four-digit times as the army and timetables write them, not rooms
+        ("请求义诊一次 12月5日1000时 地点社区卫生站", D(2026, 12, 5), "am"),
+        ("报告 本人头发超标 请求明日0900理发", D(2026, 11, 26), "am"),
+        ("申请上门维修 时间 本周六1400以后", D(2026, 11, 28), "pm"),
+        ("周六1402室理发", D(2026, 11, 28), None),
+        ("3号楼1402 周六理发", D(2026, 11, 28), None),
+        ("周六 1402", D(2026, 11, 28), None),
         ("今晨", D(2026, 11, 25), "am"),
         # Huizhou and Gan speech: 后朝 is the day after tomorrow (明朝 tomorrow), 以后朝南 no day
         ("后朝下昼", D(2026, 11, 27), "pm"),
