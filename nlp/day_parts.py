@@ -47,7 +47,8 @@ _PART_NOT_BEFORE = ("一", "每天", "天天", "整个", "整", "半", "大半",
 # a question particle).
 _GREETING_AFTER = re.compile(r"好(?:[啊呀哇吖哈鸭~]|$|[ ,.!?;:…])")
 # 明早 / 今晚, and in written Chinese 明晨 / 今晨 (the morning).
-_SHORT_PART = re.compile(r"[明今]([早晚晨])")
+# Not 明早个 / 今早个: in Gansu and Qinghai speech tomorrow and today, the whole day.
+_SHORT_PART = re.compile(r"[明今]([早晚晨])(?!个)")
 # A clause ending in going or coming ("上午人少的时候去"): the part of day times the visit
 # (not 回来, 出去, 起来: coming back, going out, getting up).
 _GOING_AT_END = re.compile(r"(?<![回出起下上进])(?:过)?[去来]$")

@@ -135,6 +135,11 @@ D = dt.date
         ("明天中午以后能来修吗", D(2026, 11, 26), "pm"),
         ("30号义诊 想约一个 晚半晌有没有", D(2026, 11, 30), "pm"),
         ("周五早半晌", D(2026, 11, 27), "am"),
+        # Gansu and Qinghai: 明早个 is tomorrow, not its morning; 大后个 the day after the day after tomorrow
+        ("剪子钝了 明早个磨给下", D(2026, 11, 26), None),
+        ("明早个后晌我拿上过来 修给下", D(2026, 11, 26), "pm"),
+        ("磨刀约一个 大后个后晌", D(2026, 11, 28), "pm"),
+        ("大后儿个上午", D(2026, 11, 28), "am"),
         # four-digit times as the army and timetables write them, not rooms
         ("请求义诊一次 12月5日1000时 地点社区卫生站", D(2026, 12, 5), "am"),
         ("报告 本人头发超标 请求明日0900理发", D(2026, 11, 26), "am"),
